@@ -1,0 +1,31 @@
+"""POST /api/events/{eventId}/join: 201 when joined now, 200 when already a participant (safe to retry)."""
+
+from arena.http import (
+    error_responses,
+    json_response,
+    lambda_handler_for,
+    make_resolver,
+    principal,
+)
+from arena.models.participants import ParticipantOut
+from arena.services import participation as service
+from aws_lambda_powertools.event_handler import Response
+
+app = make_resolver()
+
+
+@app.post(
+    "/api/events/<eventId>/join",
+    summary="Join an event",
+    tags=["participants"],
+    responses={
+        201: {"description": "Joined", "content": {"application/json": {"model": ParticipantOut}}},
+        **error_responses(401, 403, 404, 409),
+    },
+)
+def join_event(eventId: str) -> Response[ParticipantOut]:  # noqa: N803
+    result = service.join_event(principal(app), eventId)
+    return json_response(201 if result.created else 200, result.participant)
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,18 @@
+"""POST /api/trades: the exchange's trade feed, up to 500 trades a call.
+
+At-least-once safe: a repeated trade_id is reported as a duplicate and changes nothing.
+"""
+
+from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.models.trades import TradeBatchIn, TradeBatchResult
+from arena.services import ingest as service
+
+app = make_resolver()
+
+
+@app.post("/api/trades", summary="Post executed trades", tags=["trades"], responses=error_responses(400, 401, 403, 422))
+def ingest_trades(batch: TradeBatchIn) -> TradeBatchResult:
+    return service.ingest_for(principal(app), batch)
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,1 @@
+"""Arena: trading competitions for exchanges (the shared layer's one importable package)."""

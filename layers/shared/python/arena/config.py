@@ -1,0 +1,33 @@
+"""Settings read once from the environment and validated.
+
+Nothing here runs at import time: `settings()` is a cached factory, so tests set the environment first and
+call `settings.cache_clear()` when they change it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    events_table: str = Field(min_length=3)
+    participants_table: str = Field(min_length=3)
+    trades_table: str = Field(min_length=3)
+    stage: str = Field(default="dev", alias="ARENA_STAGE")
+    # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
+    trade_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Trades executed before end_at are still accepted for this long after it (the exchange's feed lags).
+    ingest_grace_seconds: int = Field(default=300, ge=0, le=86_400)
+    # A trade stamped further than this in the future is refused: the exchange's clock is wrong.
+    max_clock_skew_seconds: int = Field(default=300, ge=0, le=3_600)
+    max_trades_per_call: int = Field(default=500, ge=1, le=5_000)
+
+
+@cache
+def settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

@@ -1,0 +1,144 @@
+"""The resolver every HTTP handler uses: request validation, the principal, and the one map from typed errors
+to HTTP statuses. Handlers never catch exceptions themselves."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+)
+from pydantic import BaseModel
+
+from arena.auth import Principal, principal_from_event
+from arena.errors import (
+    ArenaError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from arena.observability import logger
+
+STATUS_BY_ERROR: dict[type[ArenaError], int] = {
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    RateLimited: 429,
+}
+
+
+def status_for(error: ArenaError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return 500
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact decimals travel as strings, never floats
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(payload, default=_json_default, separators=(",", ":"))
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=to_json({"error": {"code": code, "message": message, "details": details}}),
+    )
+
+
+def json_response(status: int, payload: BaseModel, headers: dict[str, str] | None = None) -> Response:
+    """A model with a status other than 200; the resolver validates and serialises it against the route's type."""
+    return Response(status_code=status, content_type="application/json", body=payload, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _on_validation_error(error: RequestValidationError) -> Response:
+    problems = error.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_response(400, "invalid_json", "The request body is not valid JSON.")
+    details = [
+        {"field": _field_path(tuple(p.get("loc", ()))), "message": p.get("msg", ""), "type": p.get("type", "")}
+        for p in problems
+    ]
+    return error_response(422, "validation_failed", "The request did not pass validation.", details)
+
+
+def _on_arena_error(error: ArenaError) -> Response:
+    status = status_for(error)
+    if status >= 500:
+        logger.exception("unmapped arena error")
+    return error_response(status, error.code, error.message, error.details)
+
+
+def _on_unexpected(error: Exception) -> Response:
+    # A bug, not bad input: log it whole, tell the client nothing internal.
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+def make_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(ArenaError)(_on_arena_error)
+    app.exception_handler(Exception)(_on_unexpected)
+    return app
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    return principal_from_event(app.current_event.raw_event)
+
+
+_STATUS_TEXT = {
+    400: "Malformed request (invalid JSON or cursor)",
+    401: "Missing or invalid token",
+    403: "Not allowed for this caller",
+    404: "Not found",
+    409: "Refused by the resource's current state",
+    422: "Failed validation",
+    429: "Too many requests",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route can answer, all in the one error shape."""
+    from arena.models.common import ErrorBody
+
+    wanted = statuses or (400, 401, 403, 404, 409, 422)
+    return {
+        status: {
+            "description": _STATUS_TEXT[status],
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+        for status in wanted
+    }
+
+
+def lambda_handler_for(app: APIGatewayHttpResolver) -> Any:
+    """The Lambda entry point of a one-route module: structured logs with the request context, then resolve."""
+
+    @logger.inject_lambda_context
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -1,0 +1,136 @@
+"""Creating, reading, changing and cancelling events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from arena import clock
+from arena.auth import Principal, Role
+from arena.config import settings
+from arena.domain import events as rules
+from arena.domain.events import EventStatus
+from arena.errors import Conflict, Forbidden, InvalidInput, NotFound
+from arena.ids import new_id
+from arena.models.events import Event, EventCancel, EventCreate, EventPage, EventPatch
+from arena.store import dynamo
+from arena.store import events as event_store
+
+# Fields a PATCH may set to null (meaning "remove the limit"); every other field needs a value.
+NULLABLE_FIELDS = frozenset({"max_participants"})
+MANAGER_ROLES = (Role.ADMIN, Role.EVENT_MANAGER)
+
+
+def grace() -> timedelta:
+    return timedelta(seconds=settings().ingest_grace_seconds)
+
+
+def current_status(event: Event) -> EventStatus:
+    return rules.effective_status(event.status, event.start_at, event.end_at, clock.now(), grace())
+
+
+def with_current_status(event: Event) -> Event:
+    return event.model_copy(update={"status": current_status(event)})
+
+
+def load(event_id: str) -> Event:
+    event = event_store.get(event_id)
+    if event is None:
+        raise NotFound(f"No event {event_id}.", code="event_not_found")
+    return event
+
+
+def may_manage(principal: Principal, event: Event) -> bool:
+    if principal.is_admin:
+        return True
+    return Role.EVENT_MANAGER in principal.roles and (
+        principal.user_id == event.created_by or principal.user_id in event.managers
+    )
+
+
+def _require_manager(principal: Principal, event: Event) -> None:
+    principal.require(*MANAGER_ROLES)
+    if not may_manage(principal, event):
+        raise Forbidden("You may manage only the events you created or were assigned to.", code="not_event_manager")
+
+
+def create_event(principal: Principal, request: EventCreate) -> Event:
+    principal.require(*MANAGER_ROLES)
+    now = clock.now()
+    rules.validate_schedule(request.start_at, request.end_at, now)
+    rules.validate_capacity(request.join_required, request.max_participants)
+    if request.managers and not principal.is_admin:
+        raise Forbidden("Only an admin assigns event managers.", code="forbidden_field", details={"field": "managers"})
+    managers = list(dict.fromkeys([*request.managers, *([] if principal.is_admin else [principal.user_id])]))
+    event = Event(
+        id=new_id(),
+        status=EventStatus.UPCOMING,
+        participant_count=0,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **{**request.model_dump(exclude={"managers"}), "managers": managers},
+    )
+    event_store.put_new(event)
+    return with_current_status(event)
+
+
+def get_event(event_id: str) -> Event:
+    return with_current_status(load(event_id))
+
+
+def list_events(status: EventStatus | None, limit: int, cursor: str | None) -> EventPage:
+    """Latest start first. A status filter applies to the clock's status, so pages may be read ahead."""
+    start_key = (dynamo.decode_cursor(cursor) or {}).get("k")
+    found: list[Event] = []
+    unread_in_page = False
+    while len(found) < limit:
+        batch, start_key = event_store.list_page(max(limit, 25), start_key)
+        for position, event in enumerate(batch):
+            current = with_current_status(event)
+            if status is None or current.status == status:
+                found.append(current)
+                if len(found) == limit:
+                    unread_in_page = position < len(batch) - 1
+                    break
+        if not start_key:
+            break
+    # Resume after the last event returned (not the last one read), so nothing is skipped.
+    more = len(found) == limit and (start_key is not None or unread_in_page)
+    next_cursor = dynamo.encode_cursor({"k": event_store.index_key(found[-1])}) if more else None
+    return EventPage(items=found, next_cursor=next_cursor)
+
+
+def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Event:
+    event = load(event_id)
+    _require_manager(principal, event)
+    changes = patch.model_dump(exclude_unset=True, exclude={"version"})
+    for name, value in changes.items():
+        if value is None and name not in NULLABLE_FIELDS:
+            raise InvalidInput(f"{name} cannot be null.", code="invalid_field", details={"field": name})
+    if "managers" in changes and not principal.is_admin:
+        raise Forbidden("Only an admin assigns event managers.", code="forbidden_field", details={"field": "managers"})
+    # Compare against what is stored: sending an unchanged value is not a change.
+    stored = event.model_dump()
+    changes = {k: v for k, v in changes.items() if stored.get(k) != v}
+    rules.check_changes_allowed(current_status(event), changes)
+    merged = event.model_copy(update=changes)
+    rules.validate_capacity(merged.join_required, merged.max_participants)
+    if {"start_at", "end_at"} & changes.keys():
+        rules.validate_schedule(merged.start_at, merged.end_at, clock.now())
+    typed = {k: getattr(patch, k) for k in changes}
+    return with_current_status(event_store.update_fields(event_id, patch.version, typed, clock.now()))
+
+
+def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> Event:
+    event = load(event_id)
+    _require_manager(principal, event)
+    rules.check_can_cancel(current_status(event))
+    cancelled = event_store.set_status(
+        event_id, rules.LIVE_STATUSES, EventStatus.CANCELLED, clock.now(), cancel_reason=request.reason
+    )
+    if cancelled is None:
+        # It left UPCOMING/ACTIVE between our read and our write: report what it is now.
+        rules.check_can_cancel(current_status(load(event_id)))
+        raise Conflict("The event changed while it was being cancelled; try again.", code="event_changed")
+    return with_current_status(cancelled)

@@ -1,0 +1,148 @@
+"""DynamoDB plumbing: the client, exact Decimal (de)serialisation, paging cursors and transaction outcomes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from arena.errors import BadRequest
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@cache
+def client() -> Any:
+    # Endpoint and region come from the standard AWS variables (AWS_ENDPOINT_URL_DYNAMODB locally).
+    return boto3.client(
+        "dynamodb",
+        config=Config(retries={"max_attempts": 8, "mode": "adaptive"}, max_pool_connections=32),
+    )
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain dict (Decimal numbers) -> DynamoDB item. None values are dropped (absent, not NULL)."""
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """Opaque cursor -> its state. A cursor we did not make is a 400, never a 500."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor") from None
+    if not isinstance(state, dict):
+        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+    return state
+
+
+def is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class TransactionOutcome:
+    """Per-action result of a cancelled TransactWriteItems, in the order the actions were sent."""
+
+    codes: list[str]
+
+    def failed_conditions(self) -> list[int]:
+        return [i for i, code in enumerate(self.codes) if code == "ConditionalCheckFailed"]
+
+    @property
+    def conflicted(self) -> bool:
+        # Another transaction touched the same item at the same moment: retry as a whole.
+        return any(code in ("TransactionConflict",) for code in self.codes)
+
+
+def transact_write(actions: list[dict[str, Any]]) -> TransactionOutcome | None:
+    """All or nothing. Returns None on success, the per-action outcome when DynamoDB cancelled it."""
+    try:
+        client().transact_write_items(TransactItems=actions)
+        return None
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = error.response.get("CancellationReasons") or []
+        return TransactionOutcome([r.get("Code", "None") for r in reasons])
+
+
+def query_pages(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of a query (each page stops at 1 MB)."""
+    while True:
+        page = client().query(**kwargs)
+        yield page
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs["ExclusiveStartKey"] = last
+
+
+def batch_get(table: str, keys: list[dict[str, Any]], attributes: list[str] | None = None) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100, retrying what DynamoDB leaves unprocessed."""
+    found: list[dict[str, Any]] = []
+    unique = {json.dumps(k, sort_keys=True): k for k in keys}
+    pending = [to_item(k) for k in unique.values()]
+    while pending:
+        chunk, pending = pending[:100], pending[100:]
+        request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
+        if attributes:
+            request[table]["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
+            request[table]["ExpressionAttributeNames"] = {f"#a{i}": a for i, a in enumerate(attributes)}
+        while request:
+            answer = client().batch_get_item(RequestItems=request)
+            found.extend(from_item(item) for item in answer.get("Responses", {}).get(table, []))
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+@dataclass
+class SetClause:
+    """An UpdateExpression `SET a = :a, ...` with placeholder names/values, to extend with more clauses."""
+
+    assignments: list[str]
+    names: dict[str, str]
+    values: dict[str, Any]
+    removals: list[str]
+
+    @classmethod
+    def of(cls, fields: dict[str, Any], prefix: str = "f") -> SetClause:
+        present = {k: v for k, v in fields.items() if v is not None}
+        names = {f"#{prefix}{i}": name for i, name in enumerate(present)}
+        values = {f":{prefix}{i}": to_value(v) for i, v in enumerate(present.values())}
+        assignments = [f"#{prefix}{i} = :{prefix}{i}" for i in range(len(present))]
+        removed = [name for name, v in fields.items() if v is None]
+        names.update({f"#{prefix}r{i}": name for i, name in enumerate(removed)})
+        return cls(assignments, names, values, [f"#{prefix}r{i}" for i in range(len(removed))])
+
+    def expression(self) -> str:
+        parts = [f"SET {', '.join(self.assignments)}"] if self.assignments else []
+        if self.removals:
+            parts.append(f"REMOVE {', '.join(self.removals)}")
+        return " ".join(parts)

@@ -1,0 +1,212 @@
+"""The participants table: one item per (event, user) with running totals, and the sparse `leaderboard` GSI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from arena import clock
+from arena.config import settings
+from arena.domain.events import LIVE_STATUSES
+from arena.domain.ranking import Totals
+from arena.store import dynamo
+
+LEADERBOARD_INDEX = "leaderboard"
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    event_id: str
+    user_id: str
+    joined_at: datetime
+    totals: Totals
+    score: Decimal
+    board_key: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One leaderboard index entry."""
+
+    user_id: str
+    board_key: str
+    score: Decimal
+    trade_count: int
+
+
+class JoinOutcome(Enum):
+    JOINED = "joined"
+    ALREADY_JOINED = "already_joined"
+    REFUSED = "refused"  # the event changed under us (closed or full): re-read it to say why
+
+
+def _table() -> str:
+    return settings().participants_table
+
+
+def _events_table() -> str:
+    return settings().events_table
+
+
+def _optional_time(value: Any) -> datetime | None:
+    return clock.from_iso(value) if value else None
+
+
+def to_record(item: dict[str, Any]) -> ParticipantRecord:
+    v = dynamo.from_item(item)
+    return ParticipantRecord(
+        event_id=v["event_id"],
+        user_id=v["user_id"],
+        joined_at=clock.from_iso(v["joined_at"]),
+        totals=Totals(
+            volume=v.get("volume", Decimal(0)),
+            pnl=v.get("pnl", Decimal(0)),
+            fees=v.get("fees", Decimal(0)),
+            trade_count=int(v.get("trade_count", 0)),
+            first_trade_at=_optional_time(v.get("first_trade_at")),
+            last_trade_at=_optional_time(v.get("last_trade_at")),
+        ),
+        score=v.get("score", Decimal(0)),
+        board_key=v.get("board_key"),
+        version=int(v.get("version", 0)),
+    )
+
+
+def record_values(record: ParticipantRecord) -> dict[str, Any]:
+    t = record.totals
+    return {
+        "event_id": record.event_id,
+        "user_id": record.user_id,
+        "joined_at": clock.to_iso(record.joined_at),
+        "volume": t.volume,
+        "pnl": t.pnl,
+        "fees": t.fees,
+        "trade_count": t.trade_count,
+        "first_trade_at": clock.to_iso(t.first_trade_at) if t.first_trade_at else None,
+        "last_trade_at": clock.to_iso(t.last_trade_at) if t.last_trade_at else None,
+        "score": record.score,
+        "board_key": record.board_key,
+        "version": record.version,
+    }
+
+
+def get(event_id: str, user_id: str) -> ParticipantRecord | None:
+    answer = dynamo.client().get_item(
+        TableName=_table(), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}}, ConsistentRead=True
+    )
+    return to_record(answer["Item"]) if "Item" in answer else None
+
+
+def get_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ParticipantRecord]:
+    items = dynamo.batch_get(_table(), [{"event_id": e, "user_id": u} for e, u in pairs])
+    return {(i["event_id"], i["user_id"]): to_record(dynamo.to_item(i)) for i in items}
+
+
+def join(record: ParticipantRecord, max_participants: int | None) -> JoinOutcome:
+    """Create the participant and count it on the event, atomically: never a participant over capacity,
+    never a count without its participant."""
+    capacity = ""
+    values: dict[str, Any] = {":one": {"N": "1"}, ":zero": {"N": "0"}}
+    for i, status in enumerate(LIVE_STATUSES):
+        values[f":live{i}"] = {"S": status.value}
+    if max_participants is not None:
+        capacity = " AND (attribute_not_exists(participant_count) OR participant_count < :max)"
+        values[":max"] = {"N": str(max_participants)}
+    outcome = dynamo.transact_write(
+        [
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": dynamo.to_item(record_values(record)),
+                    "ConditionExpression": "attribute_not_exists(user_id)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": _events_table(),
+                    "Key": {"event_id": {"S": record.event_id}},
+                    "UpdateExpression": "SET participant_count = if_not_exists(participant_count, :zero) + :one",
+                    "ConditionExpression": f"#status IN ({', '.join(k for k in values if k.startswith(':live'))})"
+                    + capacity,
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            },
+        ]
+    )
+    if outcome is None:
+        return JoinOutcome.JOINED
+    if 0 in outcome.failed_conditions():
+        return JoinOutcome.ALREADY_JOINED
+    return JoinOutcome.REFUSED
+
+
+def _row(item: dict[str, Any]) -> BoardRow:
+    v = dynamo.from_item(item)
+    return BoardRow(
+        user_id=v["user_id"],
+        board_key=v["board_key"],
+        score=v.get("score", Decimal(0)),
+        trade_count=int(v.get("trade_count", 0)),
+    )
+
+
+def board_page(
+    event_id: str, limit: int, start_key: dict[str, Any] | None
+) -> tuple[list[BoardRow], dict[str, Any] | None]:
+    """Best first. `start_key` is the LastEvaluatedKey of the previous page."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": LEADERBOARD_INDEX,
+        "KeyConditionExpression": "event_id = :e",
+        "ExpressionAttributeValues": {":e": {"S": event_id}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    page = dynamo.client().query(**kwargs)
+    return [_row(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+
+def count_above(event_id: str, board_key: str) -> int:
+    """How many rank above this key. A COUNT query reads every item it counts: the cost grows with the rank
+    (the snapshot design of the leaderboard issue removes it)."""
+    total = 0
+    for page in dynamo.query_pages(
+        TableName=_table(),
+        IndexName=LEADERBOARD_INDEX,
+        KeyConditionExpression="event_id = :e AND board_key > :k",
+        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
+        Select="COUNT",
+    ):
+        total += page.get("Count", 0)
+    return total
+
+
+def neighbours(event_id: str, board_key: str, count: int) -> tuple[list[BoardRow], list[BoardRow]]:
+    """Up to `count` rows just above and just below a key, each list best first."""
+    if count <= 0:
+        return [], []
+    common = {
+        "TableName": _table(),
+        "IndexName": LEADERBOARD_INDEX,
+        "Limit": count,
+    }
+    above = dynamo.client().query(
+        **common,
+        KeyConditionExpression="event_id = :e AND board_key > :k",
+        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
+        ScanIndexForward=True,
+    )
+    below = dynamo.client().query(
+        **common,
+        KeyConditionExpression="event_id = :e AND board_key < :k",
+        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
+        ScanIndexForward=False,
+    )
+    return [_row(i) for i in reversed(above.get("Items", []))], [_row(i) for i in below.get("Items", [])]

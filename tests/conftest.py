@@ -1,0 +1,121 @@
+"""Shared fixtures: AWS from moto in-process, tables built from template.yaml, sample payloads from events/."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE_ENV = {"EventsTable": "EVENTS_TABLE", "ParticipantsTable": "PARTICIPANTS_TABLE", "TradesTable": "TRADES_TABLE"}
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+def _clear_caches() -> None:
+    from arena.config import settings
+    from arena.store import dynamo
+
+    settings.cache_clear()
+    dynamo.client.cache_clear()
+
+
+@pytest.fixture
+def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Given the deployed schema: every table of template.yaml, created in moto (in-process)."""
+    import boto3
+    from moto import mock_aws
+
+    from local.template import create_tables, load_template
+
+    with mock_aws():
+        names = create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
+        for logical_id, env_name in TABLE_ENV.items():
+            monkeypatch.setenv(env_name, names[logical_id])
+        _clear_caches()
+        yield names
+        _clear_caches()
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[Any]:
+    """A clock the test moves by hand: `frozen_clock.set(datetime)`."""
+    from arena import clock
+
+    class Clock:
+        moment = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+        def set(self, moment: datetime) -> None:
+            self.moment = moment
+
+        def now(self) -> datetime:
+            return self.moment
+
+    fake = Clock()
+    previous = clock._source
+    clock.set_source(fake.now)
+    yield fake
+    clock.set_source(previous)
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    """A payload from events/ (the same files `sam local invoke -e` takes), as a fresh copy."""
+    path = ROOT / "events" / name
+    return copy.deepcopy(json.loads(path.read_text()))
+
+
+class FakeLambdaContext:
+    function_name = "arena-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:arena-test"
+    memory_limit_in_mb = 512
+    aws_request_id = "test-request"
+    log_group_name = "/aws/lambda/arena-test"
+    log_stream_name = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def api_event(name: str, *, path: dict[str, str] | None = None, body: Any = None, query: dict[str, str] | None = None,
+              claims: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A sample HTTP API event from events/, with its path parameters, body, query or caller replaced.
+
+    The path in rawPath and requestContext is rebuilt from the route template, as API Gateway would send it.
+    """
+    event = sample_event(name)
+    if path:
+        route = event["routeKey"].split(" ", 1)[1]
+        event["pathParameters"] = {**event.get("pathParameters", {}), **path}
+        concrete = route
+        for key, value in event["pathParameters"].items():
+            concrete = concrete.replace("{" + key + "}", value)
+        event["rawPath"] = concrete
+        event["requestContext"]["http"]["path"] = concrete
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    if query is not None:
+        event["queryStringParameters"] = query or None
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if claims is not None:
+        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
+    return event
