@@ -35,7 +35,7 @@ def _parse_decimal(value: Any) -> Decimal:
             raise ValueError('must be a decimal string such as "12.50"') from None
     if not parsed.is_finite():
         raise ValueError("must be a finite number")
-    sign, digits, exponent = parsed.normalize().as_tuple()
+    _, digits, exponent = parsed.normalize().as_tuple()
     if len(digits) > MAX_SIGNIFICANT_DIGITS or abs(int(exponent)) > MAX_EXPONENT + MAX_SIGNIFICANT_DIGITS:
         raise ValueError(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
     return parsed

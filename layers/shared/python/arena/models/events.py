@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
@@ -52,7 +54,7 @@ class PrizeTier(ApiModel):
 
 def _no_overlap(tiers: list[PrizeTier]) -> list[PrizeTier]:
     ordered = sorted(tiers, key=lambda t: t.rank_from)
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in pairwise(ordered):
         if after.rank_from <= before.rank_to:
             raise ValueError(f"prize tiers overlap at rank {after.rank_from}")
     return ordered
@@ -62,7 +64,7 @@ PrizeTable = Annotated[list[PrizeTier], Field(max_length=100), AfterValidator(_n
 
 
 class Qualification(ApiModel):
-    min_volume: NonNegativeDecimalStr = Field(default="0", validate_default=True)
+    min_volume: NonNegativeDecimalStr = Decimal(0)
     min_trades: int = Field(default=0, ge=0, le=10_000_000)
 
 

@@ -1,0 +1,101 @@
+"""The end-to-end tests drive a running local stack over HTTP.
+
+With ARENA_BASE_URL set they use that stack (e.g. the one `make run` started); otherwise they start
+`python -m local` on a free port for the session and stop it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class ArenaClient:
+    """A tiny JSON-over-HTTP client for the local stack."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None) -> Reply:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                raw, status, headers = answer.read(), answer.status, dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            raw, status, headers = error.read(), error.code, dict(error.headers)
+        return Reply(status, json.loads(raw) if raw else None, headers)
+
+    def token(self, sub: str, groups: list[str], **claims: Any) -> str:
+        reply = self.call("POST", "/local/token", body={"sub": sub, "groups": groups, "claims": claims})
+        assert reply.status == 200, reply.body
+        return reply.body["token"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(client: ArenaClient, process: subprocess.Popen[bytes] | None, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the local stack exited with {process.returncode}")
+        try:
+            if client.call("GET", "/local/health").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the local stack at {client.base_url} was not healthy within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def arena() -> Iterator[ArenaClient]:
+    external = os.environ.get("ARENA_BASE_URL")
+    if external:
+        client = ArenaClient(external)
+        _wait_healthy(client, None, 30)
+        yield client
+        return
+    port = _free_port()
+    log = open(ROOT / ".local-e2e.log", "wb")  # noqa: SIM115 - kept open for the process's lifetime
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    client = ArenaClient(f"http://127.0.0.1:{port}")
+    try:
+        _wait_healthy(client, process, 90)
+        yield client
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
