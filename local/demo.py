@@ -34,7 +34,7 @@ def _call(base_url: str, method: str, path: str, token: str, body: Any = None) -
     )
     request.add_header("authorization", f"Bearer {token}")
     request.add_header("content-type", "application/json")
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - our own loopback URL
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return json.loads(answer.read())
 
 

@@ -28,7 +28,7 @@ class TradeSimulator:
     prefix: str = "SIM"
 
     def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)  # noqa: S311 - load, not secrets
+        self._random = random.Random(self.seed)
         self._counter = 0
         # Some traders trade far more than others, as on a real exchange.
         self._activity = [self._random.paretovariate(1.2) for _ in self.traders]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,23 @@ def _clear_caches() -> None:
     dynamo.client.cache_clear()
 
 
+_MOTO_TRANSACTION_LOCK = threading.Lock()
+
+
+def _serialise_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto rolls a transaction back by deep-copying whole tables, which breaks when two threads write at once.
+    DynamoDB serialises conflicting transactions itself; this gives the in-process double the same guarantee."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _MOTO_TRANSACTION_LOCK:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", locked)
+
+
 @pytest.fixture
 def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Given the deployed schema: every table of template.yaml, created in moto (in-process)."""
@@ -41,6 +59,7 @@ def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
 
     from local.template import create_tables, load_template
 
+    _serialise_moto_transactions(monkeypatch)
     with mock_aws():
         names = create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
         for logical_id, env_name in TABLE_ENV.items():
@@ -96,8 +115,14 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def api_event(name: str, *, path: dict[str, str] | None = None, body: Any = None, query: dict[str, str] | None = None,
-              claims: dict[str, Any] | None = None) -> dict[str, Any]:
+def api_event(
+    name: str,
+    *,
+    path: dict[str, str] | None = None,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A sample HTTP API event from events/, with its path parameters, body, query or caller replaced.
 
     The path in rawPath and requestContext is rebuilt from the route template, as API Gateway would send it.

@@ -21,6 +21,7 @@ class EventStatus(StrEnum):
 class RankingMetric(StrEnum):
     VOLUME = "volume"
     PNL = "pnl"
+    ROI = "roi"
     TRADE_COUNT = "trade_count"
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
+from arena.domain import exact
 from arena.domain.events import RankingMetric
+from arena.domain.exact import EXACT
 
 # Millisecond epochs up to year 2286 fit 13 digits; the "inverse" makes earlier times sort higher.
 _TIME_DIGITS = 13
 _TIME_CEILING = 10**_TIME_DIGITS - 1
+# ROI is a quotient, so it is the one score that is rounded: to 10 decimal places, half to even.
+ROI_QUANTUM = Decimal("0.0000000001")
 # Decimal exponents we can meet (DynamoDB's range is 1e-130 .. 1e126); offset keeps them non-negative.
 _EXPONENT_OFFSET = 500
 _EXPONENT_DIGITS = 4
@@ -31,8 +35,9 @@ def encode_score(score: Decimal) -> str:
         raise ValueError("score must be finite")
     if score == 0:
         return "O"
-    sign, digits, _ = score.normalize().as_tuple()
-    exponent = score.normalize().adjusted() + _EXPONENT_OFFSET
+    normal = score.normalize(EXACT)
+    sign, digits, _ = normal.as_tuple()
+    exponent = normal.adjusted() + _EXPONENT_OFFSET
     significand = "".join(str(d) for d in digits)
     if not sign:
         return f"P{exponent:0{_EXPONENT_DIGITS}d}{significand}#"
@@ -60,6 +65,8 @@ class Totals:
     trade_count: int = 0
     first_trade_at: datetime | None = None
     last_trade_at: datetime | None = None
+    # Starting equity plus net deposits, from the exchange's account feed; None until it is known.
+    equity: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -80,20 +87,43 @@ def add_trades(totals: Totals, trades: list[CountedTrade]) -> Totals:
     last = max(times) if totals.last_trade_at is None else max([totals.last_trade_at, *times])
     return replace(
         totals,
-        volume=totals.volume + sum((t.volume for t in trades), Decimal(0)),
-        pnl=totals.pnl + sum((t.realized_pnl for t in trades), Decimal(0)),
-        fees=totals.fees + sum((t.fee for t in trades), Decimal(0)),
+        volume=exact.total((t.volume for t in trades), totals.volume),
+        pnl=exact.total((t.realized_pnl for t in trades), totals.pnl),
+        fees=exact.total((t.fee for t in trades), totals.fees),
         trade_count=totals.trade_count + len(trades),
         first_trade_at=first,
         last_trade_at=last,
     )
 
 
-def score(metric: RankingMetric, totals: Totals) -> Decimal:
+def score(metric: RankingMetric, totals: Totals) -> Decimal | None:
+    """The participant's score, or None when it cannot be ranked yet (ROI without a positive equity base)."""
     if metric == RankingMetric.VOLUME:
         return totals.volume
     if metric == RankingMetric.PNL:
         return totals.pnl
     if metric == RankingMetric.TRADE_COUNT:
         return Decimal(totals.trade_count)
+    if metric == RankingMetric.ROI:
+        if totals.equity is None or totals.equity <= 0:
+            return None
+        # The one deliberate rounding: a quotient, to ROI_QUANTUM, half to even.
+        quotient = exact.ROUNDING.divide(totals.pnl, totals.equity)
+        return quotient.quantize(ROI_QUANTUM, rounding=ROUND_HALF_EVEN, context=exact.ROUNDING)
     raise ValueError(f"unknown ranking metric {metric}")
+
+
+@dataclass(frozen=True)
+class Qualification:
+    min_volume: Decimal
+    min_trades: int
+
+
+def qualification_gap(rule: Qualification, totals: Totals) -> dict[str, Decimal | int]:
+    """What is still missing to qualify for prizes: {} when qualified."""
+    gap: dict[str, Decimal | int] = {}
+    if totals.volume < rule.min_volume:
+        gap["volume"] = rule.min_volume - totals.volume
+    if totals.trade_count < rule.min_trades:
+        gap["trades"] = rule.min_trades - totals.trade_count
+    return gap

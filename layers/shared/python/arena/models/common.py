@@ -16,10 +16,13 @@ from pydantic import (
 )
 
 from arena import clock
+from arena.domain.exact import DYNAMODB_DIGITS, fits_dynamodb
 
 # DynamoDB numbers carry 38 significant digits; stay inside them so a stored amount is the amount sent.
-MAX_SIGNIFICANT_DIGITS = 38
-MAX_EXPONENT = 30
+MAX_SIGNIFICANT_DIGITS = DYNAMODB_DIGITS
+MAX_TEXT_LENGTH = 100
+# No price, quantity or prize is beyond these; the bound keeps every sum of them inside DynamoDB's range.
+MAX_MAGNITUDE = 60
 
 
 def _parse_decimal(value: Any) -> Decimal:
@@ -29,14 +32,18 @@ def _parse_decimal(value: Any) -> Decimal:
         # Floats are refused on purpose: 0.1 as a JSON number is already inexact before we see it.
         raise ValueError('must be a decimal string such as "12.50"')
     else:
+        text = str(value).strip()
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
         try:
-            parsed = Decimal(str(value).strip())
+            parsed = Decimal(text)  # the constructor is exact: no context rounding
         except InvalidOperation:
             raise ValueError('must be a decimal string such as "12.50"') from None
     if not parsed.is_finite():
         raise ValueError("must be a finite number")
-    _, digits, exponent = parsed.normalize().as_tuple()
-    if len(digits) > MAX_SIGNIFICANT_DIGITS or abs(int(exponent)) > MAX_EXPONENT + MAX_SIGNIFICANT_DIGITS:
+    if parsed != 0 and not -MAX_MAGNITUDE <= parsed.adjusted() < MAX_MAGNITUDE:
+        raise ValueError(f"is out of range (amounts lie between 1e-{MAX_MAGNITUDE} and 1e{MAX_MAGNITUDE})")
+    if not fits_dynamodb(parsed):
         raise ValueError(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
     return parsed
 

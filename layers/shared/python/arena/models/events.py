@@ -133,7 +133,7 @@ class Event(BaseModel):
     ranking_metric: RankingMetric
     markets: list[str]
     join_required: bool
-    max_participants: int | None
+    max_participants: int | None = None
     participant_count: int
     qualification: Qualification
     eligibility: Eligibility

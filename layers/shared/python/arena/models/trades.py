@@ -33,7 +33,7 @@ class TradeIn(ApiModel):
 class TradeBatchIn(BaseModel):
     """Trades are validated one by one (a bad trade is reported, the rest still count), so items stay raw here."""
 
-    trades: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+    trades: list[Any] = Field(min_length=1, max_length=500)
 
 
 class RejectedTrade(BaseModel):

@@ -20,8 +20,9 @@ from arena import clock
 from arena.auth import Principal, Role
 from arena.config import settings
 from arena.domain import events as rules
-from arena.domain import ranking
+from arena.domain import exact, ranking
 from arena.domain.events import EventStatus
+from arena.errors import InvalidInput
 from arena.models.events import Event
 from arena.models.trades import (
     IgnoredTrade,
@@ -75,6 +76,16 @@ def _validate(raw_trades: list[Any], now: datetime) -> tuple[list[tuple[int, Tra
                 RejectedTrade(index=index, trade_id=trade_id, code="invalid_trade", message=_describe(error))
             )
             continue
+        if not exact.fits_dynamodb(exact.product(trade.quantity, trade.price)):
+            rejected.append(
+                RejectedTrade(
+                    index=index,
+                    trade_id=trade.trade_id,
+                    code="amount_out_of_range",
+                    message="quantity x price needs more than 38 significant digits.",
+                )
+            )
+            continue
         if trade.executed_at > now + skew:
             rejected.append(
                 RejectedTrade(
@@ -97,7 +108,7 @@ def _trade_values(trade: TradeIn) -> dict[str, Any]:
         "side": trade.side,
         "quantity": trade.quantity,
         "price": trade.price,
-        "volume": trade.quantity * trade.price,
+        "volume": exact.product(trade.quantity, trade.price),
         "realized_pnl": trade.realized_pnl,
         "fee": trade.fee,
         "executed_at": clock.to_iso(trade.executed_at),
@@ -106,7 +117,7 @@ def _trade_values(trade: TradeIn) -> dict[str, Any]:
 
 def _counted(trade: TradeIn) -> ranking.CountedTrade:
     return ranking.CountedTrade(
-        volume=trade.quantity * trade.price,
+        volume=exact.product(trade.quantity, trade.price),
         realized_pnl=trade.realized_pnl or Decimal(0),
         fee=trade.fee or Decimal(0),
         executed_at=trade.executed_at,
@@ -126,6 +137,10 @@ def _after(
         version=0,
     )
     totals = ranking.add_trades(base.totals, [_counted(t) for t in trades])
+    if not all(exact.fits_dynamodb(v) for v in (totals.volume, totals.pnl, totals.fees)):
+        raise InvalidInput(
+            f"The totals of {user_id} in {event.id} would exceed 38 significant digits.", code="amount_out_of_range"
+        )
     score = ranking.score(event.ranking_metric, totals)
     assert totals.last_trade_at is not None
     key = ranking.board_key(score, clock.to_millis(totals.last_trade_at), clock.to_millis(base.joined_at), user_id)

@@ -22,7 +22,8 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None) -> Leaderboa
     offset = state.get("o", 0)
     if state and (state.get("e") != event_id or not isinstance(offset, int) or offset < 0):
         raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
-    rows, last_key = participant_store.board_page(event_id, limit, state.get("k"))
+    key = dynamo.start_key(state, frozenset({"event_id", "user_id", "board_key"}))
+    rows, last_key = participant_store.board_page(event_id, limit, key)
     entries = [_entry(offset + i + 1, row) for i, row in enumerate(rows)]
     next_cursor = dynamo.encode_cursor({"e": event_id, "k": last_key, "o": offset + len(rows)}) if last_key else None
     return LeaderboardPage(

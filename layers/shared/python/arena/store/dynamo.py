@@ -62,6 +62,22 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return state
 
 
+def start_key(state: dict[str, Any] | None, attributes: frozenset[str]) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor carries, checked to be exactly a key of the index it pages: a forged or
+    foreign cursor is a 400, never a DynamoDB error."""
+    if not state or state.get("k") is None:
+        return None
+    key = state["k"]
+    valid = (
+        isinstance(key, dict)
+        and set(key) == attributes
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+    )
+    if not valid:
+        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+    return key
+
+
 def is_conditional_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 

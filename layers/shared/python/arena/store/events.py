@@ -16,6 +16,7 @@ from arena.store import dynamo
 from arena.store._convert import storable
 
 CATALOG = "EVENT"
+CATALOG_KEY = frozenset({"event_id", "catalog", "start_key"})
 _INTERNAL = ("catalog", "start_key")
 
 

@@ -1,0 +1,115 @@
+"""A local token issuer standing in for the Cognito user pool.
+
+It signs RS256 tokens shaped like Cognito's (sub, cognito:groups, token_use, scope) with a key pair made at
+start, and verifies them the way API Gateway's JWT authorizer does: signature via the key id, expiry,
+issuer, and "aud or client_id is one of the configured audiences".
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+DEFAULT_ISSUER = "http://127.0.0.1:3000/local"
+WEB_CLIENT_ID = "arena-local-web"
+TRADE_FEED_CLIENT_ID = "arena-local-trade-feed"
+DEFAULT_AUDIENCES = (WEB_CLIENT_ID, TRADE_FEED_CLIENT_ID)
+
+
+class TokenError(jwt.InvalidTokenError):
+    """The token is not one the authorizer accepts (API Gateway answers 401)."""
+
+
+class JwtIssuer:
+    """Issues and verifies tokens for one local user pool. Thread-safe: state is read-only after init."""
+
+    def __init__(
+        self,
+        issuer: str = DEFAULT_ISSUER,
+        audiences: Iterable[str] = DEFAULT_AUDIENCES,
+        client_id: str = WEB_CLIENT_ID,
+    ):
+        self.issuer = issuer.rstrip("/")
+        self.audiences = tuple(audiences)
+        self.client_id = client_id
+        self.key_id = uuid.uuid4().hex
+        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._public_key = self._private_key.public_key()
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set a verifier fetches, as Cognito serves it."""
+        key = RSAAlgorithm.to_jwk(self._public_key, as_dict=True)
+        key.update({"kid": self.key_id, "alg": "RS256", "use": "sig"})
+        return {"keys": [key]}
+
+    def issue(
+        self,
+        sub: str,
+        groups: Iterable[str] = (),
+        scopes: Iterable[str] | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+        ttl_seconds: int = 3600,
+    ) -> str:
+        """An RS256 ID token for `sub`, like Cognito's.
+
+        Like Cognito, "cognito:groups" is left out when the user is in no group. `scopes` adds the
+        space-separated "scope" claim. `extra_claims` override or add claims; a None value removes one
+        (e.g. {"aud": None, "client_id": "arena-local-trade-feed", "token_use": "access"} makes an access token).
+        """
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "token_use": "id",
+            "auth_time": now,
+            "iat": now,
+            "exp": now + int(ttl_seconds),
+            "jti": str(uuid.uuid4()),
+            "cognito:username": sub,
+        }
+        groups = list(groups)
+        if groups:
+            claims["cognito:groups"] = groups
+        if scopes is not None:
+            claims["scope"] = " ".join(scopes)
+        for name, value in (extra_claims or {}).items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, after the checks API Gateway's JWT authorizer makes; TokenError otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as error:
+            raise TokenError(f"malformed token: {error}") from error
+        if header.get("kid") != self.key_id:
+            raise TokenError("unknown signing key (kid)")
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "iss"]},
+            )
+        except jwt.InvalidTokenError as error:
+            raise TokenError(str(error)) from error
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not any(value in self.audiences for value in [*audiences, claims.get("client_id")] if value):
+            raise TokenError("neither aud nor client_id is an allowed audience")
+        return claims

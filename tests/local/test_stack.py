@@ -1,0 +1,415 @@
+"""local.stack: a test-only template run by LocalStack, driven over real HTTP, SQS and DynamoDB streams.
+
+The template and its handlers are written to a temporary folder, so these tests need none of functions/.
+Handlers record what they receive as JSON lines in RECORD_DIR (a template parameter the test overrides).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.stack import LocalStack
+
+TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  RecordDir: {Type: String, Default: /nonexistent}
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Timeout: 10
+    MemorySize: 256
+    Environment:
+      Variables:
+        RECORD_DIR: !Ref RecordDir
+        ITEMS_TABLE: !Ref ItemsTable
+        WORK_QUEUE_URL: !Ref WorkQueue
+        NAME_WITH_STAGE: !Sub "items-${Stage}-${AWS::Region}"
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefaultRouteSettings: {ThrottlingBurstLimit: 100, ThrottlingRateLimit: 100}
+      RouteSettings:
+        "GET /limited": {ThrottlingBurstLimit: 2, ThrottlingRateLimit: 0.01}
+      CorsConfiguration:
+        AllowOrigins: ["*"]
+        AllowHeaders: [authorization, content-type]
+        AllowMethods: [GET, POST, OPTIONS]
+      Auth:
+        DefaultAuthorizer: Jwt
+        Authorizers:
+          Jwt:
+            IdentitySource: $request.header.Authorization
+            JwtConfiguration: {issuer: https://example.invalid, audience: [client]}
+  EchoFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fns/
+      Handler: echo.handler
+      Events:
+        Echo: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: "/echo/{name}", Method: GET}}
+        EchoPost: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: "/echo/{name}", Method: POST}}
+        Open: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /open, Method: GET, Auth: {Authorizer: NONE}}}
+        Limited: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /limited, Method: GET, Auth: {Authorizer: NONE}}}
+        Scoped:
+          Type: HttpApi
+          Properties: {ApiId: !Ref Api, Path: /scoped, Method: GET, Auth: {AuthorizationScopes: [arena/trades.write]}}
+  BrokenFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fns/
+      Handler: broken.handler
+      Events:
+        Raise: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /raise, Method: GET, Auth: {Authorizer: NONE}}}
+        Bad: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /malformed, Method: GET, Auth: {Authorizer: NONE}}}
+  WorkQueue:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: 1}
+  QueueFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fns/
+      Handler: queue_worker.handler
+      Events:
+        Work:
+          Type: SQS
+          Properties: {Queue: !GetAtt WorkQueue.Arn, BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures]}
+  ItemsTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+  StreamFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fns/
+      Handler: stream_worker.handler
+      Events:
+        Items:
+          Type: DynamoDB
+          Properties:
+            Stream: !GetAtt ItemsTable.StreamArn
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 10
+            MaximumRetryAttempts: 3
+            FunctionResponseTypes: [ReportBatchItemFailures]
+"""
+
+RECORDING = """
+import json, os
+
+def record(name, value):
+    with open(os.path.join(os.environ["RECORD_DIR"], name + ".jsonl"), "a") as out:
+        out.write(json.dumps(value) + "\\n")
+
+def recorded(name):
+    path = os.path.join(os.environ["RECORD_DIR"], name + ".jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as lines:
+        return [json.loads(line) for line in lines]
+"""
+
+HANDLERS = {
+    "echo.py": """
+import json, os
+
+def handler(event, context):
+    authorizer = event["requestContext"].get("authorizer")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "access-control-allow-origin": "https://not-this"},
+        "cookies": ["seen=1"],
+        "body": json.dumps({
+            "claims": authorizer["jwt"]["claims"] if authorizer else None,
+            "scopes": authorizer["jwt"]["scopes"] if authorizer else None,
+            "pathParameters": event.get("pathParameters"),
+            "query": event.get("queryStringParameters"),
+            "routeKey": event["routeKey"],
+            "body": event.get("body"),
+            "function": context.function_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+            "env": {name: os.environ[name] for name in ("ITEMS_TABLE", "WORK_QUEUE_URL", "NAME_WITH_STAGE")},
+        }),
+    }
+""",
+    "broken.py": """
+def handler(event, context):
+    if event["rawPath"] == "/raise":
+        raise RuntimeError("the handler failed")
+    return {"statusCode": 200, "body": {"not": "a string"}}
+""",
+    "queue_worker.py": RECORDING
+    + """
+def handler(event, context):
+    failures = []
+    for message in event["Records"]:
+        first_time = message["body"] not in [r["body"] for r in recorded("queue")]
+        record("queue", {"body": message["body"], "receive_count": message["attributes"]["ApproximateReceiveCount"]})
+        if message["body"] == "fail-once" and first_time:
+            failures.append({"itemIdentifier": message["messageId"]})
+    return {"batchItemFailures": failures}
+""",
+    "stream_worker.py": RECORDING
+    + """
+def handler(event, context):
+    keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+    failed_before = any("flaky" in batch["keys"] for batch in recorded("stream"))
+    record("stream", {"keys": keys})
+    failures = [
+        {"itemIdentifier": r["dynamodb"]["SequenceNumber"]}
+        for r in event["Records"]
+        if r["dynamodb"]["Keys"]["pk"]["S"] == "flaky" and not failed_before
+    ]
+    return {"batchItemFailures": failures}
+""",
+}
+
+
+def _write_project(root: Path) -> Path:
+    (root / "fns").mkdir(parents=True)
+    for name, source in HANDLERS.items():
+        (root / "fns" / name).write_text(textwrap.dedent(source))
+    (root / "records").mkdir()
+    path = root / "template.yaml"
+    path.write_text(TEMPLATE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Given the test template running locally (the stack sets its own fake AWS environment)."""
+    root = tmp_path_factory.mktemp("project")
+    local = LocalStack(port=0, template_path=_write_project(root), parameters={"RecordDir": str(root / "records")})
+    local.start()
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="module")
+def token(stack: LocalStack) -> str:
+    status, _, body = call(stack, "POST", "/local/token", {"sub": "user-1", "groups": ["admin", "user"]})
+    assert status == 200
+    return body["token"]
+
+
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, parsed JSON body or raw bytes) of one real HTTP request to the stack."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    request = urllib.request.Request(stack.base_url + path, data=data, method=method, headers=headers or {})
+    if data is not None and "content-type" not in {k.lower() for k in (headers or {})}:
+        request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, response_headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, response_headers, raw = error.code, error.headers, error.read()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw
+    return status, {k.lower(): v for k, v in response_headers.items()}, parsed
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def recorded(stack: LocalStack, name: str) -> list[dict[str, Any]]:
+    path = Path(stack.parameters["RecordDir"]) / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# ---------------------------------------------------------------------------------------------- local routes
+
+
+def test_health_reports_ready_with_the_route_count(stack: LocalStack) -> None:
+    assert call(stack, "GET", "/local/health")[::2] == (200, {"status": "ok", "routes": 7})
+
+
+def test_token_route_issues_verifiable_tokens(stack: LocalStack, token: str) -> None:
+    claims = stack.issuer.verify(token)
+    assert (claims["sub"], claims["cognito:groups"], claims["iss"]) == (
+        "user-1",
+        ["admin", "user"],
+        stack.base_url + "/local",
+    )
+    status, _, jwks = call(stack, "GET", "/local/.well-known/jwks.json")
+    assert status == 200 and jwks["keys"][0]["kid"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        [],
+        {"groups": ["admin"]},
+        {"sub": "u", "groups": "admin"},
+        {"sub": "u", "claims": []},
+        {"sub": "u", "scopes": "a"},
+    ],
+)
+def test_token_route_rejects_bad_input(stack: LocalStack, body: Any) -> None:
+    status, _, answer = call(stack, "POST", "/local/token", body)
+    assert status == 400
+    assert answer["error"]["code"] == "BAD_REQUEST"
+
+
+# ---------------------------------------------------------------------------------------------- gateway
+
+
+def test_missing_or_invalid_token_is_401(stack: LocalStack) -> None:
+    assert call(stack, "GET", "/echo/x")[::2] == (401, {"message": "Unauthorized"})
+    status, headers, body = call(stack, "GET", "/echo/x", headers={"Authorization": "Bearer nope"})
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert "invalid_token" in headers["www-authenticate"]
+
+
+def test_unknown_route_or_method_is_404(stack: LocalStack, token: str) -> None:
+    assert call(stack, "GET", "/nowhere")[::2] == (404, {"message": "Not Found"})
+    assert call(stack, "DELETE", "/echo/x", headers={"Authorization": f"Bearer {token}"})[::2] == (
+        404,
+        {"message": "Not Found"},
+    )
+    assert call(stack, "GET", "/local/unknown")[0] == 404
+
+
+def test_authorised_request_reaches_the_handler_with_string_claims(stack: LocalStack, token: str) -> None:
+    # Given a token for an admin; When the echo route is called with path, query and a raw token header
+    status, headers, body = call(stack, "GET", "/echo/some%20one?x=1&x=2", headers={"Authorization": token})
+
+    # Then the handler saw API Gateway's event: claims as strings, groups as "[admin user]"
+    assert status == 200
+    assert body["claims"]["sub"] == "user-1"
+    assert body["claims"]["cognito:groups"] == "[admin user]"
+    assert body["claims"]["exp"].isdigit()
+    assert body["scopes"] is None
+    assert body["pathParameters"] == {"name": "some one"}
+    assert body["query"] == {"x": "1,2"}
+    assert body["routeKey"] == "GET /echo/{name}"
+    assert body["function"] == "EchoFunction"
+    assert 0 < body["remaining_ms"] <= 10_000
+    # ... and its environment was resolved from the template
+    assert body["env"]["ITEMS_TABLE"] == stack.tables["ItemsTable"]
+    assert body["env"]["WORK_QUEUE_URL"] == stack.queues["WorkQueue"]["url"]
+    assert body["env"]["NAME_WITH_STAGE"] == "items-dev-us-east-1"
+    assert headers["set-cookie"] == "seen=1"
+
+
+def test_post_body_is_passed_through(stack: LocalStack, token: str) -> None:
+    status, _, body = call(stack, "POST", "/echo/x", {"a": 1}, headers={"Authorization": f"Bearer {token}"})
+    assert status == 200
+    assert json.loads(body["body"]) == {"a": 1}
+
+
+def test_public_route_needs_no_token_and_has_no_authorizer(stack: LocalStack) -> None:
+    status, _, body = call(stack, "GET", "/open")
+    assert status == 200
+    assert body["claims"] is None
+
+
+def test_route_scopes_are_enforced(stack: LocalStack, token: str) -> None:
+    # Given an ID token without scopes and an access token with the route's scope
+    assert call(stack, "GET", "/scoped", headers={"Authorization": f"Bearer {token}"})[::2] == (
+        403,
+        {"message": "Forbidden"},
+    )
+    scoped = stack.issuer.issue(
+        "feed", scopes=["arena/trades.write"], extra_claims={"aud": None, "client_id": "arena-local-trade-feed"}
+    )
+    status, _, body = call(stack, "GET", "/scoped", headers={"Authorization": f"Bearer {scoped}"})
+    assert (status, body["scopes"]) == (200, ["arena/trades.write"])
+
+
+def test_handler_errors_are_500_like_api_gateway(stack: LocalStack) -> None:
+    assert call(stack, "GET", "/raise")[::2] == (500, {"message": "Internal Server Error"})
+    assert call(stack, "GET", "/malformed")[::2] == (500, {"message": "Internal Server Error"})
+
+
+def test_route_throttling_answers_429(stack: LocalStack) -> None:
+    # Given a route with a burst of 2 and almost no refill; When called three times; Then the third is throttled
+    statuses = [call(stack, "GET", "/limited")[0] for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert call(stack, "GET", "/limited")[2] == {"message": "Too Many Requests"}
+
+
+def test_cors_preflight_and_response_headers(stack: LocalStack, token: str) -> None:
+    # Given a browser preflight; Then API Gateway's CORS configuration answers it, without auth
+    status, headers, _ = call(
+        stack, "OPTIONS", "/echo/x", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert status == 204
+    assert headers["access-control-allow-origin"] == "*"
+    assert headers["access-control-allow-methods"] == "GET,POST,OPTIONS"
+    assert headers["access-control-allow-headers"] == "authorization,content-type"
+
+    # And an actual request gets the configured origin, not the handler's own CORS header
+    _, headers, _ = call(stack, "GET", "/echo/x", headers={"Origin": "https://app.example", "Authorization": token})
+    assert headers["access-control-allow-origin"] == "*"
+
+
+# ---------------------------------------------------------------------------------------------- event sources
+
+
+def test_sqs_messages_are_delivered_and_failed_ones_retried(stack: LocalStack) -> None:
+    # Given three messages on the template's queue, one of which the worker fails the first time
+    sqs = stack.client("sqs")
+    for body in ("one", "fail-once", "two"):
+        sqs.send_message(QueueUrl=stack.queues["WorkQueue"]["url"], MessageBody=body)
+
+    # When the poller has run; Then every body arrived, "fail-once" twice (second receive), the others once
+    deliveries = wait_for(
+        lambda: [r for r in recorded(stack, "queue") if r["receive_count"] == "2"] and recorded(stack, "queue")
+    )
+    bodies = [r["body"] for r in deliveries]
+    assert sorted(bodies) == ["fail-once", "fail-once", "one", "two"]
+    assert {"body": "fail-once", "receive_count": "2"} in deliveries
+    time.sleep(1.2)  # past the visibility timeout: nothing comes back, the successes were deleted
+    assert len(recorded(stack, "queue")) == 4
+
+
+def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: LocalStack) -> None:
+    # Given three items written in order, the second of which the worker fails once
+    dynamodb = stack.client("dynamodb")
+    for key in ("first", "flaky", "last"):
+        dynamodb.put_item(TableName=stack.tables["ItemsTable"], Item={"pk": {"S": key}})
+
+    # When the stream poller has delivered them
+    def delivered() -> list[list[str]]:
+        batches = [batch["keys"] for batch in recorded(stack, "stream")]
+        seen = [key for keys in batches for key in keys]
+        return batches if {"first", "flaky", "last"} <= set(seen) and seen.count("flaky") == 2 else []
+
+    batches = wait_for(delivered)
+
+    # Then in order, and the batch after the failure starts again at "flaky"
+    first_seen = list(dict.fromkeys(key for keys in batches for key in keys))
+    assert first_seen == ["first", "flaky", "last"]
+    failed_at = next(index for index, keys in enumerate(batches) if "flaky" in keys)
+    assert batches[failed_at + 1][0] == "flaky"
+
+
+def test_functions_can_be_invoked_directly(stack: LocalStack) -> None:
+    result = stack.invoke("EchoFunction", {"rawPath": "/x", "routeKey": "GET /x", "requestContext": {}})
+    assert result["statusCode"] == 200

@@ -1,0 +1,43 @@
+"""LocalStack's lifecycle: what it does to the process (environment, modules) and undoes on stop.
+
+Kept apart from test_stack.py so no other stack is running: moto's state is process-wide.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.stack import LocalStack
+
+
+def test_stack_sets_then_restores_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process environment with a real-looking profile and no endpoint
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+        "      KeySchema: [{AttributeName: k, KeyType: HASH}]\n"
+        "      AttributeDefinitions: [{AttributeName: k, AttributeType: S}]\n"
+        "      BillingMode: PAY_PER_REQUEST\n"
+    )
+    ready: list[str] = []
+
+    # When a stack runs
+    with LocalStack(port=0, template_path=path, on_ready=lambda s: ready.append(s.base_url)) as local:
+        # Then AWS points at moto with fake credentials and no profile, and on_ready saw it up
+        assert os.environ["AWS_ENDPOINT_URL"] == local.moto_endpoint
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+        assert "AWS_PROFILE" not in os.environ
+        assert os.environ["MOTO_PORT"] == local.moto_endpoint.rsplit(":", 1)[1]
+        assert ready == [local.base_url]
+        assert local.client("dynamodb").describe_table(TableName="T")["Table"]["TableStatus"] == "ACTIVE"
+
+    # And after it stops, the environment is as it was
+    assert os.environ["AWS_PROFILE"] == "production"
+    assert "AWS_ENDPOINT_URL" not in os.environ
+    assert not any(name.startswith("_local_fn_") for name in sys.modules)
