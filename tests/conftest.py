@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLE_ENV = {"EventsTable": "EVENTS_TABLE", "ParticipantsTable": "PARTICIPANTS_TABLE", "TradesTable": "TRADES_TABLE"}
+TABLE_ENV = {
+    "EventsTable": "EVENTS_TABLE",
+    "ParticipantsTable": "PARTICIPANTS_TABLE",
+    "TradesTable": "TRADES_TABLE",
+    "LeaderboardTable": "LEADERBOARD_TABLE",
+    "AuditTable": "AUDIT_TABLE",
+}
 
 
 @pytest.fixture
@@ -24,14 +30,18 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # botocore otherwise sends stream calls to an account-specific host that moto does not serve.
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 
 def _clear_caches() -> None:
     from arena.config import settings
+    from arena.services import leaderboard
     from arena.store import dynamo
 
     settings.cache_clear()
     dynamo.client.cache_clear()
+    leaderboard.cache.clear()
 
 
 _MOTO_TRANSACTION_LOCK = threading.Lock()
@@ -144,3 +154,45 @@ def api_event(
     if claims is not None:
         event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
     return event
+
+
+class StreamPump:
+    """Delivers a table's stream to a handler on demand, as Lambda's event source mapping would (tests call
+    `drain()` where the real system would simply wait about a second)."""
+
+    def __init__(self, table_name: str, handler: Any, context: Any) -> None:
+        import boto3
+
+        from local.pollers import DynamoDBStreamPoller
+
+        arn = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self._poller = DynamoDBStreamPoller(
+            boto3.client("dynamodbstreams"),
+            arn,
+            lambda event: handler(event, context),
+            batch_size=1000,
+            starting_position="TRIM_HORIZON",
+            report_batch_item_failures=True,
+            retry_backoff=0,
+        )
+
+    def drain(self) -> int:
+        delivered = 0
+        while (count := self._poller.poll_once()) > 0:
+            delivered += count
+        return delivered
+
+
+@pytest.fixture
+def leaderboard_refresh(tables: dict[str, str], lambda_context: Any) -> StreamPump:
+    """The participants stream wired to the leaderboard refresher (functions/leaderboard/refresh_leaderboard.py)."""
+    import importlib.util
+    import sys
+
+    name = "arena_test_refresh_leaderboard"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "leaderboard" / "refresh_leaderboard.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return StreamPump(tables["ParticipantsTable"], module.lambda_handler, lambda_context)

@@ -1,27 +1,39 @@
-"""GET /api/events/{eventId}/leaderboard: ranked entries, best first, cursor-paged."""
+"""GET /api/events/{eventId}/leaderboard: ranked entries, best first, cursor-paged, from the snapshot.
+
+Conditional: the ETag names the snapshot generation and page, so `If-None-Match` gets 304 until it changes.
+"""
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver
+from arena.http import error_responses, json_response, lambda_handler_for, make_resolver
 from arena.models.leaderboard import LeaderboardPage
 from arena.services import leaderboard as service
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 app = make_resolver()
+CACHE_CONTROL = "public, max-age=1"
 
 
 @app.get(
     "/api/events/<eventId>/leaderboard",
     summary="Leaderboard",
     tags=["leaderboard"],
-    responses=error_responses(400, 401, 404, 422),
+    responses={
+        304: {"description": "Not modified since the ETag sent in If-None-Match"},
+        **error_responses(400, 401, 404, 422),
+    },
 )
 def get_leaderboard(
     eventId: str,  # noqa: N803
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
-) -> LeaderboardPage:
-    return service.leaderboard_page(eventId, limit, cursor)
+) -> Response[LeaderboardPage]:
+    result = service.leaderboard_page(eventId, limit, cursor, app.current_event.headers.get("if-none-match"))
+    headers = {"ETag": result.etag, "Cache-Control": CACHE_CONTROL}
+    if result.body is None:
+        return Response(status_code=304, headers=headers)
+    return json_response(200, result.body, headers)
 
 
 lambda_handler = lambda_handler_for(app)

@@ -150,10 +150,11 @@ class Reply:
 class Arena:
     """Calls the real handler modules with the sample payloads of events/, as API Gateway would."""
 
-    def __init__(self, load: Callable[..., ModuleType], context: Any, clock: Any) -> None:
+    def __init__(self, load: Callable[..., ModuleType], context: Any, clock: Any, stream: Any) -> None:
         self._load = load
         self.context = context
         self.clock = clock
+        self.stream = stream
 
     # -- plumbing
     def call(self, route: str, event: dict[str, Any], *, module: ModuleType | None = None) -> Reply:
@@ -234,6 +235,7 @@ class Arena:
 
     # -- leaderboard
     def leaderboard(self, event_id: str, query: dict[str, str] | None = None) -> Reply:
+        self.stream.drain()  # the snapshot is about a second behind the participants: let it catch up
         return self.call(
             "leaderboard/get_leaderboard",
             api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query=query),
@@ -241,6 +243,7 @@ class Arena:
 
     def my_rank(self, event_id: str, user_id: str, around: int | None = 3) -> Reply:
         query = {} if around is None else {"around": str(around)}
+        self.stream.drain()
         return self.call(
             "leaderboard/get_my_rank",
             api_event(
@@ -251,7 +254,12 @@ class Arena:
 
 @pytest.fixture
 def arena(
-    tables: dict[str, str], frozen_clock: Any, lambda_context: Any, load_handler: Callable[..., ModuleType]
+    tables: dict[str, str],
+    frozen_clock: Any,
+    lambda_context: Any,
+    load_handler: Callable[..., ModuleType],
+    leaderboard_refresh: Any,
 ) -> Arena:
-    """Given the tables of template.yaml in moto and the clock pinned at 2026-12-01T12:00:00Z."""
-    return Arena(load_handler, lambda_context, frozen_clock)
+    """Given the tables of template.yaml in moto, the clock pinned at 2026-12-01T12:00:00Z, and the participants
+    stream feeding the leaderboard refresher."""
+    return Arena(load_handler, lambda_context, frozen_clock, leaderboard_refresh)

@@ -147,6 +147,7 @@ def test_sample_leaderboard_request_and_pagination_by_seven(arena: Arena) -> Non
     with consecutive ranks 1..60, in the oracle's order."""
     event_id, traders = _build_board(arena)
     expected = _expected(oracle(traders))
+    arena.stream.drain()
     sample = arena.call(
         "leaderboard/get_leaderboard", api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id})
     )
@@ -241,6 +242,7 @@ def test_my_rank_with_three_neighbours_matches_the_oracle(arena: Arena) -> None:
     ranked = oracle(traders)
     expected = _expected(ranked)
     position = {t.user_id: i for i, t in enumerate(ranked)}
+    arena.stream.drain()
     sample = arena.call(
         "leaderboard/get_my_rank", api_event("leaderboard/get_my_rank.json", path={"eventId": event_id})
     )

@@ -22,6 +22,9 @@ ZERO_TOTALS = {
     "trade_count": 0,
     "first_trade_at": None,
     "last_trade_at": None,
+    "qualified": False,  # the sample event asks for 1000 volume and 5 trades
+    "disqualified": False,
+    "disqualified_reason": None,
 }
 
 

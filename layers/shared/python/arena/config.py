@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     events_table: str = Field(min_length=3)
     participants_table: str = Field(min_length=3)
     trades_table: str = Field(min_length=3)
+    leaderboard_table: str = Field(min_length=3)
+    audit_table: str = Field(min_length=3)
     stage: str = Field(default="dev", alias="ARENA_STAGE")
     # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
     trade_retention_days: int = Field(default=30, ge=1, le=3650)
@@ -26,6 +28,10 @@ class Settings(BaseSettings):
     # A trade stamped further than this in the future is refused: the exchange's clock is wrong.
     max_clock_skew_seconds: int = Field(default=300, ge=0, le=3_600)
     max_trades_per_call: int = Field(default=500, ge=1, le=5_000)
+    # Leaderboard reads: how long a Lambda keeps the current snapshot head and the event before re-reading.
+    leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Superseded snapshot items (old buckets, old index copies) expire this long after they stop being current.
+    snapshot_retention_seconds: int = Field(default=3_600, ge=60, le=86_400)
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Leaderboard pages and a participant's own standing."""
+"""Leaderboard pages and a participant's own standing, read from the materialised snapshot."""
 
 from __future__ import annotations
 
@@ -9,27 +9,37 @@ from arena.models.common import DecimalStr, UtcDatetime
 
 
 class LeaderboardEntry(BaseModel):
-    rank: int
+    rank: int = Field(description="1-based among everyone on the board; dense, ties broken by who got there first.")
+    prize_rank: int | None = Field(description="1-based among qualified participants; null when not qualified.")
     user_id: str
     score: DecimalStr
     trade_count: int
+    qualified: bool = Field(description="Meets the event's minimum volume and trades; only qualified ranks win.")
 
 
 class LeaderboardPage(BaseModel):
     event_id: str
     ranking_metric: RankingMetric
     entries: list[LeaderboardEntry]
+    total: int = Field(description="Participants on the board in this snapshot.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
-    updated_at: UtcDatetime
+    updated_at: UtcDatetime | None = Field(description="When the snapshot was taken (null before the first trade).")
 
 
 class MyStanding(BaseModel):
     event_id: str
     user_id: str
-    ranked: bool = Field(description="False until the first counted trade.")
+    ranked: bool = Field(description="False until the first counted trade reaches the snapshot, or while disqualified.")
     rank: int | None
-    score: DecimalStr
+    prize_rank: int | None
+    score: DecimalStr = Field(description="Your live score.")
     trade_count: int
+    qualified: bool
+    missing: dict[str, DecimalStr] = Field(
+        description='What is still needed to qualify for prizes, e.g. {"volume": "250.5", "trades": "2"}.'
+    )
+    disqualified: bool
+    disqualified_reason: str | None = None
     above: list[LeaderboardEntry] = Field(description="Up to `around` entries ranked just above, best first.")
     below: list[LeaderboardEntry] = Field(description="Up to `around` entries ranked just below, best first.")
-    updated_at: UtcDatetime
+    updated_at: UtcDatetime | None

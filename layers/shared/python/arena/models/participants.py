@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from arena.models.common import DecimalStr, UtcDatetime
 
@@ -18,3 +18,10 @@ class ParticipantOut(BaseModel):
     trade_count: int
     first_trade_at: UtcDatetime | None
     last_trade_at: UtcDatetime | None
+    qualified: bool = Field(description="Meets the event's minimum volume and trades (eligible for prizes).")
+    disqualified: bool
+    disqualified_reason: str | None = None
+
+
+class ModerationRequest(BaseModel):
+    reason: str = Field(min_length=3, max_length=500, description="Why; kept in the audit trail.")

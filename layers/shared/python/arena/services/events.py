@@ -47,7 +47,7 @@ def may_manage(principal: Principal, event: Event) -> bool:
     )
 
 
-def _require_manager(principal: Principal, event: Event) -> None:
+def require_manager(principal: Principal, event: Event) -> None:
     principal.require(*MANAGER_ROLES)
     if not may_manage(principal, event):
         raise Forbidden("You may manage only the events you created or were assigned to.", code="not_event_manager")
@@ -103,7 +103,7 @@ def list_events(status: EventStatus | None, limit: int, cursor: str | None) -> E
 
 def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Event:
     event = load(event_id)
-    _require_manager(principal, event)
+    require_manager(principal, event)
     changes = patch.model_dump(exclude_unset=True, exclude={"version"})
     for name, value in changes.items():
         if value is None and name not in NULLABLE_FIELDS:
@@ -124,7 +124,7 @@ def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Even
 
 def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> Event:
     event = load(event_id)
-    _require_manager(principal, event)
+    require_manager(principal, event)
     rules.check_can_cancel(current_status(event))
     cancelled = event_store.set_status(
         event_id, rules.LIVE_STATUSES, EventStatus.CANCELLED, clock.now(), cancel_reason=request.reason

@@ -141,10 +141,26 @@ def _after(
         raise InvalidInput(
             f"The totals of {user_id} in {event.id} would exceed 38 significant digits.", code="amount_out_of_range"
         )
+    return with_score(event, replace(base, totals=totals, version=base.version + 1))
+
+
+def with_score(event: Event, record: ParticipantRecord) -> ParticipantRecord:
+    """Score, board key and qualification of a participant from its totals under the event's rules."""
+    totals = record.totals
     score = ranking.score(event.ranking_metric, totals)
-    assert totals.last_trade_at is not None
-    key = ranking.board_key(score, clock.to_millis(totals.last_trade_at), clock.to_millis(base.joined_at), user_id)
-    return replace(base, totals=totals, score=score, board_key=key, version=base.version + 1)
+    key = None
+    if score is not None and totals.last_trade_at is not None:
+        # Ties: the earlier achiever (time of the last score change) first, then the earlier joiner.
+        key = ranking.board_key(
+            score, clock.to_millis(totals.last_trade_at), clock.to_millis(record.joined_at), record.user_id
+        )
+    rule = ranking.Qualification(event.qualification.min_volume, event.qualification.min_trades)
+    return replace(
+        record,
+        score=score if score is not None else Decimal(0),
+        board_key=key,
+        qualified=not ranking.qualification_gap(rule, totals),
+    )
 
 
 def _count_group(

@@ -1,57 +1,189 @@
-"""Reading the leaderboard: pages best first, and a participant's own rank with neighbours."""
+"""Reading the leaderboard from its materialised snapshot: pages best first, and a participant's own standing.
+
+Cost per call, whatever the number of participants: one BatchGetItem for the event, the snapshot head (both
+cached in the Lambda for `leaderboard_cache_seconds`) and, for "me", the participant and its locator; then one
+BatchGetItem for the buckets the answer needs (immutable, so cached until evicted). Ranks are computed once per
+snapshot, never per request.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
 from arena import clock
 from arena.auth import Principal
+from arena.cache import LambdaCache, found
+from arena.config import settings
+from arena.domain import board
+from arena.domain.board import BoardEntry, BoardIndex, RankedEntry
+from arena.domain.ranking import Qualification, Totals, qualification_gap
 from arena.errors import BadRequest, NotFound
+from arena.models.events import Event
 from arena.models.leaderboard import LeaderboardEntry, LeaderboardPage, MyStanding
-from arena.services.events import load
 from arena.store import dynamo
+from arena.store import events as event_store
+from arena.store import leaderboard as snapshot_store
 from arena.store import participants as participant_store
-from arena.store.participants import BoardRow
+from arena.store.leaderboard import Snapshot
+
+cache = LambdaCache()
 
 
-def _entry(rank: int, row: BoardRow) -> LeaderboardEntry:
-    return LeaderboardEntry(rank=rank, user_id=row.user_id, score=row.score, trade_count=row.trade_count)
+@dataclass(frozen=True)
+class Cached:
+    """A response and the validator that identifies it (`ETag`)."""
+
+    body: Any
+    etag: str
 
 
-def leaderboard_page(event_id: str, limit: int, cursor: str | None) -> LeaderboardPage:
-    event = load(event_id)
-    state = dynamo.decode_cursor(cursor) or {}
-    offset = state.get("o", 0)
-    if state and (state.get("e") != event_id or not isinstance(offset, int) or offset < 0):
-        raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
-    key = dynamo.start_key(state, frozenset({"event_id", "user_id", "board_key"}))
-    rows, last_key = participant_store.board_page(event_id, limit, key)
-    entries = [_entry(offset + i + 1, row) for i, row in enumerate(rows)]
-    next_cursor = dynamo.encode_cursor({"e": event_id, "k": last_key, "o": offset + len(rows)}) if last_key else None
-    return LeaderboardPage(
+def _entry(ranked: RankedEntry) -> LeaderboardEntry:
+    e = ranked.entry
+    return LeaderboardEntry(
+        rank=ranked.rank,
+        prize_rank=ranked.prize_rank,
+        user_id=e.user_id,
+        score=e.score,
+        trade_count=e.trade_count,
+        qualified=e.qualified,
+    )
+
+
+def _read_context(event_id: str, extra: dict[str, list[dict[str, Any]]] | None = None) -> tuple[Event, Snapshot, dict]:
+    """The event and the current snapshot head (cached briefly), plus any `extra` items, in one request."""
+    ttl = settings().leaderboard_cache_seconds
+    event, snapshot = cache.get(("event", event_id)), cache.get(("head", event_id))
+    requests: dict[str, list[dict[str, Any]]] = {table: list(keys) for table, keys in (extra or {}).items()}
+    if not found(event):
+        requests.setdefault(settings().events_table, []).append({"event_id": event_id})
+    if not found(snapshot):
+        requests.setdefault(settings().leaderboard_table, []).append(snapshot_store.head_key(event_id))
+    answer = dynamo.batch_get_tables(requests) if requests else {}
+    if not found(event):
+        items = answer.get(settings().events_table, [])
+        if not items:
+            raise NotFound(f"No event {event_id}.", code="event_not_found")
+        event = event_store.event_from_values(items[0])
+        cache.put(("event", event_id), event, ttl)
+    if not found(snapshot):
+        heads = [i for i in answer.get(settings().leaderboard_table, []) if i["item"] == snapshot_store.HEAD]
+        snapshot = snapshot_store.snapshot_from_head(heads[0] if heads else None)
+        cache.put(("head", event_id), snapshot, ttl)
+    return event, snapshot, answer
+
+
+def _bucket_loader(event_id: str, wanted: set[str]) -> Any:
+    """Fetch the wanted buckets not in the cache in one request; the loader reads from the cache afterwards."""
+    missing = {b for b in wanted if not found(cache.get(("bucket", event_id, b)))}
+    for bucket_id, entries in snapshot_store.read_buckets(event_id, missing).items():
+        cache.put(("bucket", event_id, bucket_id), entries)
+
+    def load(bucket_id: str) -> list[BoardEntry]:
+        entries = cache.get(("bucket", event_id, bucket_id))
+        if not found(entries):
+            entries = snapshot_store.read_buckets(event_id, {bucket_id})[bucket_id]
+            cache.put(("bucket", event_id, bucket_id), entries)
+        return entries
+
+    return load
+
+
+def _buckets_covering(index: BoardIndex, offset: int, limit: int) -> set[str]:
+    wanted, start = set(), 0
+    for ref in index.buckets:
+        end = start + ref.count
+        if end > offset and start < offset + limit:
+            wanted.add(ref.bucket_id)
+        start = end
+    return wanted
+
+
+def _index_for(event_id: str, generation: int, current: BoardIndex) -> BoardIndex:
+    if generation == current.generation:
+        return current
+    index = cache.get(("index", event_id, generation))
+    if not found(index):
+        index = snapshot_store.read_index(event_id, generation)
+        if index is None:
+            raise BadRequest("The cursor has expired; start again from the first page.", code="cursor_expired")
+        cache.put(("index", event_id, generation), index)
+    return index
+
+
+def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_match: str | None = None) -> Cached:
+    """A page of one snapshot generation: a cursor keeps paging the generation it started on, so no entry is
+    lost or repeated across pages while scores change. `body` is None when `if_none_match` still matches."""
+    state = dynamo.decode_cursor(cursor)
+    event, snapshot, _ = _read_context(event_id)
+    index, offset = snapshot.index, 0
+    if state is not None:
+        generation, offset = state.get("g"), state.get("o")
+        valid = state.get("e") == event_id and isinstance(generation, int) and isinstance(offset, int)
+        if not valid or generation < 0 or offset < 0:
+            raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
+        index = _index_for(event_id, generation, snapshot.index)
+    etag = f'W/"{event_id}.{index.generation}.{offset}.{limit}"'
+    if if_none_match == etag:
+        return Cached(None, etag)
+    load = _bucket_loader(event_id, _buckets_covering(index, offset, limit))
+    ranked = board.page(index, load, offset, limit) if index.buckets else []
+    more = offset + len(ranked) < index.total
+    next_cursor = (
+        dynamo.encode_cursor({"e": event_id, "g": index.generation, "o": offset + len(ranked)}) if more else None
+    )
+    page = LeaderboardPage(
         event_id=event_id,
         ranking_metric=event.ranking_metric,
-        entries=entries,
+        entries=[_entry(r) for r in ranked],
+        total=index.total,
         next_cursor=next_cursor,
-        updated_at=clock.now(),
+        updated_at=snapshot.updated_at,
     )
+    return Cached(page, etag)
 
 
 def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
-    load(event_id)
-    record = participant_store.get(event_id, principal.user_id)
-    if record is None:
+    user_id = principal.user_id
+    extra = {
+        settings().participants_table: [{"event_id": event_id, "user_id": user_id}],
+        settings().leaderboard_table: [snapshot_store.locator_key(event_id, user_id)],
+    }
+    event, snapshot, answer = _read_context(event_id, extra)
+    participants = answer.get(settings().participants_table, [])
+    if not participants:
         raise NotFound("You are not a participant of this event.", code="not_participant")
-    common = dict(
-        event_id=event_id, user_id=principal.user_id, score=record.score, trade_count=record.totals.trade_count
+    record = participant_store.to_record(dynamo.to_item(participants[0]))
+    locators = [i for i in answer.get(settings().leaderboard_table, []) if i["item"].startswith("U#")]
+    index = snapshot.index
+    # Where the snapshot holds me: the locator, else my own latest key (the snapshot may already have it).
+    keys = [k for k in (snapshot_store.locator_from_item(locators[0] if locators else None), record.board_key) if k]
+    standing = None
+    if index.buckets and keys and not record.disqualified:
+        load = _bucket_loader(event_id, {index.buckets[board.locate(index, k)].bucket_id for k in keys})
+        for key in keys:
+            standing = board.around(index, load, key, around)
+            if standing is not None:
+                break
+    gap = qualification_gap(
+        Qualification(event.qualification.min_volume, event.qualification.min_trades),
+        Totals(volume=record.totals.volume, trade_count=record.totals.trade_count),
     )
-    if record.board_key is None:
-        return MyStanding(**common, ranked=False, rank=None, above=[], below=[], updated_at=clock.now())
-    rank = participant_store.count_above(event_id, record.board_key) + 1
-    above, below = participant_store.neighbours(event_id, record.board_key, around)
+    above, me, below = standing if standing is not None else ([], None, [])
     return MyStanding(
-        **common,
-        ranked=True,
-        rank=rank,
-        above=[_entry(rank - len(above) + i, row) for i, row in enumerate(above)],
-        below=[_entry(rank + 1 + i, row) for i, row in enumerate(below)],
-        updated_at=clock.now(),
+        event_id=event_id,
+        user_id=user_id,
+        ranked=me is not None,
+        rank=me.rank if me else None,
+        prize_rank=me.prize_rank if me else None,
+        score=record.score,
+        trade_count=record.totals.trade_count,
+        qualified=not gap,
+        missing={name: Decimal(value) for name, value in gap.items()},
+        disqualified=record.disqualified,
+        disqualified_reason=record.disqualified_reason,
+        above=[_entry(r) for r in above],
+        below=[_entry(r) for r in below],
+        updated_at=snapshot.updated_at or clock.now(),
     )

@@ -35,6 +35,9 @@ def to_out(record: ParticipantRecord) -> ParticipantOut:
         trade_count=t.trade_count,
         first_trade_at=t.first_trade_at,
         last_trade_at=t.last_trade_at,
+        qualified=record.qualified,
+        disqualified=record.disqualified,
+        disqualified_reason=record.disqualified_reason,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -120,22 +120,42 @@ def query_pages(**kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = last
 
 
-def batch_get(table: str, keys: list[dict[str, Any]], attributes: list[str] | None = None) -> list[dict[str, Any]]:
-    """BatchGetItem in chunks of 100, retrying what DynamoDB leaves unprocessed."""
-    found: list[dict[str, Any]] = []
-    unique = {json.dumps(k, sort_keys=True): k for k in keys}
-    pending = [to_item(k) for k in unique.values()]
+def batch_get_tables(requests: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem across tables (chunks of 100 keys), retrying what DynamoDB leaves unprocessed.
+    Keys are plain dicts; found items come back as plain dicts per table, in no particular order."""
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in requests}
+    pending = [
+        (table, to_item(key))
+        for table, keys in requests.items()
+        for key in {json.dumps(k, sort_keys=True, default=str): k for k in keys}.values()
+    ]
     while pending:
         chunk, pending = pending[:100], pending[100:]
-        request: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": True}}
-        if attributes:
-            request[table]["ProjectionExpression"] = ", ".join(f"#a{i}" for i in range(len(attributes)))
-            request[table]["ExpressionAttributeNames"] = {f"#a{i}": a for i, a in enumerate(attributes)}
+        request: dict[str, Any] = {}
+        for table, key in chunk:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
         while request:
             answer = client().batch_get_item(RequestItems=request)
-            found.extend(from_item(item) for item in answer.get("Responses", {}).get(table, []))
+            for table, items in answer.get("Responses", {}).items():
+                found[table].extend(from_item(item) for item in items)
             request = answer.get("UnprocessedKeys") or {}
     return found
+
+
+def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return batch_get_tables({table: keys})[table] if keys else []
+
+
+def batch_write(table: str, puts: list[dict[str, Any]], deletes: Sequence[dict[str, Any]] = ()) -> None:
+    """BatchWriteItem in chunks of 25, retrying unprocessed items. Plain dicts in."""
+    requests = [{"PutRequest": {"Item": to_item(item)}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": to_item(key)}} for key in deletes]
+    while requests:
+        chunk, requests = requests[:25], requests[25:]
+        pending: dict[str, Any] = {table: chunk}
+        while pending:
+            answer = client().batch_write_item(RequestItems=pending)
+            pending = answer.get("UnprocessedItems") or {}
 
 
 @dataclass

@@ -29,7 +29,12 @@ def _start_key(start_at: datetime, event_id: str) -> str:
 
 
 def _to_event(item: dict[str, Any]) -> Event:
-    values = dynamo.from_item(item)
+    return event_from_values(dynamo.from_item(item))
+
+
+def event_from_values(values: dict[str, Any]) -> Event:
+    """An event from its stored attributes (already deserialised)."""
+    values = dict(values)
     values["id"] = values.pop("event_id")
     for name in _INTERNAL:
         values.pop(name, None)

@@ -14,8 +14,6 @@ from arena.domain.events import LIVE_STATUSES
 from arena.domain.ranking import Totals
 from arena.store import dynamo
 
-LEADERBOARD_INDEX = "leaderboard"
-
 
 @dataclass(frozen=True)
 class ParticipantRecord:
@@ -26,16 +24,9 @@ class ParticipantRecord:
     score: Decimal
     board_key: str | None
     version: int
-
-
-@dataclass(frozen=True)
-class BoardRow:
-    """One leaderboard index entry."""
-
-    user_id: str
-    board_key: str
-    score: Decimal
-    trade_count: int
+    qualified: bool = False
+    disqualified: bool = False
+    disqualified_reason: str | None = None
 
 
 class JoinOutcome(Enum):
@@ -73,6 +64,9 @@ def to_record(item: dict[str, Any]) -> ParticipantRecord:
         score=v.get("score", Decimal(0)),
         board_key=v.get("board_key"),
         version=int(v.get("version", 0)),
+        qualified=bool(v.get("qualified", False)),
+        disqualified=bool(v.get("disqualified", False)),
+        disqualified_reason=v.get("disqualified_reason"),
     )
 
 
@@ -91,6 +85,9 @@ def record_values(record: ParticipantRecord) -> dict[str, Any]:
         "score": record.score,
         "board_key": record.board_key,
         "version": record.version,
+        "qualified": record.qualified,
+        "disqualified": record.disqualified,
+        "disqualified_reason": record.disqualified_reason,
     }
 
 
@@ -145,68 +142,24 @@ def join(record: ParticipantRecord, max_participants: int | None) -> JoinOutcome
     return JoinOutcome.REFUSED
 
 
-def _row(item: dict[str, Any]) -> BoardRow:
-    v = dynamo.from_item(item)
-    return BoardRow(
-        user_id=v["user_id"],
-        board_key=v["board_key"],
-        score=v.get("score", Decimal(0)),
-        trade_count=int(v.get("trade_count", 0)),
-    )
-
-
-def board_page(
-    event_id: str, limit: int, start_key: dict[str, Any] | None
-) -> tuple[list[BoardRow], dict[str, Any] | None]:
-    """Best first. `start_key` is the LastEvaluatedKey of the previous page."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": LEADERBOARD_INDEX,
-        "KeyConditionExpression": "event_id = :e",
-        "ExpressionAttributeValues": {":e": {"S": event_id}},
-        "ScanIndexForward": False,
-        "Limit": limit,
+def participant_update(before: ParticipantRecord | None, after: ParticipantRecord) -> dict[str, Any]:
+    """The transaction action that writes `after`: created if `before` is None, else only if the stored version
+    is still `before`'s. An Update, not a Put, so attributes other writers own survive."""
+    fields = record_values(after)
+    key = {"event_id": {"S": fields.pop("event_id")}, "user_id": {"S": fields.pop("user_id")}}
+    clause = dynamo.SetClause.of(fields)
+    if before is None:
+        condition, condition_values = "attribute_not_exists(user_id)", {}
+    else:
+        condition, condition_values = "#version = :expected", {":expected": {"N": str(before.version)}}
+        clause.names["#version"] = "version"
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": key,
+            "UpdateExpression": clause.expression(),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": clause.names,
+            "ExpressionAttributeValues": {**clause.values, **condition_values},
+        }
     }
-    if start_key:
-        kwargs["ExclusiveStartKey"] = start_key
-    page = dynamo.client().query(**kwargs)
-    return [_row(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
-
-
-def count_above(event_id: str, board_key: str) -> int:
-    """How many rank above this key. A COUNT query reads every item it counts: the cost grows with the rank
-    (the snapshot design of the leaderboard issue removes it)."""
-    total = 0
-    for page in dynamo.query_pages(
-        TableName=_table(),
-        IndexName=LEADERBOARD_INDEX,
-        KeyConditionExpression="event_id = :e AND board_key > :k",
-        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
-        Select="COUNT",
-    ):
-        total += page.get("Count", 0)
-    return total
-
-
-def neighbours(event_id: str, board_key: str, count: int) -> tuple[list[BoardRow], list[BoardRow]]:
-    """Up to `count` rows just above and just below a key, each list best first."""
-    if count <= 0:
-        return [], []
-    common = {
-        "TableName": _table(),
-        "IndexName": LEADERBOARD_INDEX,
-        "Limit": count,
-    }
-    above = dynamo.client().query(
-        **common,
-        KeyConditionExpression="event_id = :e AND board_key > :k",
-        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
-        ScanIndexForward=True,
-    )
-    below = dynamo.client().query(
-        **common,
-        KeyConditionExpression="event_id = :e AND board_key < :k",
-        ExpressionAttributeValues={":e": {"S": event_id}, ":k": {"S": board_key}},
-        ScanIndexForward=False,
-    )
-    return [_row(i) for i in reversed(above.get("Items", []))], [_row(i) for i in below.get("Items", [])]

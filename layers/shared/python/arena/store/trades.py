@@ -8,7 +8,7 @@ from typing import Any
 from arena import clock
 from arena.config import settings
 from arena.store import dynamo
-from arena.store.participants import ParticipantRecord, record_values
+from arena.store.participants import ParticipantRecord, participant_update
 
 # TransactWriteItems takes 100 actions; one is the participant's update.
 MAX_TRADES_PER_TRANSACTION = 99
@@ -49,25 +49,5 @@ def record_trades(
         }
         for trade in trades
     ]
-    # An Update, not a Put: attributes other writers own (flags, audit fields) survive.
-    fields = record_values(after)
-    key = {"event_id": {"S": fields.pop("event_id")}, "user_id": {"S": fields.pop("user_id")}}
-    clause = dynamo.SetClause.of(fields)
-    if before is None:
-        condition, condition_values = "attribute_not_exists(user_id)", {}
-    else:
-        condition, condition_values = "#version = :expected", {":expected": {"N": str(before.version)}}
-        clause.names["#version"] = "version"
-    actions.append(
-        {
-            "Update": {
-                "TableName": settings().participants_table,
-                "Key": key,
-                "UpdateExpression": clause.expression(),
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": clause.names,
-                "ExpressionAttributeValues": {**clause.values, **condition_values},
-            }
-        }
-    )
+    actions.append(participant_update(before, after))
     return dynamo.transact_write(actions)

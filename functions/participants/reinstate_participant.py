@@ -1,0 +1,23 @@
+"""POST /api/events/{eventId}/participants/{userId}/reinstate: back on the board at once (audited).
+
+Admin, or a manager of the event. Idempotent: repeating it changes nothing.
+"""
+
+from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.models.participants import ModerationRequest, ParticipantOut
+from arena.services import moderation as service
+
+app = make_resolver()
+
+
+@app.post(
+    "/api/events/<eventId>/participants/<userId>/reinstate",
+    summary="Reinstate a participant",
+    tags=["participants"],
+    responses=error_responses(400, 401, 403, 404, 409, 422),
+)
+def reinstate_participant(eventId: str, userId: str, request: ModerationRequest) -> ParticipantOut:  # noqa: N803
+    return service.reinstate(principal(app), eventId, userId, request)
+
+
+lambda_handler = lambda_handler_for(app)

@@ -1,0 +1,46 @@
+"""The audit table: append-only records of who did what to which subject, when and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from arena import clock
+from arena.config import settings
+from arena.ids import new_id
+from arena.store import dynamo
+
+
+def participant_subject(event_id: str, user_id: str) -> str:
+    return f"PARTICIPANT#{event_id}#{user_id}"
+
+
+def record_action(subject: str, actor: str, action: str, at: datetime, reason: str, **details: Any) -> dict[str, Any]:
+    """A transaction action appending one audit record (never overwrites: the entry id is new)."""
+    item = {
+        "subject": subject,
+        "entry": f"{clock.to_iso(at)}#{new_id()}",
+        "actor": actor,
+        "action": action,
+        "reason": reason,
+        "at": clock.to_iso(at),
+        **details,
+    }
+    return {
+        "Put": {
+            "TableName": settings().audit_table,
+            "Item": dynamo.to_item(item),
+            "ConditionExpression": "attribute_not_exists(entry)",
+        }
+    }
+
+
+def history(subject: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for page in dynamo.query_pages(
+        TableName=settings().audit_table,
+        KeyConditionExpression="subject = :s",
+        ExpressionAttributeValues={":s": {"S": subject}},
+    ):
+        items.extend(dynamo.from_item(i) for i in page.get("Items", []))
+    return items

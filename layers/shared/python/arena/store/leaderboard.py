@@ -1,0 +1,142 @@
+"""The leaderboard table: materialised snapshots, one partition per event.
+
+Items (sort key `item`): HEAD, the current index (and its generation); IDX#<generation>, an immutable copy that
+cursors page through; B#<bucket id>, an immutable sorted bucket of entries; U#<user>, where the user sits in the
+current snapshot (written after the HEAD commit, read by "my rank"). Buckets and index copies are written before
+the HEAD that names them, so a reader never follows HEAD to a missing bucket; superseded ones expire by TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from arena import clock
+from arena.config import settings
+from arena.domain import board
+from arena.domain.board import Applied, BoardEntry, BoardIndex
+from arena.store import dynamo
+
+HEAD = "HEAD"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    index: BoardIndex
+    updated_at: datetime | None
+
+
+EMPTY = Snapshot(BoardIndex(), None)
+
+
+def _table() -> str:
+    return settings().leaderboard_table
+
+
+def head_key(event_id: str) -> dict[str, str]:
+    return {"board": event_id, "item": HEAD}
+
+
+def locator_key(event_id: str, user_id: str) -> dict[str, str]:
+    return {"board": event_id, "item": f"U#{user_id}"}
+
+
+def _bucket_key(event_id: str, bucket_id: str) -> dict[str, str]:
+    return {"board": event_id, "item": f"B#{bucket_id}"}
+
+
+def _index_key(event_id: str, generation: int) -> dict[str, str]:
+    return {"board": event_id, "item": f"IDX#{generation:012d}"}
+
+
+def _pack_index(index: BoardIndex) -> bytes:
+    return zlib.compress(json.dumps(board.index_to_dict(index), separators=(",", ":")).encode(), 6)
+
+
+def _unpack_index(data: Any) -> BoardIndex:
+    return board.index_from_dict(json.loads(zlib.decompress(bytes(data.value if hasattr(data, "value") else data))))
+
+
+def snapshot_from_head(item: dict[str, Any] | None) -> Snapshot:
+    if not item:
+        return EMPTY
+    return Snapshot(_unpack_index(item["index"]), clock.from_iso(item["updated_at"]))
+
+
+def locator_from_item(item: dict[str, Any] | None) -> str | None:
+    return item.get("key") if item else None
+
+
+def read_head(event_id: str) -> Snapshot:
+    answer = dynamo.client().get_item(TableName=_table(), Key=dynamo.to_item(head_key(event_id)), ConsistentRead=True)
+    return snapshot_from_head(dynamo.from_item(answer["Item"]) if "Item" in answer else None)
+
+
+def read_index(event_id: str, generation: int) -> BoardIndex | None:
+    """An immutable past index (for cursors); None once it has expired."""
+    answer = dynamo.client().get_item(TableName=_table(), Key=dynamo.to_item(_index_key(event_id, generation)))
+    return _unpack_index(dynamo.from_item(answer["Item"])["index"]) if "Item" in answer else None
+
+
+def read_buckets(event_id: str, bucket_ids: set[str]) -> dict[str, list[BoardEntry]]:
+    """Buckets by id, in one BatchGetItem per 100 (buckets are immutable: eventual consistency is enough)."""
+    if not bucket_ids:
+        return {}
+    items = dynamo.batch_get(_table(), [_bucket_key(event_id, b) for b in bucket_ids])
+    return {item["item"][2:]: board.decode_bucket(bytes(item["data"].value)) for item in items}
+
+
+def commit(event_id: str, previous: BoardIndex, applied: Applied, now: datetime) -> bool:
+    """Store a new generation: buckets and index copy first, then HEAD conditionally on the generation read.
+    False when another writer committed first (nothing the readers follow was changed; retry from HEAD)."""
+    expires = int((now + timedelta(seconds=settings().snapshot_retention_seconds)).timestamp())
+    packed = _pack_index(applied.index)
+    dynamo.batch_write(
+        _table(),
+        [{**_bucket_key(event_id, b), "data": board.encode_bucket(e)} for b, e in applied.written.items()]
+        + [{**_index_key(event_id, applied.index.generation), "index": packed, "expires_at": expires}],
+    )
+    head = {
+        **head_key(event_id),
+        "index": packed,
+        "generation": applied.index.generation,
+        "updated_at": clock.to_iso(now),
+    }
+    try:
+        dynamo.client().put_item(
+            TableName=_table(),
+            Item=dynamo.to_item(head),
+            ConditionExpression="attribute_not_exists(board) OR generation = :expected",
+            ExpressionAttributeValues={":expected": {"N": str(previous.generation)}},
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    _after_commit(event_id, applied, expires)
+    return True
+
+
+def _after_commit(event_id: str, applied: Applied, expires: int) -> None:
+    """Locators for the users that moved, and a TTL on the buckets no index names any more. Both are safe to
+    lose to a crash: a missing locator makes "my rank" fall back to the participant's own key, and an
+    unexpired old bucket only costs storage."""
+    placed = {u: p for u, p in applied.placements.items() if p.key is not None}
+    removed = [u for u, p in applied.placements.items() if p.key is None]
+    dynamo.batch_write(
+        _table(),
+        [{**locator_key(event_id, u), "key": p.key, "generation": applied.index.generation} for u, p in placed.items()],
+        deletes=[locator_key(event_id, u) for u in removed],
+    )
+    for bucket_id in applied.retired:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=dynamo.to_item(_bucket_key(event_id, bucket_id)),
+            UpdateExpression="SET expires_at = :e",
+            ExpressionAttributeValues={":e": {"N": str(expires)}},
+        )
