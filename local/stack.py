@@ -736,6 +736,8 @@ class LocalStack:
         self._set_environ("AWS_DEFAULT_REGION", self.region)
         if "POWERTOOLS_TRACE_DISABLED" not in os.environ:  # no X-Ray daemon here
             self._set_environ("POWERTOOLS_TRACE_DISABLED", "true")
+        if "POWERTOOLS_METRICS_DISABLED" not in os.environ:  # EMF on stdout is for CloudWatch, not a console
+            self._set_environ("POWERTOOLS_METRICS_DISABLED", "true")
         werkzeug_logger = logging.getLogger("werkzeug")
         if werkzeug_logger.level == logging.NOTSET:  # moto's server logs every request otherwise
             werkzeug_logger.setLevel(logging.WARNING)

@@ -30,6 +30,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     # botocore otherwise sends stream calls to an account-specific host that moto does not serve.
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
@@ -177,9 +178,15 @@ class StreamPump:
         )
 
     def drain(self) -> int:
+        """Deliver everything pending. Standing in for the second that passes, it also lets the leaderboard
+        readers' short-lived cache expire when something was delivered."""
+        from arena.services import leaderboard
+
         delivered = 0
         while (count := self._poller.poll_once()) > 0:
             delivered += count
+        if delivered:
+            leaderboard.cache.clear()
         return delivered
 
 

@@ -36,4 +36,4 @@ def get_leaderboard(
     return json_response(200, result.body, headers)
 
 
-lambda_handler = lambda_handler_for(app)
+lambda_handler = lambda_handler_for(app, with_metrics=True)

@@ -13,7 +13,13 @@ _MISSING = object()
 
 
 class LambdaCache:
-    def __init__(self, max_items: int = 4096, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_items: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+        on_lookup: Callable[[bool], None] | None = None,
+    ) -> None:
+        self._on_lookup = on_lookup
         self._items: OrderedDict[Hashable, tuple[float | None, Any]] = OrderedDict()
         self._max_items = max_items
         self._clock = clock
@@ -30,10 +36,16 @@ class LambdaCache:
                 if expires is None or expires > self._clock():
                     self._items.move_to_end(key)
                     self.hits += 1
+                    self._report(True)
                     return value
                 del self._items[key]
             self.misses += 1
+            self._report(False)
             return _MISSING
+
+    def _report(self, hit: bool) -> None:
+        if self._on_lookup is not None:
+            self._on_lookup(hit)
 
     def put(self, key: Hashable, value: Any, ttl: float | None = None) -> None:
         """ttl None: immutable, kept until evicted."""

@@ -24,7 +24,7 @@ from arena.errors import (
     RateLimited,
     Unauthenticated,
 )
-from arena.observability import logger
+from arena.observability import logger, metrics
 
 STATUS_BY_ERROR: dict[type[ArenaError], int] = {
     BadRequest: 400,
@@ -134,11 +134,12 @@ def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     }
 
 
-def lambda_handler_for(app: APIGatewayHttpResolver) -> Any:
-    """The Lambda entry point of a one-route module: structured logs with the request context, then resolve."""
+def lambda_handler_for(app: APIGatewayHttpResolver, *, with_metrics: bool = False) -> Any:
+    """The Lambda entry point of a one-route module: structured logs with the request context, then resolve;
+    `with_metrics` flushes the metrics the route emitted."""
 
     @logger.inject_lambda_context
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return lambda_handler
+    return metrics.log_metrics(lambda_handler) if with_metrics else lambda_handler

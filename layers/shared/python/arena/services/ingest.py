@@ -8,11 +8,12 @@ no-op. Idempotent per (trade_id, event).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -38,6 +39,7 @@ from arena.store import participants as participant_store
 from arena.store import trades as trade_store
 from arena.store.participants import ParticipantRecord
 
+T = TypeVar("T")
 # Concurrent writers on one participant retry with a fresh read; past this something is wrong.
 MAX_ATTEMPTS = 20
 # Participants are independent items: count their groups in parallel.
@@ -56,7 +58,7 @@ def ingest_for(principal: Principal, batch: TradeBatchIn) -> TradeBatchResult:
     return ingest(batch.trades)
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in problem['loc']) or 'trade'}: {problem['msg']}" for problem in error.errors()
     )
@@ -73,7 +75,7 @@ def _validate(raw_trades: list[Any], now: datetime) -> tuple[list[tuple[int, Tra
             trade = TradeIn.model_validate(raw)
         except ValidationError as error:
             rejected.append(
-                RejectedTrade(index=index, trade_id=trade_id, code="invalid_trade", message=_describe(error))
+                RejectedTrade(index=index, trade_id=trade_id, code="invalid_trade", message=describe(error))
             )
             continue
         if not exact.fits_dynamodb(exact.product(trade.quantity, trade.price)):
@@ -163,34 +165,59 @@ def with_score(event: Event, record: ParticipantRecord) -> ParticipantRecord:
     )
 
 
-def _count_group(
-    event: Event, user_id: str, before: ParticipantRecord | None, trades: list[TradeIn], now: datetime
+def count_exactly_once(
+    event: Event,
+    user_id: str,
+    before: ParticipantRecord | None,
+    items: list[T],
+    *,
+    item_id: Callable[[T], str],
+    dedupe_record: Callable[[T], dict[str, Any]],
+    fold: Callable[[ParticipantRecord | None, list[T]], ParticipantRecord],
 ) -> tuple[list[str], list[str]]:
-    """Count one participant's trades for one event. Returns (new trade ids, duplicate trade ids)."""
+    """Fold feed items (trades, equity updates) into one participant of one event, each exactly once.
+
+    Per transaction: a conditional dedupe record per item plus the participant's versioned update. A repeated item
+    cancels the transaction and is dropped; a concurrent writer makes us re-read and refold. Returns (new item
+    ids, duplicate item ids). Idempotent: running it again with the same items changes nothing.
+    """
     new: list[str] = []
     duplicates: list[str] = []
-    for start in range(0, len(trades), trade_store.MAX_TRADES_PER_TRANSACTION):
-        chunk = trades[start : start + trade_store.MAX_TRADES_PER_TRANSACTION]
+    for start in range(0, len(items), trade_store.MAX_TRADES_PER_TRANSACTION):
+        chunk = items[start : start + trade_store.MAX_TRADES_PER_TRANSACTION]
         for _ in range(MAX_ATTEMPTS):
             if not chunk:
                 break
-            after = _after(event, before, user_id, chunk, now)
-            items = [trade_store.trade_item(event.id, event.end_at, _trade_values(t), now) for t in chunk]
-            outcome = trade_store.record_trades(before, after, items)
+            after = fold(before, chunk)
+            outcome = trade_store.record_trades(before, after, [dedupe_record(i) for i in chunk])
             if outcome is None:
-                new.extend(t.trade_id for t in chunk)
+                new.extend(item_id(i) for i in chunk)
                 before = after
                 break
             failed = set(outcome.failed_conditions())
             repeated = {i for i in failed if i < len(chunk)}
-            duplicates.extend(chunk[i].trade_id for i in sorted(repeated))
+            duplicates.extend(item_id(chunk[i]) for i in sorted(repeated))
             chunk = [t for i, t in enumerate(chunk) if i not in repeated]
             if len(chunk) + len(repeated) in failed or outcome.conflicted or not failed:
-                # Someone else moved this participant since we read it: read again, recompute, retry.
+                # Someone else moved this participant since we read it: read again, refold, retry.
                 before = participant_store.get(event.id, user_id)
         else:
-            raise RuntimeError(f"could not count trades for {event.id}/{user_id} after {MAX_ATTEMPTS} attempts")
+            raise RuntimeError(f"could not record items for {event.id}/{user_id} after {MAX_ATTEMPTS} attempts")
     return new, duplicates
+
+
+def _count_group(
+    event: Event, user_id: str, before: ParticipantRecord | None, trades: list[TradeIn], now: datetime
+) -> tuple[list[str], list[str]]:
+    return count_exactly_once(
+        event,
+        user_id,
+        before,
+        trades,
+        item_id=lambda t: t.trade_id,
+        dedupe_record=lambda t: trade_store.trade_item(event.id, event.end_at, _trade_values(t), now),
+        fold=lambda record, chunk: _after(event, record, user_id, chunk, now),
+    )
 
 
 def ingest(raw_trades: list[Any]) -> TradeBatchResult:

@@ -22,13 +22,14 @@ from arena.domain.ranking import Qualification, Totals, qualification_gap
 from arena.errors import BadRequest, NotFound
 from arena.models.events import Event
 from arena.models.leaderboard import LeaderboardEntry, LeaderboardPage, MyStanding
+from arena.observability import count
 from arena.store import dynamo
 from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
 from arena.store import participants as participant_store
 from arena.store.leaderboard import Snapshot
 
-cache = LambdaCache()
+cache = LambdaCache(on_lookup=lambda hit: count("LeaderboardCacheHit" if hit else "LeaderboardCacheMiss"))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from arena import clock
 from arena.config import settings
+from arena.domain import exact
 from arena.domain.events import LIVE_STATUSES
 from arena.domain.ranking import Totals
 from arena.store import dynamo
@@ -27,6 +28,10 @@ class ParticipantRecord:
     qualified: bool = False
     disqualified: bool = False
     disqualified_reason: str | None = None
+    # From the exchange's account feed (ROI events): starting equity, as of `equity_at`, and net deposits since.
+    equity_base: Decimal | None = None
+    equity_at: datetime | None = None
+    net_deposits: Decimal = Decimal(0)
 
 
 class JoinOutcome(Enum):
@@ -60,6 +65,7 @@ def to_record(item: dict[str, Any]) -> ParticipantRecord:
             trade_count=int(v.get("trade_count", 0)),
             first_trade_at=_optional_time(v.get("first_trade_at")),
             last_trade_at=_optional_time(v.get("last_trade_at")),
+            equity=equity_of(v.get("equity_base"), v.get("net_deposits", Decimal(0))),
         ),
         score=v.get("score", Decimal(0)),
         board_key=v.get("board_key"),
@@ -67,6 +73,9 @@ def to_record(item: dict[str, Any]) -> ParticipantRecord:
         qualified=bool(v.get("qualified", False)),
         disqualified=bool(v.get("disqualified", False)),
         disqualified_reason=v.get("disqualified_reason"),
+        equity_base=v.get("equity_base"),
+        equity_at=_optional_time(v.get("equity_at")),
+        net_deposits=v.get("net_deposits", Decimal(0)),
     )
 
 
@@ -88,7 +97,15 @@ def record_values(record: ParticipantRecord) -> dict[str, Any]:
         "qualified": record.qualified,
         "disqualified": record.disqualified,
         "disqualified_reason": record.disqualified_reason,
+        "equity_base": record.equity_base,
+        "equity_at": clock.to_iso(record.equity_at) if record.equity_at else None,
+        "net_deposits": record.net_deposits,
     }
+
+
+def equity_of(base: Decimal | None, net_deposits: Decimal) -> Decimal | None:
+    """The ROI denominator: starting equity plus net deposits; unknown until the starting equity is."""
+    return None if base is None else exact.total([net_deposits], base)
 
 
 def get(event_id: str, user_id: str) -> ParticipantRecord | None:

@@ -1,0 +1,45 @@
+"""The exchange's account feed for ROI events: starting equity and the deposits and withdrawals after it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from arena.models.common import ApiModel, PositiveDecimalStr, UtcDatetime
+from arena.models.trades import Identifier
+
+
+class EquityUpdateIn(ApiModel):
+    update_id: str = Identifier
+    user_id: str = Identifier
+    kind: Literal["starting_equity", "deposit", "withdrawal"] = Field(
+        description="starting_equity replaces the base (the latest `at` wins); deposits and withdrawals add up."
+    )
+    amount: PositiveDecimalStr
+    at: UtcDatetime
+
+
+class EquityBatchIn(BaseModel):
+    updates: list[Any] = Field(min_length=1, max_length=500)
+
+
+class RejectedUpdate(BaseModel):
+    index: int
+    update_id: str | None
+    code: str
+    message: str
+
+
+class IgnoredUpdate(BaseModel):
+    index: int
+    update_id: str
+    reason: str = Field(description="no_roi_event (no live ROI event takes it) or not_joined.")
+
+
+class EquityBatchResult(BaseModel):
+    received: int
+    applied: int = Field(description="Updates applied to at least one ROI event for the first time.")
+    duplicates: int = Field(description="Updates already applied to every event they match; nothing changed.")
+    ignored: list[IgnoredUpdate]
+    rejected: list[RejectedUpdate]
