@@ -76,6 +76,8 @@ def simulate(base_url: str, feed_token: str, stop: threading.Event) -> None:
 
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
+    # One INFO line per invocation is a lot on a console; LOG_LEVEL=INFO make run shows them.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("LOG_LEVEL", "WARNING"))
     stack = LocalStack(port=port)
     stack.start()
     base = stack.base_url

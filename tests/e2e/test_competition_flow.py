@@ -57,6 +57,9 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
         joined = arena.call("POST", f"/api/events/{event_id}/join", tokens[trader])
         assert joined.status == 201, joined.body
     assert arena.call("GET", f"/api/events/{event_id}", admin).body["participant_count"] == TRADERS
+    listed = arena.call("GET", "/api/events?status=ACTIVE&limit=100", tokens[traders[0]])
+    assert listed.status == 200, listed.body
+    assert event_id in [e["id"] for e in listed.body["items"]]
 
     # When the exchange posts 5,000 trades in shuffled batches, 10% of them sent twice
     simulator = TradeSimulator(traders, seed=7, prefix=run)
@@ -129,6 +132,29 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
         assert [e["user_id"] for e in mine.body["below"]] == expected[rank : rank + 2]
         me = arena.call("GET", f"/api/events/{event_id}/participants/me", tokens[trader])
         assert me.status == 200 and me.body["trade_count"] == count[trader]
+
+    # When the admin disqualifies the leader, the board drops them at once; reinstated, they are back on top
+    leader = expected[0]
+    path = f"/api/events/{event_id}/participants/{leader}"
+    out = arena.call("POST", f"{path}/disqualify", admin, {"reason": "wash trading with a linked account"})
+    assert out.status == 200 and out.body["disqualified"] is True, out.body
+    # (readers cache the snapshot head for leaderboard_cache_seconds = 1 s, as Cache-Control: max-age=1 says)
+    assert _leader_within(arena, event_id, tokens[traders[0]], seconds=3) == expected[1]
+    assert arena.call("POST", f"{path}/reinstate", admin, {"reason": "appeal upheld"}).status == 200
+    assert _leader_within(arena, event_id, tokens[traders[0]], seconds=3, until=leader) == leader
+
+
+def _leader_within(arena: ArenaClient, event_id: str, token: str, seconds: float, until: str | None = None) -> str:
+    """The board's leader once it changes (or equals `until`), polling for at most `seconds`."""
+    path = f"/api/events/{event_id}/leaderboard?limit=1"
+    first = arena.call("GET", path, token).body["entries"][0]["user_id"]
+    deadline, leader = time.monotonic() + seconds, first
+    while time.monotonic() < deadline:
+        leader = arena.call("GET", path, token).body["entries"][0]["user_id"]
+        if (until is None and leader != first) or (until is not None and leader == until):
+            break
+        time.sleep(0.1)
+    return leader
 
 
 def test_roles_are_enforced(arena: ArenaClient) -> None:

@@ -30,7 +30,8 @@ def record_action(subject: str, actor: str, action: str, at: datetime, reason: s
         "Put": {
             "TableName": settings().audit_table,
             "Item": dynamo.to_item(item),
-            "ConditionExpression": "attribute_not_exists(entry)",
+            "ConditionExpression": "attribute_not_exists(#entry)",
+            "ExpressionAttributeNames": {"#entry": "entry"},
         }
     }
 
@@ -39,7 +40,8 @@ def history(subject: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in dynamo.query_pages(
         TableName=settings().audit_table,
-        KeyConditionExpression="subject = :s",
+        KeyConditionExpression="#subject = :s",
+        ExpressionAttributeNames={"#subject": "subject"},
         ExpressionAttributeValues={":s": {"S": subject}},
     ):
         items.extend(dynamo.from_item(i) for i in page.get("Items", []))

@@ -117,7 +117,8 @@ def list_page(limit: int, start_key: dict[str, Any] | None) -> tuple[list[Event]
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "by_start",
-        "KeyConditionExpression": "catalog = :c",
+        "KeyConditionExpression": "#catalog = :c",  # CATALOG is a DynamoDB reserved word
+        "ExpressionAttributeNames": {"#catalog": "catalog"},
         "ExpressionAttributeValues": {":c": {"S": CATALOG}},
         "ScanIndexForward": False,
         "Limit": limit,
