@@ -148,7 +148,7 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
 def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
     user_id = principal.user_id
     extra = {
-        settings().participants_table: [{"event_id": event_id, "user_id": user_id}],
+        settings().participants_table: [participant_store.key(event_id, user_id)],
         settings().leaderboard_table: [snapshot_store.locator_key(event_id, user_id)],
     }
     event, snapshot, answer = _read_context(event_id, extra)

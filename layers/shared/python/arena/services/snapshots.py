@@ -61,7 +61,11 @@ def changes_by_event(records: Iterable[dict[str, Any]]) -> dict[str, list[Change
         old, new = _image(record, "OldImage"), _image(record, "NewImage")
         if not (old or new):
             continue
-        event_id = (new or old)["event_id"]  # type: ignore[index]
+        image = new or old or {}
+        if "version" not in image:
+            # Not a participant state (moto, for one, streams a bare key image for a transactional insert).
+            continue
+        event_id = image.get("event_id") or str(image["shard"]).rsplit("#", 1)[0]
         grouped.setdefault(event_id, []).append(change_from(old, new))
     return grouped
 

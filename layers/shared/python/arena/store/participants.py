@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -40,8 +41,21 @@ class JoinOutcome(Enum):
     REFUSED = "refused"  # the event changed under us (closed or full): re-read it to say why
 
 
+# Participant items of one event spread over this many partition keys (see template.yaml).
+SHARDS = 16
+
+
 def _table() -> str:
     return settings().participants_table
+
+
+def shard_of(event_id: str, user_id: str) -> str:
+    # crc32, not hash(): the shard must be the same in every process, forever.
+    return f"{event_id}#{zlib.crc32(user_id.encode()) % SHARDS:02d}"
+
+
+def key(event_id: str, user_id: str) -> dict[str, str]:
+    return {"shard": shard_of(event_id, user_id), "user_id": user_id}
 
 
 def _events_table() -> str:
@@ -82,6 +96,7 @@ def to_record(item: dict[str, Any]) -> ParticipantRecord:
 def record_values(record: ParticipantRecord) -> dict[str, Any]:
     t = record.totals
     return {
+        "shard": shard_of(record.event_id, record.user_id),
         "event_id": record.event_id,
         "user_id": record.user_id,
         "joined_at": clock.to_iso(record.joined_at),
@@ -110,13 +125,13 @@ def equity_of(base: Decimal | None, net_deposits: Decimal) -> Decimal | None:
 
 def get(event_id: str, user_id: str) -> ParticipantRecord | None:
     answer = dynamo.client().get_item(
-        TableName=_table(), Key={"event_id": {"S": event_id}, "user_id": {"S": user_id}}, ConsistentRead=True
+        TableName=_table(), Key=dynamo.to_item(key(event_id, user_id)), ConsistentRead=True
     )
     return to_record(answer["Item"]) if "Item" in answer else None
 
 
 def get_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ParticipantRecord]:
-    items = dynamo.batch_get(_table(), [{"event_id": e, "user_id": u} for e, u in pairs])
+    items = dynamo.batch_get(_table(), [key(e, u) for e, u in pairs])
     return {(i["event_id"], i["user_id"]): to_record(dynamo.to_item(i)) for i in items}
 
 
@@ -163,7 +178,7 @@ def participant_update(before: ParticipantRecord | None, after: ParticipantRecor
     """The transaction action that writes `after`: created if `before` is None, else only if the stored version
     is still `before`'s. An Update, not a Put, so attributes other writers own survive."""
     fields = record_values(after)
-    key = {"event_id": {"S": fields.pop("event_id")}, "user_id": {"S": fields.pop("user_id")}}
+    item_key = dynamo.to_item({"shard": fields.pop("shard"), "user_id": fields.pop("user_id")})
     clause = dynamo.SetClause.of(fields)
     if before is None:
         condition, condition_values = "attribute_not_exists(user_id)", {}
@@ -173,7 +188,7 @@ def participant_update(before: ParticipantRecord | None, after: ParticipantRecor
     return {
         "Update": {
             "TableName": _table(),
-            "Key": key,
+            "Key": item_key,
             "UpdateExpression": clause.expression(),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": clause.names,
