@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 app = make_resolver()
-CACHE_CONTROL = "public, max-age=1"
 
 
 @app.get(
@@ -30,10 +29,7 @@ def get_leaderboard(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response[LeaderboardPage]:
     result = service.leaderboard_page(eventId, limit, cursor, app.current_event.headers.get("if-none-match"))
-    headers = {"ETag": result.etag, "Cache-Control": CACHE_CONTROL}
-    if result.body is None:
-        return Response(status_code=304, headers=headers)
-    return json_response(200, result.body, headers)
+    return json_response(200, result.body, result.headers)
 
 
 lambda_handler = lambda_handler_for(app, with_metrics=True)

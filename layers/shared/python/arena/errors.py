@@ -48,3 +48,11 @@ class Conflict(ArenaError):
 
 class RateLimited(ArenaError):
     code = "rate_limited"
+
+
+class NotModified(Exception):
+    """Not an error: the client's copy (its If-None-Match) is still current. Answered 304 with these headers."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("not modified")
+        self.headers = headers

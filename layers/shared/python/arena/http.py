@@ -21,6 +21,7 @@ from arena.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    NotModified,
     RateLimited,
     Unauthenticated,
 )
@@ -91,6 +92,11 @@ def _on_arena_error(error: ArenaError) -> Response:
     return error_response(status, error.code, error.message, error.details)
 
 
+def _on_not_modified(signal: NotModified) -> Response:
+    # Raised, not returned, so the route's response model is not asked to validate an empty 304.
+    return Response(status_code=304, headers=signal.headers, body="")
+
+
 def _on_unexpected(error: Exception) -> Response:
     # A bug, not bad input: log it whole, tell the client nothing internal.
     logger.exception("unhandled error")
@@ -101,6 +107,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(ArenaError)(_on_arena_error)
+    app.exception_handler(NotModified)(_on_not_modified)
     app.exception_handler(Exception)(_on_unexpected)
     return app
 

@@ -8,6 +8,7 @@ snapshot, never per request.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from arena.config import settings
 from arena.domain import board
 from arena.domain.board import BoardEntry, BoardIndex, RankedEntry
 from arena.domain.ranking import Qualification, Totals, qualification_gap
-from arena.errors import BadRequest, NotFound
+from arena.errors import BadRequest, NotFound, NotModified
 from arena.models.events import Event
 from arena.models.leaderboard import LeaderboardEntry, LeaderboardPage, MyStanding
 from arena.observability import count
@@ -34,10 +35,14 @@ cache = LambdaCache(on_lookup=lambda hit: count("LeaderboardCacheHit" if hit els
 
 @dataclass(frozen=True)
 class Cached:
-    """A response and the validator that identifies it (`ETag`)."""
+    """A response and the headers that let clients and caches keep it (ETag, Cache-Control)."""
 
     body: Any
-    etag: str
+    headers: dict[str, str]
+
+
+def _cache_headers(etag: str) -> dict[str, str]:
+    return {"ETag": etag, "Cache-Control": f"public, max-age={math.ceil(settings().leaderboard_cache_seconds)}"}
 
 
 def _entry(ranked: RankedEntry) -> LeaderboardEntry:
@@ -101,21 +106,21 @@ def _buckets_covering(index: BoardIndex, offset: int, limit: int) -> set[str]:
     return wanted
 
 
-def _index_for(event_id: str, generation: int, current: BoardIndex) -> BoardIndex:
-    if generation == current.generation:
+def _snapshot_for(event_id: str, generation: int, current: Snapshot) -> Snapshot:
+    if generation == current.index.generation:
         return current
-    index = cache.get(("index", event_id, generation))
-    if not found(index):
-        index = snapshot_store.read_index(event_id, generation)
-        if index is None:
+    snapshot = cache.get(("index", event_id, generation))
+    if not found(snapshot):
+        snapshot = snapshot_store.read_index(event_id, generation)
+        if snapshot is None:
             raise BadRequest("The cursor has expired; start again from the first page.", code="cursor_expired")
-        cache.put(("index", event_id, generation), index)
-    return index
+        cache.put(("index", event_id, generation), snapshot)
+    return snapshot
 
 
 def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_match: str | None = None) -> Cached:
     """A page of one snapshot generation: a cursor keeps paging the generation it started on, so no entry is
-    lost or repeated across pages while scores change. `body` is None when `if_none_match` still matches."""
+    lost or repeated across pages while scores change. Raises NotModified when `if_none_match` still matches."""
     state = dynamo.decode_cursor(cursor)
     event, snapshot, _ = _read_context(event_id)
     index, offset = snapshot.index, 0
@@ -124,10 +129,11 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
         valid = state.get("e") == event_id and isinstance(generation, int) and isinstance(offset, int)
         if not valid or generation < 0 or offset < 0:
             raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
-        index = _index_for(event_id, generation, snapshot.index)
+        snapshot = _snapshot_for(event_id, generation, snapshot)
+        index = snapshot.index
     etag = f'W/"{event_id}.{index.generation}.{offset}.{limit}"'
     if if_none_match == etag:
-        return Cached(None, etag)
+        raise NotModified(_cache_headers(etag))
     load = _bucket_loader(event_id, _buckets_covering(index, offset, limit))
     ranked = board.page(index, load, offset, limit) if index.buckets else []
     more = offset + len(ranked) < index.total
@@ -142,7 +148,7 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
         next_cursor=next_cursor,
         updated_at=snapshot.updated_at,
     )
-    return Cached(page, etag)
+    return Cached(page, _cache_headers(etag))
 
 
 def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
@@ -159,7 +165,8 @@ def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
     locators = [i for i in answer.get(settings().leaderboard_table, []) if i["item"].startswith("U#")]
     index = snapshot.index
     # Where the snapshot holds me: the locator, else my own latest key (the snapshot may already have it).
-    keys = [k for k in (snapshot_store.locator_from_item(locators[0] if locators else None), record.board_key) if k]
+    locator = snapshot_store.locator_from_item(locators[0] if locators else None)
+    keys = [k for k in (locator.key if locator else None, record.board_key) if k]
     standing = None
     if index.buckets and keys and not record.disqualified:
         load = _bucket_loader(event_id, {index.buckets[board.locate(index, k)].bucket_id for k in keys})

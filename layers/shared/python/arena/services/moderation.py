@@ -13,6 +13,7 @@ from arena.services import snapshots
 from arena.services.events import load, require_manager
 from arena.services.participation import to_out
 from arena.store import audit, dynamo
+from arena.store import leaderboard as snapshot_store
 from arena.store import participants as participant_store
 from arena.store.participants import participant_update, record_values
 
@@ -49,10 +50,12 @@ def _set_disqualified(
         if outcome is None:
             # The stream would get there within a second; applying the change here makes the board show it now.
             # The stream's copy of it is then stale (same version) and ignored.
-            values = record_values(after)
-            entry = snapshots.entry_from(values)
+            # Look for the user where the snapshot holds them (their latest trade may not have reached it yet).
+            held = snapshot_store.read_locators(event_id, {user_id}).get(user_id)
+            old_key = held.key if held is not None and held.key else before.board_key
+            entry = snapshots.entry_from(record_values(after))
             snapshots.apply_changes(
-                event_id, [Change(user_id=user_id, old_key=before.board_key, entry=entry, version=after.version)]
+                event_id, [Change(user_id=user_id, old_key=old_key, entry=entry, version=after.version)]
             )
             return to_out(after)
         # A trade for this participant landed between our read and write: read again.

@@ -79,8 +79,20 @@ def _prefetched(event_id: str, loaded: dict[str, list[BoardEntry]]) -> board.Loa
     return load
 
 
+def _not_older_than_locators(event_id: str, changes: list[Change]) -> list[Change]:
+    """Drop changes older than what the snapshot already applied for their user, tombstones included: an older
+    change delivered after a removal (a trade in flight when an admin disqualified) must not resurrect."""
+    locators = snapshot_store.read_locators(event_id, {c.user_id for c in changes})
+    return [
+        c
+        for c in changes
+        if c.change_version is None or c.user_id not in locators or c.change_version > locators[c.user_id].version
+    ]
+
+
 def apply_changes(event_id: str, changes: list[Change]) -> int:
     """Apply changes to an event's snapshot; returns the generation now current. Idempotent."""
+    changes = _not_older_than_locators(event_id, changes)
     for _ in range(MAX_ATTEMPTS):
         current = snapshot_store.read_head(event_id)
         index = current.index

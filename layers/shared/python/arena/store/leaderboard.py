@@ -68,8 +68,22 @@ def snapshot_from_head(item: dict[str, Any] | None) -> Snapshot:
     return Snapshot(_unpack_index(item["index"]), clock.from_iso(item["updated_at"]))
 
 
-def locator_from_item(item: dict[str, Any] | None) -> str | None:
-    return item.get("key") if item else None
+@dataclass(frozen=True)
+class Locator:
+    """Where the snapshot holds a user (key None: not on the board) and the version of the change that put it
+    there. Kept after a removal as a tombstone, so an older change delivered late cannot bring the user back."""
+
+    key: str | None
+    version: int
+
+
+def locator_from_item(item: dict[str, Any] | None) -> Locator | None:
+    return Locator(item.get("key"), int(item.get("version", 0))) if item else None
+
+
+def read_locators(event_id: str, user_ids: set[str]) -> dict[str, Locator]:
+    items = dynamo.batch_get(_table(), [locator_key(event_id, u) for u in user_ids]) if user_ids else []
+    return {item["item"][2:]: Locator(item.get("key"), int(item.get("version", 0))) for item in items}
 
 
 def read_head(event_id: str) -> Snapshot:
@@ -77,10 +91,10 @@ def read_head(event_id: str) -> Snapshot:
     return snapshot_from_head(dynamo.from_item(answer["Item"]) if "Item" in answer else None)
 
 
-def read_index(event_id: str, generation: int) -> BoardIndex | None:
-    """An immutable past index (for cursors); None once it has expired."""
+def read_index(event_id: str, generation: int) -> Snapshot | None:
+    """An immutable past snapshot (for cursors); None once it has expired."""
     answer = dynamo.client().get_item(TableName=_table(), Key=dynamo.to_item(_index_key(event_id, generation)))
-    return _unpack_index(dynamo.from_item(answer["Item"])["index"]) if "Item" in answer else None
+    return snapshot_from_head(dynamo.from_item(answer["Item"])) if "Item" in answer else None
 
 
 def read_buckets(event_id: str, bucket_ids: set[str]) -> dict[str, list[BoardEntry]]:
@@ -99,7 +113,14 @@ def commit(event_id: str, previous: BoardIndex, applied: Applied, now: datetime)
     dynamo.batch_write(
         _table(),
         [{**_bucket_key(event_id, b), "data": board.encode_bucket(e)} for b, e in applied.written.items()]
-        + [{**_index_key(event_id, applied.index.generation), "index": packed, "expires_at": expires}],
+        + [
+            {
+                **_index_key(event_id, applied.index.generation),
+                "index": packed,
+                "updated_at": clock.to_iso(now),
+                "expires_at": expires,
+            }
+        ],
     )
     head = {
         **head_key(event_id),
@@ -123,15 +144,15 @@ def commit(event_id: str, previous: BoardIndex, applied: Applied, now: datetime)
 
 
 def _after_commit(event_id: str, applied: Applied, expires: int) -> None:
-    """Locators for the users that moved, and a TTL on the buckets no index names any more. Both are safe to
-    lose to a crash: a missing locator makes "my rank" fall back to the participant's own key, and an
-    unexpired old bucket only costs storage."""
-    placed = {u: p for u, p in applied.placements.items() if p.key is not None}
-    removed = [u for u, p in applied.placements.items() if p.key is None]
+    """Locators for the users that moved (tombstones for the removed), and a TTL on the buckets no index names
+    any more. Both are best effort: a missing locator makes "my rank" fall back to the participant's own key and
+    leaves staleness to the board's own version check; an unexpired old bucket only costs storage."""
     dynamo.batch_write(
         _table(),
-        [{**locator_key(event_id, u), "key": p.key, "generation": applied.index.generation} for u, p in placed.items()],
-        deletes=[locator_key(event_id, u) for u in removed],
+        [
+            {**locator_key(event_id, u), "key": p.key, "version": p.version, "generation": applied.index.generation}
+            for u, p in applied.placements.items()
+        ],
     )
     for bucket_id in applied.retired:
         dynamo.client().update_item(
