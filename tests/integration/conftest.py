@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -242,8 +243,12 @@ class Arena:
         )
 
     def my_rank(self, event_id: str, user_id: str, around: int | None = 3) -> Reply:
-        query = {} if around is None else {"around": str(around)}
         self.stream.drain()
+        return self.my_rank_now(event_id, user_id, around)
+
+    def my_rank_now(self, event_id: str, user_id: str, around: int | None = 3) -> Reply:
+        """GET /leaderboard/me as this user without waiting for the stream (the cache as it is)."""
+        query = {} if around is None else {"around": str(around)}
         return self.call(
             "leaderboard/get_my_rank",
             api_event(
@@ -263,3 +268,9 @@ def arena(
     """Given the tables of template.yaml in moto, the clock pinned at 2026-12-01T12:00:00Z, and the participants
     stream feeding the leaderboard refresher."""
     return Arena(load_handler, lambda_context, frozen_clock, leaderboard_refresh)
+
+
+def board_rows(reply: Reply) -> list[tuple[int, str, Decimal]]:
+    """(rank, user, score) of a leaderboard page."""
+    assert reply.status == 200, reply
+    return [(e["rank"], e["user_id"], Decimal(e["score"])) for e in reply.body["entries"]]

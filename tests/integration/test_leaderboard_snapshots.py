@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StreamPump, api_event, sample_event
-from tests.integration.conftest import Arena, Reply, trade, user_claims
+from tests.integration.conftest import Arena, Reply, board_rows, trade, user_claims
 
 SAMPLE_EVENT_ID = "01jbsampleevent0000000000"  # the event the refresher sample's record belongs to
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -44,20 +44,10 @@ def get_board(
 
 def get_me(arena: Arena, event_id: str, user_id: str, around: int = 1) -> Reply:
     """GET /leaderboard/me (the sample request) as this user; no stream drain, the cache as it is."""
-    return arena.call(
-        "leaderboard/get_my_rank",
-        api_event(
-            "leaderboard/get_my_rank.json",
-            path={"eventId": event_id},
-            query={"around": str(around)},
-            claims=user_claims(user_id),
-        ),
-    )
+    return arena.my_rank_now(event_id, user_id, around)
 
 
-def rows(reply: Reply) -> list[tuple[int, str, Decimal]]:
-    assert reply.status == 200, reply
-    return [(e["rank"], e["user_id"], Decimal(e["score"])) for e in reply.body["entries"]]
+rows = board_rows
 
 
 def head(event_id: str) -> Any:

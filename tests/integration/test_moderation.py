@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from tests.conftest import api_event
-from tests.integration.conftest import Arena, Reply, manager_claims, trade, user_claims
+from tests.integration.conftest import Arena, Reply, board_rows, manager_claims, trade, user_claims
 
 SAMPLE_USER = "trader-2"  # the user the moderation samples name
 DISQUALIFY_REASON = "Wash trading with a linked account"
@@ -96,20 +96,10 @@ def board_now(arena: Arena, event_id: str) -> Reply:
 def my_rank_now(arena: Arena, event_id: str, user_id: str, around: int = 1) -> Reply:
     """GET /leaderboard/me right now: no stream drain, cold in-Lambda cache."""
     _cold_cache()
-    return arena.call(
-        "leaderboard/get_my_rank",
-        api_event(
-            "leaderboard/get_my_rank.json",
-            path={"eventId": event_id},
-            query={"around": str(around)},
-            claims=user_claims(user_id),
-        ),
-    )
+    return arena.my_rank_now(event_id, user_id, around)
 
 
-def entries(reply: Reply) -> list[tuple[int, str, Decimal]]:
-    assert reply.status == 200, reply
-    return [(e["rank"], e["user_id"], Decimal(e["score"])) for e in reply.body["entries"]]
+entries = board_rows
 
 
 def assert_board(reply: Reply, expected: list[tuple[int, str, Decimal]]) -> None:

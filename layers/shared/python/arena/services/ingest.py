@@ -78,25 +78,13 @@ def _validate(raw_trades: list[Any], now: datetime) -> tuple[list[tuple[int, Tra
                 RejectedTrade(index=index, trade_id=trade_id, code="invalid_trade", message=describe(error))
             )
             continue
+        refusal = None
         if not exact.fits_dynamodb(exact.product(trade.quantity, trade.price)):
-            rejected.append(
-                RejectedTrade(
-                    index=index,
-                    trade_id=trade.trade_id,
-                    code="amount_out_of_range",
-                    message="quantity x price needs more than 38 significant digits.",
-                )
-            )
-            continue
-        if trade.executed_at > now + skew:
-            rejected.append(
-                RejectedTrade(
-                    index=index,
-                    trade_id=trade.trade_id,
-                    code="executed_in_future",
-                    message="executed_at is in the future; check the feed's clock.",
-                )
-            )
+            refusal = ("amount_out_of_range", "quantity x price needs more than 38 significant digits.")
+        elif trade.executed_at > now + skew:
+            refusal = ("executed_in_future", "executed_at is in the future; check the feed's clock.")
+        if refusal:
+            rejected.append(RejectedTrade(index=index, trade_id=trade.trade_id, code=refusal[0], message=refusal[1]))
             continue
         valid.append((index, trade))
     return valid, rejected
