@@ -406,9 +406,10 @@ def test_directory_mode_with_default_bucket_sizes() -> None:
 
 
 def test_hint_mode_matches_oracle_for_an_in_order_stream_with_replays() -> None:
-    # Given no directory: old keys straight from the OldImage (None for newcomers and reinstated users), and
+    # Given no directory (the production refresher's mode): old keys straight from the OldImage (None for
+    # newcomers and reinstated users), 10,000 users and 100,000 updates, and
     # exact replays of the batch applied last (at-least-once delivery), whose old keys are then all stale
-    stats = _run(seed=3, users=2_000, updates=30_000, directory=False, sizes=SMALL)
+    stats = _run(seed=3, users=10_000, updates=100_000, directory=False, sizes=SMALL)
     # Then the hints suffice: the board equals the oracle
     assert stats["mismatches"] == 0
     assert stats["checkpoints"] >= 100
