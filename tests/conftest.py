@@ -19,6 +19,7 @@ TABLE_ENV = {
     "TradesTable": "TRADES_TABLE",
     "LeaderboardTable": "LEADERBOARD_TABLE",
     "AuditTable": "AUDIT_TABLE",
+    "LedgerTable": "LEDGER_TABLE",
 }
 
 

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     trades_table: str = Field(min_length=3)
     leaderboard_table: str = Field(min_length=3)
     audit_table: str = Field(min_length=3)
+    ledger_table: str = Field(min_length=3)
     stage: str = Field(default="dev", alias="ARENA_STAGE")
     # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
     trade_retention_days: int = Field(default=30, ge=1, le=3650)
