@@ -7,8 +7,8 @@
 2. the template's tables and queues, then each function's environment resolved (table names, queue URLs)
    and put into os.environ, before any handler module is imported;
 3. the HTTP API on HOST:PORT (routes, JWT auth, throttling, CORS, local helper routes);
-4. services: the SQS / DynamoDB stream pollers, then any added by later work (WebSocket API, schedules,
-   Step Functions) through the `Service` protocol.
+4. services: the SQS / DynamoDB stream pollers, the schedules (local/schedules.py: rate() safety nets and
+   Scheduler one-shots), then any added by later work (WebSocket API, Step Functions) through `Service`.
 
 One stack per process: moto's state is process-wide, and the stack resets it when it starts.
 """
@@ -48,6 +48,7 @@ from local.apigw import (
 )
 from local.jwt_issuer import JwtIssuer, TokenError
 from local.pollers import DynamoDBStreamPoller, Poller, SqsPoller, compile_filters
+from local.schedules import ScheduleService, create_lifecycle_resources
 
 logger = logging.getLogger("local.stack")
 http_logger = logging.getLogger("local.http")
@@ -583,7 +584,7 @@ class LocalStack:
         if self.dynamodb_engine not in ("local", "moto"):
             raise ValueError("dynamodb must be 'local' or 'moto'")
         self._dynamodb_local: Any = None
-        self.services: list[Service] = [EventSourcePollers(), *services]
+        self.services: list[Service] = [EventSourcePollers(), ScheduleService(), *services]
 
         self.context = tpl.LocalContext(
             template=self.template, region=region, account_id=account_id, parameters=self.parameters
@@ -772,6 +773,7 @@ class LocalStack:
                 self.stream_arns[logical_id] = stream_arn
             self.context.add_table(logical_id, name, stream_arn)
         self.queues = tpl.create_queues(self.client("sqs"), self.template, context=self.context)
+        create_lifecycle_resources(self.template, self.client("events"), self.client("scheduler"), self.context)
         for function in self.functions:
             self.context.add_function(function.spec.logical_id, function.spec.logical_id)
         for api_id in tpl.resources_of_type(self.template, tpl.HTTP_API_TYPE):

@@ -20,7 +20,10 @@ TABLE_ENV = {
     "LeaderboardTable": "LEADERBOARD_TABLE",
     "AuditTable": "AUDIT_TABLE",
     "LedgerTable": "LEDGER_TABLE",
+    "ResultsTable": "RESULTS_TABLE",
 }
+# The lifecycle's bus and schedule group (created from template.yaml beside the tables).
+LIFECYCLE_ENV = {"ArenaEventBus": "EVENT_BUS_NAME", "LifecycleScheduleGroup": "SCHEDULE_GROUP"}
 
 
 @pytest.fixture
@@ -37,12 +40,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_caches() -> None:
+    from arena.adapters import domain_events, schedules
     from arena.config import settings
     from arena.services import leaderboard
     from arena.store import dynamo
 
     settings.cache_clear()
     dynamo.client.cache_clear()
+    domain_events.client.cache_clear()
+    schedules.client.cache_clear()
     leaderboard.cache.clear()
 
 
@@ -69,12 +75,15 @@ def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     import boto3
     from moto import mock_aws
 
+    from local.schedules import create_lifecycle_resources
     from local.template import create_tables, load_template
 
     _serialise_moto_transactions(monkeypatch)
     with mock_aws():
-        names = create_tables(boto3.client("dynamodb"), load_template(ROOT / "template.yaml"))
-        for logical_id, env_name in TABLE_ENV.items():
+        template = load_template(ROOT / "template.yaml")
+        names = create_tables(boto3.client("dynamodb"), template)
+        names.update(create_lifecycle_resources(template, boto3.client("events"), boto3.client("scheduler")))
+        for logical_id, env_name in {**TABLE_ENV, **LIFECYCLE_ENV}.items():
             monkeypatch.setenv(env_name, names[logical_id])
         _clear_caches()
         yield names

@@ -21,7 +21,17 @@ class Settings(BaseSettings):
     leaderboard_table: str = Field(min_length=3)
     audit_table: str = Field(min_length=3)
     ledger_table: str = Field(min_length=3)
+    # Frozen final rankings (one item per ranked participant); optional so tools that never freeze need not set it.
+    results_table: str = Field(default="arena-results", min_length=3)
     stage: str = Field(default="dev", alias="ARENA_STAGE")
+    # Lifecycle: the domain-event bus, the Scheduler group of the per-event one-shot schedules, the function those
+    # schedules invoke and the role Scheduler assumes to invoke it. The defaults name the local stack's resources.
+    event_bus_name: str = Field(default="arena-dev", min_length=1)
+    schedule_group: str = Field(default="arena-dev", min_length=1)
+    lifecycle_function_arn: str = Field(
+        default="arn:aws:lambda:us-east-1:123456789012:function:RunTransitionFunction", min_length=20
+    )
+    scheduler_role_arn: str = Field(default="arn:aws:iam::123456789012:role/SchedulerRole", min_length=20)
     # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
     trade_retention_days: int = Field(default=30, ge=1, le=3650)
     # Trades executed before end_at are still accepted for this long after it (the exchange's feed lags).

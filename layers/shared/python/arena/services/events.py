@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from arena import clock
+from arena.adapters import domain_events, schedules
 from arena.auth import Principal, Role
 from arena.config import settings
 from arena.domain import events as rules
@@ -12,6 +13,7 @@ from arena.domain.events import EventStatus
 from arena.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.ids import new_id
 from arena.models.events import Event, EventCancel, EventCreate, EventPage, EventPatch
+from arena.observability import count, logger
 from arena.store import dynamo
 from arena.store import events as event_store
 
@@ -30,6 +32,18 @@ def current_status(event: Event) -> EventStatus:
 
 def with_current_status(event: Event) -> Event:
     return event.model_copy(update={"status": current_status(event)})
+
+
+def sync_schedules(event: Event) -> None:
+    """Set (or move) the event's start/end schedules. Best effort: the request has already succeeded, and the
+    minute sweep moves the event on time even without its schedules."""
+    try:
+        schedules.sync_event(event.id, event.start_at, event.end_at, clock.now())
+    except Exception:
+        count("ScheduleSyncFailed")
+        logger.exception(
+            "could not set the event's schedules; the minute sweep covers it", extra={"event_id": event.id}
+        )
 
 
 def load(event_id: str) -> Event:
@@ -72,6 +86,7 @@ def create_event(principal: Principal, request: EventCreate) -> Event:
         **{**request.model_dump(exclude={"managers"}), "managers": managers},
     )
     event_store.put_new(event)
+    sync_schedules(event)
     return with_current_status(event)
 
 
@@ -119,7 +134,10 @@ def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Even
     if {"start_at", "end_at"} & changes.keys():
         rules.validate_schedule(merged.start_at, merged.end_at, clock.now())
     typed = {k: getattr(patch, k) for k in changes}
-    return with_current_status(event_store.update_fields(event_id, patch.version, typed, clock.now()))
+    updated = event_store.update_fields(event_id, patch.version, typed, clock.now())
+    if {"start_at", "end_at"} & changes.keys():
+        sync_schedules(updated)
+    return with_current_status(updated)
 
 
 def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> Event:
@@ -133,4 +151,21 @@ def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> E
         # It left UPCOMING/ACTIVE between our read and our write: report what it is now.
         rules.check_can_cancel(current_status(load(event_id)))
         raise Conflict("The event changed while it was being cancelled; try again.", code="event_changed")
+    try:
+        schedules.remove_event(event_id)
+    except Exception:  # a leftover schedule only triggers a no-op transition (CANCELLED is terminal)
+        logger.exception("could not remove the event's schedules", extra={"event_id": event_id})
+    try:
+        domain_events.publish(
+            "EventCancelled",
+            {
+                "event_id": event_id,
+                "status": cancelled.status,
+                "previous_status": event.status,
+                "reason": request.reason,
+            },
+        )
+    except Exception:  # the cancel stands; a lost notification must not turn it into a 500
+        count("DomainEventPublishFailed")
+        logger.exception("could not publish EventCancelled", extra={"event_id": event_id})
     return with_current_status(cancelled)

@@ -130,18 +130,33 @@ def list_page(limit: int, start_key: dict[str, Any] | None) -> tuple[list[Event]
 
 
 def live_events() -> list[Event]:
-    """Every event still stored UPCOMING or ACTIVE (the clock decides which of them take trades now)."""
+    """Every event still stored UPCOMING, ACTIVE or FINALIZING (the clock decides which of them take trades now:
+    a FINALIZING event still counts late trades executed before its end, until the lifecycle completes it)."""
+    return with_status(*LIVE_STATUSES, EventStatus.FINALIZING)
+
+
+def with_status(*statuses: EventStatus, started_before: datetime | None = None) -> list[Event]:
+    """Events stored with any of `statuses` (the by_status GSI), optionally only those starting before a moment."""
     found: list[Event] = []
-    for status in LIVE_STATUSES:
+    for status in statuses:
+        condition, values = "#s = :s", {":s": {"S": status.value}}
+        if started_before is not None:
+            condition += " AND start_key < :before"
+            values[":before"] = {"S": clock.to_iso(started_before)}
         for page in dynamo.query_pages(
             TableName=_table(),
             IndexName="by_status",
-            KeyConditionExpression="#s = :s",
+            KeyConditionExpression=condition,
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status.value}},
+            ExpressionAttributeValues=values,
         ):
             found.extend(_to_event(i) for i in page.get("Items", []))
     return found
+
+
+def start_key_of(start_at: datetime, event_id: str) -> str:
+    """The by_status/by_start sort key; a transition that moves start_at sets it too."""
+    return _start_key(start_at, event_id)
 
 
 def index_key(event: Event) -> dict[str, Any]:

@@ -1,0 +1,14 @@
+"""processCompletedEvents, every hour: checks that recently completed events have their frozen results and
+re-freezes missing ones from the final snapshot. Idempotent (deterministic result keys)."""
+
+from typing import Any
+
+from arena.observability import logger
+from arena.services import lifecycle
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    report = lifecycle.process_completed()
+    logger.info("completed events checked", extra={"events": len(report)})
+    return {"events": report}
