@@ -21,6 +21,7 @@ TABLE_ENV = {
     "AuditTable": "AUDIT_TABLE",
     "LedgerTable": "LEDGER_TABLE",
     "ResultsTable": "RESULTS_TABLE",
+    "DistributionTable": "DISTRIBUTION_TABLE",
 }
 # The lifecycle's bus and schedule group (created from template.yaml beside the tables).
 LIFECYCLE_ENV = {"ArenaEventBus": "EVENT_BUS_NAME", "LifecycleScheduleGroup": "SCHEDULE_GROUP"}

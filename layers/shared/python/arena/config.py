@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     ledger_table: str = Field(min_length=3)
     # Frozen final rankings (one item per ranked participant); optional so tools that never freeze need not set it.
     results_table: str = Field(default="arena-results", min_length=3)
+    # Prize distribution runs, their batches and the user prizes they wrote; optional like the results table.
+    distribution_table: str = Field(default="arena-distribution", min_length=3)
     stage: str = Field(default="dev", alias="ARENA_STAGE")
     # Lifecycle: the domain-event bus, the Scheduler group of the per-event one-shot schedules, the function those
     # schedules invoke and the role Scheduler assumes to invoke it. The defaults name the local stack's resources.

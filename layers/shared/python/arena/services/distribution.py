@@ -1,0 +1,582 @@
+"""Prize distribution: from a COMPLETED event's frozen results to points credited, payouts requested and custom
+prizes queued, exactly once, resumable after a crash at any point, verifiable and reversible.
+
+The run (store/distribution.py) moves PLANNED -> DISTRIBUTING -> VERIFIED -> COMPLETED (FAILED when the
+verification finds a mismatch; ROLLED_BACK after a rollback). Every step is idempotent, so a request (or, later,
+a Step Functions task) that dies half-way is simply repeated:
+
+1. **plan** (``distribute_event_prizes``): the awards come from ``domain.prizes.calculate`` over the frozen results
+   (eligible = qualified and not disqualified; the results carry no ties the board left unbroken, so every
+   participant is a tie group of its own). One conditional put creates the run: two requests start one run.
+   The awards are written in batches of at most 25 (deterministic keys), then the run moves to DISTRIBUTING.
+2. **fund**: the event pool is funded once from issuance with the points put up (key ``prize-pool:<event>``) and
+   the points not paid (unfilled ranks, rounding) move on to the treasury (key ``prize-treasury:<event>``).
+3. **batches**: per award, points -> ``ledger.post(transfer(pool, user, amount))`` under
+   ``prize:<event>:<user>:<rule>``; token -> a ``PayoutRequested`` domain event whose ``payout_id`` is that same
+   key (at least once: the consumer dedupes by payout id); custom -> CUSTOM_PENDING for an admin to fulfil. The
+   user prize item is written after its posting or payout request; a batch is marked DONE (and counted on the run,
+   in one transaction) only after all its awards.
+4. **verify**: the sum and count of the user prizes equal the plan exactly per currency, every batch is DONE and
+   the pool account is back to zero -> VERIFIED, ``PrizesDistributed`` is published, then COMPLETED.
+
+Rollback reverses every points credit with compensating postings (``prize-rollback:<event>:<user>:<rule>``),
+returns the pool to issuance by reversing the treasury and funding postings, marks the prizes ROLLED_BACK and
+publishes ``PrizesRolledBack`` once. Prizes already paid out (token payouts requested) and points the user has
+since spent are refused and listed; the rest is rolled back. Repeating a rollback finishes what a crash left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from arena import clock
+from arena.adapters import domain_events
+from arena.auth import Principal
+from arena.domain import ledger as ledger_rules
+from arena.domain import prizes
+from arena.domain.events import EventStatus
+from arena.domain.exact import EXACT
+from arena.domain.prizes import Award, Currency, Placed, Plan
+from arena.errors import Conflict, NotFound
+from arena.ids import new_id
+from arena.models.events import Event
+from arena.models.prizes import (
+    BatchProgress,
+    DistributionRun,
+    DistributionStatus,
+    PrizeAward,
+    RefusedPrize,
+    RollbackResult,
+    UserPrize,
+    ValidationResult,
+)
+from arena.observability import count, logger
+from arena.services import ledger
+from arena.services.events import load, require_manager
+from arena.store import audit, dynamo
+from arena.store import distribution as store
+from arena.store import results as results_store
+
+BATCH_SIZE = 25
+POINTS = Currency("points", None)
+
+PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK = (
+    "PLANNED",
+    "DISTRIBUTING",
+    "VERIFIED",
+    "COMPLETED",
+    "FAILED",
+    "ROLLED_BACK",
+)
+CREDITED, PAYOUT_REQUESTED, CUSTOM_PENDING = "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING"
+
+PRIZES_DISTRIBUTED = "PrizesDistributed"
+PRIZES_ROLLED_BACK = "PrizesRolledBack"
+PAYOUT_REQUESTED_EVENT = "PayoutRequested"
+
+
+# ---------------------------------------------------------------------------------------------- keys and names
+
+
+def prize_key(event_id: str, user_id: str, rule_index: int) -> str:
+    return f"prize:{event_id}:{user_id}:{rule_index}"
+
+
+def rollback_key(event_id: str, user_id: str, rule_index: int) -> str:
+    return f"prize-rollback:{event_id}:{user_id}:{rule_index}"
+
+
+def pool_key(event_id: str) -> str:
+    return f"prize-pool:{event_id}"
+
+
+def treasury_key(event_id: str) -> str:
+    return f"prize-treasury:{event_id}"
+
+
+def currency_name(currency: Currency) -> str:
+    return currency.prize_type if currency.token is None else f"{currency.prize_type}:{currency.token}"
+
+
+def _award_currency(award: dict[str, Any]) -> str:
+    token = award.get("description") if award["type"] == "custom" else award.get("token")
+    return currency_name(Currency(award["type"], token))
+
+
+def canonical(value: Decimal | int | str) -> Decimal:
+    """Without trailing zeros and without an exponent ("1000.00000000" -> "1000", "250.50" -> "250.5"), exactly as
+    DynamoDB reads it back, so a plan compares equal to what was stored."""
+    normal = EXACT.normalize(Decimal(value))
+    exponent = normal.as_tuple().exponent
+    return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
+
+
+def _names(amounts: dict[Currency, Decimal]) -> dict[str, Decimal]:
+    return {currency_name(c): canonical(amount) for c, amount in amounts.items()}
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+
+def _placed(results: Iterable[dict[str, Any]]) -> list[Placed]:
+    return [
+        Placed(
+            user_id=r["user_id"],
+            rank=int(r["rank"]),
+            score=Decimal(r["score"]),
+            eligible=bool(r.get("qualified")) and not r.get("disqualified"),
+        )
+        for r in results
+    ]
+
+
+def _record(event_id: str, award: Award) -> dict[str, Any]:
+    return {
+        "user_id": award.user_id,
+        "rule_index": award.rule_index,
+        "prize_rank": award.prize_rank,
+        "type": award.prize_type,
+        "token": award.token,
+        "description": award.description,
+        "amount": canonical(award.amount),
+        "key": prize_key(event_id, award.user_id, award.rule_index),
+    }
+
+
+class _DryRun:
+    """The plan of an event, and every problem found on the way."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.results = results_store.read(event.id) if event.status == EventStatus.COMPLETED else []
+        self.placed = _placed(self.results)
+        self.problems: list[str] = []
+        self.plan: Plan | None = None
+        if event.status != EventStatus.COMPLETED:
+            self.problems.append(f"the event is {event.status.value}, not COMPLETED")
+        elif not self.results:
+            self.problems.append("the event has no frozen results")
+        if not event.prizes:
+            self.problems.append("the event has no prize table")
+        table = prizes.from_tiers(event.prizes)
+        table_problems = prizes.validate(table)
+        self.problems.extend(f"prize table: {p}" for p in table_problems)
+        if self.results and not any(p.eligible for p in self.placed):
+            self.problems.append("nobody is eligible for a prize (none qualified)")
+        if not table_problems and event.status == EventStatus.COMPLETED:
+            try:
+                self.plan = prizes.calculate(table, self.placed)
+            except ValueError as error:
+                self.problems.append(f"the results cannot be ranked for prizes: {error}")
+        if self.plan is not None and self.results and event.prizes and not self.plan.awards:
+            self.problems.append("no participant is placed in a prize range")
+        self.records = [_record(event.id, a) for a in self.plan.awards] if self.plan else []
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(self.records, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(_award_currency(r) for r in self.records))
+
+    def result(self) -> ValidationResult:
+        plan = self.plan
+        return ValidationResult(
+            event_id=self.event.id,
+            event_status=self.event.status.value,
+            ok=not self.problems,
+            problems=self.problems,
+            results_count=len(self.results),
+            eligible_count=sum(1 for p in self.placed if p.eligible),
+            awards=[PrizeAward(**r) for r in self.records],
+            pool_total=_names(plan.pool_total) if plan else {},
+            paid=_names(plan.paid()) if plan else {},
+            treasury=_names(plan.treasury) if plan else {},
+        )
+
+
+def _principal_may_manage(principal: Principal | None, event: Event) -> None:
+    if principal is not None:
+        require_manager(principal, event)
+
+
+def validate_prize_distribution(event_id: str, principal: Principal | None = None) -> ValidationResult:
+    """The dry run: who would get what, the pool totals and the treasury, and every problem found. Writes nothing."""
+    event = load(event_id)
+    _principal_may_manage(principal, event)
+    return _DryRun(event).result()
+
+
+def _require_completed(event: Event) -> None:
+    if event.status != EventStatus.COMPLETED:
+        raise Conflict(
+            f"Prizes are distributed once the event is COMPLETED; it is {event.status.value}.",
+            code="event_not_completed",
+            details={"status": event.status.value},
+        )
+
+
+def calculate_user_prize(event_id: str, user_id: str, principal: Principal | None = None) -> UserPrize:
+    """What the user gets (from the plan), with each prize's status when a distribution has written it."""
+    event = load(event_id)
+    _principal_may_manage(principal, event)
+    _require_completed(event)
+    dry = _DryRun(event)
+    mine = next((r for r in dry.results if r["user_id"] == user_id), None)
+    placed = next((p for p in dry.placed if p.user_id == user_id), None)
+    stored = {int(p["rule_index"]): p for p in store.user_prizes(event_id, user_id)}
+    awards = []
+    totals: dict[str, Decimal] = {}
+    for record in (r for r in dry.records if r["user_id"] == user_id):
+        status = stored.get(record["rule_index"], {}).get("status", "PLANNED")
+        awards.append(PrizeAward(**record, status=status))
+        name = _award_currency(record)
+        totals[name] = EXACT.add(totals.get(name, Decimal(0)), record["amount"])
+    # The prize rank among the eligible (prizes roll down past the ineligible); else the frozen one.
+    prize_rank = min((a.prize_rank for a in awards), default=None)
+    if prize_rank is None and mine and mine.get("prize_rank") is not None:
+        prize_rank = int(mine["prize_rank"])
+    return UserPrize(
+        event_id=event_id,
+        user_id=user_id,
+        rank=int(mine["rank"]) if mine else None,
+        prize_rank=prize_rank,
+        eligible=bool(placed and placed.eligible),
+        awards=awards,
+        totals=totals,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def _run_view(run: dict[str, Any], created: bool = False) -> DistributionRun:
+    return DistributionRun(
+        event_id=run["event_id"],
+        run_id=run["run_id"],
+        status=run["status"],
+        created_by=run["created_by"],
+        created_at=run["created_at"],
+        updated_at=run["updated_at"],
+        award_count=int(run["award_count"]),
+        batch_count=int(run["batch_count"]),
+        batches_done=int(run.get("batches_done", 0)),
+        pool_total=run.get("pool_total", {}),
+        paid=run.get("paid", {}),
+        treasury=run.get("treasury", {}),
+        problems=list(run.get("problems", [])),
+        created=created,
+    )
+
+
+def _audit(event_id: str, principal: Principal, action: str, now: datetime, reason: str, **details: Any) -> None:
+    put = audit.record_action(f"EVENT#{event_id}", principal.user_id, action, now, reason, **details)["Put"]
+    dynamo.client().put_item(**put)
+
+
+def _batches_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "batch_index": i,
+            "status": "PENDING",
+            "awards": records[start : start + BATCH_SIZE],
+            "user_ids": list(dict.fromkeys(r["user_id"] for r in records[start : start + BATCH_SIZE])),
+        }
+        for i, start in enumerate(range(0, len(records), BATCH_SIZE))
+    ]
+
+
+def distribute_event_prizes(principal: Principal, event_id: str) -> DistributionRun:
+    """Start the event's distribution (once) and run it to the end; a repeat resumes where a failure stopped."""
+    event = load(event_id)
+    require_manager(principal, event)
+    _require_completed(event)
+    run = store.get_run(event_id)
+    created = False
+    if run is None:
+        dry = _DryRun(event)
+        if dry.problems:
+            raise Conflict(
+                "The prizes cannot be distributed; see the problems.",
+                code="distribution_invalid",
+                details={"problems": dry.problems},
+            )
+        now = clock.now()
+        plan = dry.plan
+        assert plan is not None
+        created = store.create_run(
+            event_id,
+            {
+                "run_id": new_id(),
+                "status": PLANNED,
+                "created_by": principal.user_id,
+                "created_at": clock.to_iso(now),
+                "updated_at": clock.to_iso(now),
+                "award_count": len(dry.records),
+                "batch_count": len(_batches_of(dry.records)),
+                "batches_done": 0,
+                "pool_total": _names(plan.pool_total),
+                "paid": _names(plan.paid()),
+                "treasury": _names(plan.treasury),
+                "counts": dry.counts(),
+                "fingerprint": dry.fingerprint(),
+            },
+        )
+        if created:
+            count("PrizeDistributionStarted")
+            _audit(event_id, principal, "prizes.distribute", now, "prize distribution requested")
+        run = store.get_run(event_id)
+        assert run is not None
+    return _run_view(_execute(event, run), created)
+
+
+def _execute(event: Event, run: dict[str, Any]) -> dict[str, Any]:
+    event_id = event.id
+    if run["status"] == ROLLED_BACK:
+        raise Conflict("This event's distribution was rolled back.", code="distribution_rolled_back")
+    if run["status"] == PLANNED:
+        dry = _DryRun(event)
+        if dry.fingerprint() != run["fingerprint"]:
+            raise Conflict(
+                "The frozen results changed since the distribution was planned.", code="distribution_plan_changed"
+            )
+        store.put_batches(event_id, _batches_of(dry.records))
+        run = store.set_run_status(event_id, (PLANNED,), DISTRIBUTING, clock.now()) or _reread(event_id)
+    if run["status"] == FAILED:
+        run = store.set_run_status(event_id, (FAILED,), DISTRIBUTING, clock.now(), problems=[]) or _reread(event_id)
+    if run["status"] == DISTRIBUTING:
+        _fund(event_id, run)
+        for batch in store.batches(event_id):
+            if batch["status"] == "DONE":
+                continue
+            current = _reread(event_id)
+            if current["status"] != DISTRIBUTING:  # rolled back meanwhile: stop paying
+                return _execute(event, current)
+            _run_batch(event_id, batch)
+        run = _verify(event_id)
+    if run["status"] == VERIFIED:
+        domain_events.publish(PRIZES_DISTRIBUTED, _published(run))
+        run = store.set_run_status(event_id, (VERIFIED,), COMPLETED, clock.now()) or _reread(event_id)
+        if run["status"] == COMPLETED:
+            count("PrizesDistributed")
+    return run
+
+
+def _reread(event_id: str) -> dict[str, Any]:
+    run = store.get_run(event_id)
+    if run is None:
+        raise NotFound(f"No prize distribution for event {event_id}.", code="distribution_not_found")
+    return run
+
+
+def _published(run: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": run["event_id"],
+        "run_id": run["run_id"],
+        "award_count": int(run["award_count"]),
+        "paid": run.get("paid", {}),
+        "treasury": run.get("treasury", {}),
+        **extra,
+    }
+
+
+def _fund(event_id: str, run: dict[str, Any]) -> None:
+    """Issuance -> the event pool (the points put up), then the pool -> the treasury (the points not paid)."""
+    pool = ledger_rules.event_pool_account(event_id)
+    put_up = Decimal(run.get("pool_total", {}).get(currency_name(POINTS), 0))
+    kept = Decimal(run.get("treasury", {}).get(currency_name(POINTS), 0))
+    if put_up > 0:
+        ledger.post(ledger_rules.transfer("issuance", pool, put_up), pool_key(event_id), "prize_pool", "prize pool")
+    if kept > 0:
+        ledger.post(ledger_rules.transfer(pool, "treasury", kept), treasury_key(event_id), "prize_treasury", "not paid")
+
+
+def _run_batch(event_id: str, batch: dict[str, Any]) -> None:
+    awards = batch["awards"]
+    applied = store.get_prizes(event_id, [(a["user_id"], int(a["rule_index"])) for a in awards])
+    for award in awards:
+        if (award["user_id"], int(award["rule_index"])) not in applied:
+            _apply(event_id, award, int(batch["batch_index"]))
+    store.complete_batch(event_id, int(batch["batch_index"]), clock.now())
+
+
+def _apply(event_id: str, award: dict[str, Any], batch_index: int) -> None:
+    amount = Decimal(award["amount"])
+    if award["type"] == "points":
+        if amount > 0:
+            legs = ledger_rules.transfer(
+                ledger_rules.event_pool_account(event_id), ledger_rules.user_account(award["user_id"]), amount
+            )
+            ledger.post(legs, award["key"], "prize_credit", f"prize, rank {award['prize_rank']}")
+        status = CREDITED
+    elif award["type"] == "token":
+        if amount > 0:
+            domain_events.publish(
+                PAYOUT_REQUESTED_EVENT,
+                {
+                    "payout_id": award["key"],
+                    "event_id": event_id,
+                    "user_id": award["user_id"],
+                    "rule_index": int(award["rule_index"]),
+                    "token": award["token"],
+                    "amount": amount,
+                },
+            )
+        status = PAYOUT_REQUESTED
+    else:
+        status = CUSTOM_PENDING
+    store.put_prize(
+        event_id,
+        {**award, "status": status, "batch_index": batch_index, "applied_at": clock.to_iso(clock.now())},
+    )
+
+
+def verify(event_id: str) -> list[str]:
+    """Every mismatch between the run's plan and what was written: [] when the distribution is exact."""
+    run = _reread(event_id)
+    problems: list[str] = []
+    paid: dict[str, Decimal] = {}
+    counted: Counter[str] = Counter()
+    for prize in store.prizes(event_id):
+        if prize["status"] == ROLLED_BACK:
+            continue
+        name = _award_currency(prize)
+        paid[name] = EXACT.add(paid.get(name, Decimal(0)), Decimal(prize["amount"]))
+        counted[name] += 1
+    planned = {name: Decimal(v) for name, v in run.get("paid", {}).items()}
+    for name in sorted(set(planned) | set(paid)):
+        if paid.get(name, Decimal(0)) != planned.get(name, Decimal(0)):
+            problems.append(f"{name}: paid {paid.get(name, 0)}, planned {planned.get(name, 0)}")
+    for name, planned_count in run.get("counts", {}).items():
+        if counted[name] != int(planned_count):
+            problems.append(f"{name}: {counted[name]} prizes written, {int(planned_count)} planned")
+    pending = [int(b["batch_index"]) for b in store.batches(event_id) if b["status"] != "DONE"]
+    if pending:
+        problems.append(f"batches not done: {pending}")
+    if currency_name(POINTS) in run.get("pool_total", {}):
+        left = ledger.balance(ledger_rules.event_pool_account(event_id))
+        if left != 0:
+            problems.append(f"the event pool holds {left} points, not 0")
+    return problems
+
+
+def _verify(event_id: str) -> dict[str, Any]:
+    problems = verify(event_id)
+    if problems:
+        logger.error("prize distribution failed verification", extra={"event_id": event_id, "problems": problems})
+        count("PrizeDistributionFailed")
+        return store.set_run_status(event_id, (DISTRIBUTING,), FAILED, clock.now(), problems=problems) or _reread(
+            event_id
+        )
+    return store.set_run_status(event_id, (DISTRIBUTING,), VERIFIED, clock.now()) or _reread(event_id)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def distribution_status(event_id: str, principal: Principal | None = None) -> DistributionStatus:
+    event = load(event_id)
+    _principal_may_manage(principal, event)
+    run = _reread(event_id)
+    return DistributionStatus(
+        run=_run_view(run),
+        batches=[
+            BatchProgress(
+                batch_index=int(b["batch_index"]),
+                status=b["status"],
+                awards=len(b["awards"]),
+                user_ids=list(b.get("user_ids", [])),
+            )
+            for b in store.batches(event_id)
+        ],
+        prizes_by_status=dict(Counter(p["status"] for p in store.prizes(event_id))),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- rollback
+
+
+def rollback_prize_distribution(principal: Principal, event_id: str, reason: str = "rollback") -> RollbackResult:
+    """Undo the distribution: reverse every points credit, return the pool to issuance, mark the prizes
+    ROLLED_BACK. Refuses (and lists) prizes already paid out and points already spent. Idempotent."""
+    event = load(event_id)
+    require_manager(principal, event)
+    run = _reread(event_id)
+    now = clock.now()
+    if run["status"] != ROLLED_BACK:
+        others = (PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED)
+        updated = store.set_run_status(
+            event_id, others, ROLLED_BACK, now, rolled_back_by=principal.user_id, previous_status=run["status"]
+        )
+        if updated is not None:
+            _audit(event_id, principal, "prizes.rollback", now, reason, previous_status=run["status"])
+        run = updated or _reread(event_id)
+    if run["status"] != ROLLED_BACK:
+        raise Conflict("The distribution changed meanwhile; retry.", code="distribution_changed")
+
+    stored = {(p["user_id"], int(p["rule_index"])): p for p in store.prizes(event_id)}
+    awards = [a for b in store.batches(event_id) for a in b["awards"]]
+    refused: list[RefusedPrize] = []
+    rolled = 0
+    for award in awards:
+        key = (award["user_id"], int(award["rule_index"]))
+        existing = stored.get(key)
+        if award["type"] == "token" and existing is not None and existing["status"] == PAYOUT_REQUESTED:
+            refused.append(_refused(award, "payout_requested"))
+            continue
+        if award["type"] == "points" and ledger.get_posting(award["key"]) is not None:
+            try:
+                ledger.reverse(
+                    award["key"],
+                    rollback_key(event_id, award["user_id"], int(award["rule_index"])),
+                    "prize_rollback",
+                    "prize rolled back",
+                )
+            except Conflict as error:
+                if error.code != "insufficient_balance":
+                    raise
+                refused.append(_refused(award, "points_spent"))
+                continue
+        if existing is None or existing["status"] != ROLLED_BACK:
+            store.put_prize(
+                event_id,
+                {
+                    **award,
+                    "status": ROLLED_BACK,
+                    "previous_status": existing["status"] if existing else "PLANNED",
+                    "rolled_back_at": clock.to_iso(now),
+                },
+            )
+        rolled += 1
+    for original, compensating in (
+        (treasury_key(event_id), f"prize-treasury-rollback:{event_id}"),
+        (pool_key(event_id), f"prize-pool-rollback:{event_id}"),
+    ):
+        if ledger.get_posting(original) is not None:
+            ledger.reverse(original, compensating, "prize_rollback", "prize pool returned")
+    if not run.get("rollback_published"):
+        domain_events.publish(
+            PRIZES_ROLLED_BACK,
+            _published(run, rolled_back=rolled, refused=[r.model_dump(mode="json") for r in refused]),
+        )
+        run = store.set_run_status(
+            event_id, (ROLLED_BACK,), ROLLED_BACK, clock.now(), rollback_published=True, refused_count=len(refused)
+        ) or _reread(event_id)
+        count("PrizesRolledBack")
+    return RollbackResult(run=_run_view(run), rolled_back=rolled, refused=refused)
+
+
+def _refused(award: dict[str, Any], reason: str) -> RefusedPrize:
+    return RefusedPrize(
+        user_id=award["user_id"],
+        rule_index=int(award["rule_index"]),
+        type=award["type"],
+        amount=Decimal(award["amount"]),
+        reason=reason,
+    )

@@ -1,0 +1,39 @@
+"""Prize distribution, the pure parts: amounts as stored, currency names, keys and batches of at most 25."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from arena.domain.prizes import Currency
+from arena.services import distribution
+
+
+def test_amounts_are_canonical_as_dynamodb_reads_them_back() -> None:
+    assert str(distribution.canonical(Decimal("1000.00000000"))) == "1000"
+    assert str(distribution.canonical(Decimal("250.50"))) == "250.5"
+    assert str(distribution.canonical(Decimal("0E-8"))) == "0"
+    assert str(distribution.canonical(Decimal("0.00000001"))) == "1E-8"
+
+
+def test_currency_names() -> None:
+    assert distribution.currency_name(Currency("points", None)) == "points"
+    assert distribution.currency_name(Currency("token", "USDT")) == "token:USDT"
+    assert distribution.currency_name(Currency("custom", "VIP trip")) == "custom:VIP trip"
+
+
+def test_keys_name_what_is_paid_not_the_attempt() -> None:
+    assert distribution.prize_key("e1", "u1", 0) == "prize:e1:u1:0"
+    assert distribution.rollback_key("e1", "u1", 0) == "prize-rollback:e1:u1:0"
+    assert distribution.pool_key("e1") == "prize-pool:e1"
+    assert distribution.treasury_key("e1") == "prize-treasury:e1"
+
+
+def test_batches_hold_at_most_25_awards_in_plan_order() -> None:
+    records = [{"user_id": f"u{i:02d}", "rule_index": 0} for i in range(60)]
+    batches = distribution._batches_of(records)
+    assert [len(b["awards"]) for b in batches] == [25, 25, 10]
+    assert [b["batch_index"] for b in batches] == [0, 1, 2]
+    assert {b["status"] for b in batches} == {"PENDING"}
+    assert [a for b in batches for a in b["awards"]] == records
+    assert batches[2]["user_ids"] == [f"u{i}" for i in range(50, 60)]
+    assert distribution._batches_of([]) == []
