@@ -73,44 +73,44 @@ class Currency(NamedTuple):
     token: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Reward:
+    """What every rule pays in: the prize type, the token symbol (token prizes), the description (custom)."""
+
+    prize_type: PrizeType = "points"
+    token: str | None = None
+    description: str | None = None
+
+
 @dataclass(frozen=True)
-class EachInRange:
+class EachInRange(_Reward):
     """Each rank in rank_from..rank_to gets ``amount`` (custom: no amount, one unit per rank)."""
 
     rank_from: int
     rank_to: int
     amount: Decimal | None = None
-    prize_type: PrizeType = "points"
-    token: str | None = None
-    description: str | None = None
 
 
 @dataclass(frozen=True)
-class SharedInRange:
+class SharedInRange(_Reward):
     """The ranks rank_from..rank_to share ``pool`` equally; shares of unfilled ranks go to the treasury."""
 
     rank_from: int
     rank_to: int
     pool: Decimal
-    prize_type: PrizeType = "points"
-    token: str | None = None
-    description: str | None = None
 
 
 @dataclass(frozen=True)
-class ProRata:
+class ProRata(_Reward):
     """The participants placed in rank_from..rank_to share ``pool`` in proportion to their positive scores."""
 
     rank_from: int
     rank_to: int
     pool: Decimal
-    prize_type: PrizeType = "points"
-    token: str | None = None
-    description: str | None = None
 
 
 @dataclass(frozen=True)
-class GrowingPool:
+class GrowingPool(_Reward):
     """pool = min(maximum, base + per_participant * eligible participants), split equally or pro rata."""
 
     base: Decimal
@@ -119,9 +119,6 @@ class GrowingPool:
     rank_from: int
     rank_to: int
     split: Split = "equal"
-    prize_type: PrizeType = "points"
-    token: str | None = None
-    description: str | None = None
 
 
 Rule = EachInRange | SharedInRange | ProRata | GrowingPool
