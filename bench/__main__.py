@@ -1,0 +1,55 @@
+"""`python -m bench [--quick | --sizes 1000,10000] [--samples 200] [--naive-samples N] [--ingest-threads 4]
+[--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.harness import Options, log, run
+
+FULL_SIZES = [1_000, 10_000, 100_000]
+QUICK_SIZES = [1_000, 10_000]
+
+
+def parse(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", help="comma-separated participant counts (default 1000,10000,100000)")
+    parser.add_argument("--quick", action="store_true", help="only 1,000 and 10,000 participants (development)")
+    parser.add_argument("--samples", type=int, default=200, help="calls per read figure (default 200)")
+    parser.add_argument(
+        "--naive-samples",
+        type=int,
+        help="users for the naive my-rank/around-me figures (default: all samples up to 10,000 participants, "
+        "then max(20, 2,000,000 / N), evenly spaced by rank)",
+    )
+    parser.add_argument("--ingest-threads", type=int, default=4, help="threads posting trade batches (default 4)")
+    parser.add_argument("--output", type=Path, default=Options.output, help="where to write the results (Markdown)")
+    args = parser.parse_args(argv)
+    if args.sizes:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    else:
+        sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    return Options(
+        sizes=sizes,
+        samples=args.samples,
+        naive_samples=args.naive_samples,
+        ingest_threads=args.ingest_threads,
+        output=args.output,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(sys.argv[1:] if argv is None else argv)
+    results, info = run(options)
+    from bench import report  # after run(): the environment and sys.path are set
+
+    print(report.summary(results, options))
+    options.output.write_text(report.document(options, results, info))
+    log(f"whole run {info['total_seconds'] / 60:.1f} min; results written to {options.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
