@@ -169,7 +169,11 @@ def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
     keys = [k for k in (locator.key if locator else None, record.board_key) if k]
     standing = None
     if index.buckets and keys and not record.disqualified:
-        load = _bucket_loader(event_id, {index.buckets[board.locate(index, k)].bucket_id for k in keys})
+        # With neighbours asked for, the window may cross into the next bucket: fetch those in the same request.
+        reach = 1 if around > 0 else 0
+        positions = {p for k in keys for p in range(board.locate(index, k) - reach, board.locate(index, k) + reach + 1)}
+        wanted = {index.buckets[p].bucket_id for p in positions if 0 <= p < len(index.buckets)}
+        load = _bucket_loader(event_id, wanted)
         for key in keys:
             standing = board.around(index, load, key, around)
             if standing is not None:

@@ -103,13 +103,14 @@ def apply_changes(event_id: str, changes: list[Change]) -> int:
                 for key in (change.old_key, change.entry.key if change.entry else None):
                     if key is not None:
                         wanted.add(index.buckets[board.locate(index, key)].bucket_id)
-        load = _prefetched(event_id, snapshot_store.read_buckets(event_id, wanted))
+        loaded = snapshot_store.read_buckets(event_id, wanted)
+        load = _prefetched(event_id, loaded)
 
         # The salt keeps bucket ids unique even when two writers build the same generation at once.
         applied = board.apply(index, load, changes, id_salt=secrets.token_hex(3) + "-")
         if applied.index is index:
             return index.generation
-        if snapshot_store.commit(event_id, index, applied, clock.now()):
+        if snapshot_store.commit(event_id, index, applied, clock.now(), retired_entries=loaded):
             return applied.index.generation
         logger.info("snapshot generation raced; retrying", extra={"event_id": event_id})
     raise RuntimeError(f"could not commit the snapshot of {event_id} after {MAX_ATTEMPTS} attempts")

@@ -120,9 +120,12 @@ def query_pages(**kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = last
 
 
-def batch_get_tables(requests: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+def batch_get_tables(
+    requests: dict[str, list[dict[str, Any]]], *, consistent: bool = True
+) -> dict[str, list[dict[str, Any]]]:
     """One BatchGetItem across tables (chunks of 100 keys), retrying what DynamoDB leaves unprocessed.
-    Keys are plain dicts; found items come back as plain dicts per table, in no particular order."""
+    Keys are plain dicts; found items come back as plain dicts per table, in no particular order.
+    `consistent=False` halves the read units; use it only for items that never change once written."""
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in requests}
     pending = [
         (table, to_item(key))
@@ -133,7 +136,7 @@ def batch_get_tables(requests: dict[str, list[dict[str, Any]]]) -> dict[str, lis
         chunk, pending = pending[:100], pending[100:]
         request: dict[str, Any] = {}
         for table, key in chunk:
-            request.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(key)
+            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
         while request:
             answer = client().batch_get_item(RequestItems=request)
             for table, items in answer.get("Responses", {}).items():
@@ -142,8 +145,8 @@ def batch_get_tables(requests: dict[str, list[dict[str, Any]]]) -> dict[str, lis
     return found
 
 
-def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return batch_get_tables({table: keys})[table] if keys else []
+def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
+    return batch_get_tables({table: keys}, consistent=consistent)[table] if keys else []
 
 
 def batch_write(table: str, puts: list[dict[str, Any]], deletes: Sequence[dict[str, Any]] = ()) -> None:

@@ -98,14 +98,30 @@ def read_index(event_id: str, generation: int) -> Snapshot | None:
 
 
 def read_buckets(event_id: str, bucket_ids: set[str]) -> dict[str, list[BoardEntry]]:
-    """Buckets by id, in one BatchGetItem per 100 (buckets are immutable: eventual consistency is enough)."""
+    """Buckets by id, in one BatchGetItem per 100. Buckets never change once written, so an eventually
+    consistent read (half the read units) is right; only one written a moment ago can be missed, and those few
+    are read again strongly consistent."""
     if not bucket_ids:
         return {}
-    items = dynamo.batch_get(_table(), [_bucket_key(event_id, b) for b in bucket_ids])
-    return {item["item"][2:]: board.decode_bucket(bytes(item["data"].value)) for item in items}
+
+    def fetch(ids: set[str], consistent: bool) -> dict[str, list[BoardEntry]]:
+        items = dynamo.batch_get(_table(), [_bucket_key(event_id, b) for b in ids], consistent=consistent)
+        return {item["item"][2:]: board.decode_bucket(bytes(item["data"].value)) for item in items}
+
+    found = fetch(bucket_ids, consistent=False)
+    missing = bucket_ids - found.keys()
+    if missing:
+        found.update(fetch(missing, consistent=True))
+    return found
 
 
-def commit(event_id: str, previous: BoardIndex, applied: Applied, now: datetime) -> bool:
+def commit(
+    event_id: str,
+    previous: BoardIndex,
+    applied: Applied,
+    now: datetime,
+    retired_entries: dict[str, list[BoardEntry]] | None = None,
+) -> bool:
     """Store a new generation: buckets and index copy first, then HEAD conditionally on the generation read.
     False when another writer committed first (nothing the readers follow was changed; retry from HEAD)."""
     expires = int((now + timedelta(seconds=settings().snapshot_retention_seconds)).timestamp())
@@ -139,22 +155,26 @@ def commit(event_id: str, previous: BoardIndex, applied: Applied, now: datetime)
         if dynamo.is_conditional_failure(error):
             return False
         raise
-    _after_commit(event_id, applied, expires)
+    _after_commit(event_id, applied, expires, retired_entries or {})
     return True
 
 
-def _after_commit(event_id: str, applied: Applied, expires: int) -> None:
+def _after_commit(event_id: str, applied: Applied, expires: int, retired_entries: dict[str, list[BoardEntry]]) -> None:
     """Locators for the users that moved (tombstones for the removed), and a TTL on the buckets no index names
-    any more. Both are best effort: a missing locator makes "my rank" fall back to the participant's own key and
-    leaves staleness to the board's own version check; an unexpired old bucket only costs storage."""
-    dynamo.batch_write(
-        _table(),
-        [
-            {**locator_key(event_id, u), "key": p.key, "version": p.version, "generation": applied.index.generation}
-            for u, p in applied.placements.items()
-        ],
-    )
-    for bucket_id in applied.retired:
+    any more (re-put in batches of 25 with the entries the writer already holds; one UpdateItem each otherwise).
+    Both are best effort: a missing locator makes "my rank" fall back to the participant's own key and leaves
+    staleness to the board's own version check; an unexpired old bucket only costs storage."""
+    locators = [
+        {**locator_key(event_id, u), "key": p.key, "version": p.version, "generation": applied.index.generation}
+        for u, p in applied.placements.items()
+    ]
+    expiring = [
+        {**_bucket_key(event_id, b), "data": board.encode_bucket(retired_entries[b]), "expires_at": expires}
+        for b in applied.retired
+        if b in retired_entries
+    ]
+    dynamo.batch_write(_table(), locators + expiring)
+    for bucket_id in (b for b in applied.retired if b not in retired_entries):
         dynamo.client().update_item(
             TableName=_table(),
             Key=dynamo.to_item(_bucket_key(event_id, bucket_id)),
