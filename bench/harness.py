@@ -42,10 +42,10 @@ from types import ModuleType
 from typing import Any
 
 from bench.counters import DynamoCounters, Tally
+from local.samples import api_event
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "shared" / "python"
-EVENTS = ROOT / "events"
 FEED_CLAIMS = {"sub": "feed", "cognito:groups": "[service]"}
 ADMIN_CLAIMS = {"sub": "bench-admin", "cognito:groups": "[admin]"}
 MIN_VOLUME = "20000"  # about half the participants trade less than this: unqualified
@@ -217,39 +217,6 @@ class FakeLambdaContext:
 
 
 CONTEXT = FakeLambdaContext()
-_SAMPLES: dict[str, dict[str, Any]] = {}
-
-
-def api_event(
-    name: str,
-    *,
-    path: dict[str, str] | None = None,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    claims: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A sample HTTP API event from events/ (as in tests/conftest.py) with its path, body, query or caller."""
-    if name not in _SAMPLES:
-        _SAMPLES[name] = json.loads((EVENTS / name).read_text())
-    event = json.loads(json.dumps(_SAMPLES[name]))
-    if path:
-        route = event["routeKey"].split(" ", 1)[1]
-        event["pathParameters"] = {**event.get("pathParameters", {}), **path}
-        concrete = route
-        for key, value in event["pathParameters"].items():
-            concrete = concrete.replace("{" + key + "}", value)
-        event["rawPath"] = concrete
-        event["requestContext"]["http"]["path"] = concrete
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    if query is not None:
-        event["queryStringParameters"] = query or None
-        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
-    if claims is not None:
-        jwt = event["requestContext"]["authorizer"]["jwt"]
-        jwt["claims"] = claims
-        jwt["scopes"] = None
-    return event
 
 
 def answer(response: dict[str, Any], expected: int = 200) -> Any:

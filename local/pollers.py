@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -138,7 +139,7 @@ def failed_item_ids(result: Any, batch_ids: Sequence[str]) -> list[str] | None:
 # ---------------------------------------------------------------------------------------------- base
 
 
-class Poller:
+class Poller(ABC):
     """A background loop around `poll_once()`; `stop()` ends it within about one poll."""
 
     idle_interval = 0.0
@@ -149,8 +150,9 @@ class Poller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def poll_once(self) -> int:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def poll_once(self) -> int:
+        """Deliver at most one batch; returns how many records it delivered."""
 
     def start(self) -> None:
         self._stop.clear()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -11,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from local.samples import api_event, sample_event  # noqa: F401 - the tests import them from here
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_ENV = {
@@ -112,10 +112,6 @@ def frozen_clock() -> Iterator[Any]:
     clock.set_source(previous)
 
 
-def sample_event(name: str) -> dict[str, Any]:
-    """A payload from events/ (the same files `sam local invoke -e` takes), as a fresh copy."""
-    path = ROOT / "events" / name
-    return copy.deepcopy(json.loads(path.read_text()))
 
 
 class FakeLambdaContext:
@@ -135,37 +131,6 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
-
-
-def api_event(
-    name: str,
-    *,
-    path: dict[str, str] | None = None,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    claims: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A sample HTTP API event from events/, with its path parameters, body, query or caller replaced.
-
-    The path in rawPath and requestContext is rebuilt from the route template, as API Gateway would send it.
-    """
-    event = sample_event(name)
-    if path:
-        route = event["routeKey"].split(" ", 1)[1]
-        event["pathParameters"] = {**event.get("pathParameters", {}), **path}
-        concrete = route
-        for key, value in event["pathParameters"].items():
-            concrete = concrete.replace("{" + key + "}", value)
-        event["rawPath"] = concrete
-        event["requestContext"]["http"]["path"] = concrete
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    if query is not None:
-        event["queryStringParameters"] = query or None
-        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
-    if claims is not None:
-        event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
-    return event
 
 
 class StreamPump:
