@@ -112,8 +112,6 @@ def frozen_clock() -> Iterator[Any]:
     clock.set_source(previous)
 
 
-
-
 class FakeLambdaContext:
     function_name = "arena-test"
     function_version = "$LATEST"
