@@ -5,7 +5,7 @@ environment from the file that is deployed, and cannot drift from it.
 
 Intrinsic functions are resolved only as far as a single machine needs: a Ref to a table becomes the local
 table name, a GetAtt to a queue's Arn the queue's local ARN, and anything this module cannot know becomes a
-readable placeholder string rather than an error.
+readable stand-in string rather than an error.
 """
 
 from __future__ import annotations

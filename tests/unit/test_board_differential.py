@@ -36,6 +36,8 @@ from arena.domain.board import (
 )
 from arena.domain.ranking import board_key
 
+from tests.unit.test_board import Store as BucketStore
+
 T0 = 1_767_225_600_000  # 2026-01-01 in epoch ms
 SCORE_POOL = [
     Decimal(s)
@@ -145,16 +147,8 @@ class Ranking(Sequence[RankedEntry]):
         return self._at(i if i >= 0 else len(self.entries) + i)
 
 
-class Store:
-    """Every bucket version ever written (immutable), with read counting."""
-
-    def __init__(self) -> None:
-        self.buckets: dict[str, list[BoardEntry]] = {}
-        self.reads: Counter[str] = Counter()
-
-    def load(self, bucket_id: str) -> list[BoardEntry]:
-        self.reads[bucket_id] += 1
-        return self.buckets[bucket_id]
+class Store(BucketStore):
+    """test_board's store of every bucket version ever written, plus copies and read counts per action."""
 
     def load_copies(self, bucket_id: str) -> list[BoardEntry]:
         """Fresh objects, as decoded from storage (so no identity shortcut can hide a rewrite)."""

@@ -163,7 +163,7 @@ def batch_write(table: str, puts: list[dict[str, Any]], deletes: Sequence[dict[s
 
 @dataclass
 class SetClause:
-    """An UpdateExpression `SET a = :a, ...` with placeholder names/values, to extend with more clauses."""
+    """An UpdateExpression `SET a = :a, ...` with its attribute names and values, to extend with more clauses."""
 
     assignments: list[str]
     names: dict[str, str]
