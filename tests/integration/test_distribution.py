@@ -76,6 +76,7 @@ def _seeded_event(
     unqualified: set[str] = UNQUALIFIED,
     claims: dict[str, Any] | None = None,
     complete: bool = True,
+    claim: dict[str, Any] | None = None,
 ) -> str:
     """An event with the prize table, and (complete=True) COMPLETED with the crowd's results frozen."""
     from arena.domain.events import EventStatus
@@ -88,6 +89,7 @@ def _seeded_event(
         end_at=_iso(NOON + timedelta(hours=2)),
         prizes=PRIZES if prizes is None else prizes,
         qualification=OPEN,
+        claim=claim or {"mode": "auto"},
     )["id"]
     if not complete:
         return event_id
@@ -286,6 +288,7 @@ def test_a_distribution_after_the_real_lifecycle(arena: Arena) -> None:
         end_at=_iso(NOON + timedelta(hours=1)),
         qualification=OPEN,
         prizes=PRIZES[:2],
+        claim={"mode": "auto"},
     )["id"]
     for user, quantity in (("ann", "2"), ("bob", "5"), ("cid", "1")):
         arena.joined(event_id, user)
@@ -453,6 +456,32 @@ def test_status_shows_batch_progress(arena: Arena, monkeypatch: pytest.MonkeyPat
 
 
 # ---------------------------------------------------------------------------------------------- rollback
+
+
+def test_a_manual_claim_event_holds_every_prize_for_its_owner(arena: Arena, bus: Bus) -> None:
+    """Given a COMPLETED event whose prizes must be claimed within 7 days
+    When an admin distributes its prizes
+    Then nobody is paid yet: the points wait in the event's claims account, no payout is requested, every prize
+    is CLAIMABLE until the run's start plus 7 days, the run verifies and completes, and the ledger sums to zero."""
+    from arena.services import ledger
+    from arena.store import distribution as store
+
+    event_id = _seeded_event(arena, claim={"mode": "manual", "window_days": 7})
+    reply = distribute(arena, event_id)
+    assert reply.status == 201 and reply.body["status"] == "COMPLETED", reply
+
+    assert ledger.balance(f"event-claims:{event_id}") == Decimal("1260.5")
+    assert ledger.balance(f"event-pool:{event_id}") == 0
+    assert ledger.balance("user:ann") == 0 and ledger.out_of_balance() == 0
+    assert [name for name, _ in bus.drain()] == ["PrizesDistributed"]
+    prizes = store.prizes(event_id)
+    assert {p["status"] for p in prizes} == {"CLAIMABLE"} and len(prizes) == 5
+    assert {p["claim_deadline"] for p in prizes} == {"2026-12-08T12:00:00.000Z"}  # the run started at NOON
+
+    # And a rollback returns the held points to the pool and the pool to issuance.
+    back = rollback(arena, event_id)
+    assert back.status == 200 and back.body["rolled_back"] == 5 and back.body["refused"] == []
+    assert balances() == {}
 
 
 def test_rollback_returns_every_balance_and_refuses_payouts(arena: Arena, bus: Bus) -> None:

@@ -18,6 +18,7 @@ Rules of a posting
 Accounts
 --------
 ``user:<user id>`` (a trader's points; never below zero), ``event-pool:<event id>`` (an event's prize pool),
+``event-claims:<event id>`` (prizes of a manual-claim event held until claimed, expired or rejected),
 ``treasury`` (what the exchange keeps: rounding dust, unclaimed prizes) and ``issuance`` (where points come
 from). Only user accounts are floored at zero; the others may go negative (a pool is funded from issuance or the
 treasury, and a negative pool or treasury is an accounting fact to reconcile, not an error to refuse).
@@ -44,10 +45,11 @@ TREASURY = "treasury"
 ISSUANCE = "issuance"
 USER_PREFIX = "user:"
 EVENT_POOL_PREFIX = "event-pool:"
+EVENT_CLAIMS_PREFIX = "event-claims:"
 
 # An owner id: a Cognito sub or a ULID, never ':' or '#' (they separate the parts of the table's keys).
 _OWNER = r"[A-Za-z0-9][A-Za-z0-9_.@+\-]{0,127}"
-_ACCOUNT = re.compile(rf"(?:user|event-pool):{_OWNER}|treasury|issuance")
+_ACCOUNT = re.compile(rf"(?:user|event-pool|event-claims):{_OWNER}|treasury|issuance")
 _OWNER_ID = re.compile(_OWNER)
 _KIND = re.compile(r"[a-z][a-z0-9_.\-]{0,63}")
 # Printable ASCII without spaces: "prize:<event>:<user>", a UUID from the caller, ...
@@ -69,7 +71,7 @@ def _invalid(message: str, code: str, **details: object) -> InvalidInput:
 def check_account(account: str) -> str:
     if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
         raise _invalid(
-            'An account is "user:<id>", "event-pool:<event id>", "treasury" or "issuance".',
+            'An account is "user:<id>", "event-pool:<event id>", "event-claims:<event id>", "treasury" or "issuance".',
             "invalid_account",
             account=str(account)[:200],
         )
@@ -88,6 +90,11 @@ def user_account(user_id: str) -> str:
 
 def event_pool_account(event_id: str) -> str:
     return EVENT_POOL_PREFIX + _owner(event_id, "event id")
+
+
+def event_claims_account(event_id: str) -> str:
+    """Where a manual-claim event's prizes wait for their owners (claimed: -> user; expired/rejected: -> pool)."""
+    return EVENT_CLAIMS_PREFIX + _owner(event_id, "event id")
 
 
 def may_go_negative(account: str) -> bool:

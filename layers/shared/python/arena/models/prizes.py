@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from arena.models.common import ApiModel
 
 RunStatus = Literal["PLANNED", "DISTRIBUTING", "VERIFIED", "COMPLETED", "FAILED", "ROLLED_BACK"]
-PrizeStatus = Literal["PLANNED", "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING", "ROLLED_BACK"]
+PrizeStatus = Literal["PLANNED", "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING", "CLAIMABLE", "ROLLED_BACK"]
 
 
 class PrizeAward(BaseModel):

@@ -13,7 +13,9 @@ a Step Functions task) that dies half-way is simply repeated:
    the points not paid (unfilled ranks, rounding) move on to the treasury (key ``prize-treasury:<event>``).
 3. **batches**: per award, points -> ``ledger.post(transfer(pool, user, amount))`` under
    ``prize:<event>:<user>:<rule>``; token -> a ``PayoutRequested`` domain event whose ``payout_id`` is that same
-   key (at least once: the consumer dedupes by payout id); custom -> CUSTOM_PENDING for an admin to fulfil. The
+   key (at least once: the consumer dedupes by payout id); custom -> CUSTOM_PENDING for an admin to fulfil.
+   Events in the ``manual`` claim mode pay nothing yet: points move to the event's claims account and every
+   prize is CLAIMABLE until its ``claim_deadline`` (services/claims.py takes it from there). The
    user prize item is written after its posting or payout request; a batch is marked DONE (and counted on the run,
    in one transaction) only after all its awards.
 4. **verify**: the sum and count of the user prizes equal the plan exactly per currency, every batch is DONE and
@@ -31,7 +33,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +76,9 @@ PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK = (
     "FAILED",
     "ROLLED_BACK",
 )
-CREDITED, PAYOUT_REQUESTED, CUSTOM_PENDING = "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING"
+CREDITED, PAYOUT_REQUESTED, CUSTOM_PENDING, CLAIMABLE = "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING", "CLAIMABLE"
+# A rollback reverses prizes in these states; any other (claimed, paid out, fulfilled...) is refused and listed.
+REVERSIBLE = frozenset({"PLANNED", CREDITED, CUSTOM_PENDING, CLAIMABLE, "ROLLED_BACK"})
 
 PRIZES_DISTRIBUTED = "PrizesDistributed"
 PRIZES_ROLLED_BACK = "PrizesRolledBack"
@@ -358,7 +362,7 @@ def _execute(event: Event, run: dict[str, Any]) -> dict[str, Any]:
             current = _reread(event_id)
             if current["status"] != DISTRIBUTING:  # rolled back meanwhile: stop paying
                 return _execute(event, current)
-            _run_batch(event_id, batch)
+            _run_batch(event, current, batch)
         run = _verify(event_id)
     if run["status"] == VERIFIED:
         domain_events.publish(PRIZES_DISTRIBUTED, _published(run))
@@ -397,43 +401,64 @@ def _fund(event_id: str, run: dict[str, Any]) -> None:
         ledger.post(ledger_rules.transfer(pool, "treasury", kept), treasury_key(event_id), "prize_treasury", "not paid")
 
 
-def _run_batch(event_id: str, batch: dict[str, Any]) -> None:
+def _run_batch(event: Event, run: dict[str, Any], batch: dict[str, Any]) -> None:
     awards = batch["awards"]
-    applied = store.get_prizes(event_id, [(a["user_id"], int(a["rule_index"])) for a in awards])
+    applied = store.get_prizes(event.id, [(a["user_id"], int(a["rule_index"])) for a in awards])
     for award in awards:
         if (award["user_id"], int(award["rule_index"])) not in applied:
-            _apply(event_id, award, int(batch["batch_index"]))
-    store.complete_batch(event_id, int(batch["batch_index"]), clock.now())
+            _apply(event, run, award, int(batch["batch_index"]))
+    store.complete_batch(event.id, int(batch["batch_index"]), clock.now())
 
 
-def _apply(event_id: str, award: dict[str, Any], batch_index: int) -> None:
+def claim_deadline(event: Event, run: dict[str, Any]) -> datetime:
+    """A manual-claim prize may be claimed until the run's start plus the event's claim window: the same instant
+    for every prize of the run, however often a crashed batch is repeated."""
+    return clock.from_iso(run["created_at"]) + timedelta(days=event.claim.window_days)
+
+
+def _apply(event: Event, run: dict[str, Any], award: dict[str, Any], batch_index: int) -> None:
+    """Pay one award (auto claim mode), or hold it for its owner to claim (manual): points move from the pool to
+    the user, or to the event's claims account; a token prize publishes its payout request (auto) or waits; a
+    custom prize waits for an admin (auto) or for its owner's claim (manual)."""
+    event_id = event.id
     amount = Decimal(award["amount"])
+    manual = event.claim.mode == "manual"
+    extra: dict[str, Any] = {}
+    if manual:
+        extra["claim_deadline"] = clock.to_iso(claim_deadline(event, run))
     if award["type"] == "points":
         if amount > 0:
-            legs = ledger_rules.transfer(
-                ledger_rules.event_pool_account(event_id), ledger_rules.user_account(award["user_id"]), amount
+            destination = (
+                ledger_rules.event_claims_account(event_id) if manual else ledger_rules.user_account(award["user_id"])
             )
-            ledger.post(legs, award["key"], "prize_credit", f"prize, rank {award['prize_rank']}")
-        status = CREDITED
+            legs = ledger_rules.transfer(ledger_rules.event_pool_account(event_id), destination, amount)
+            kind, memo = ("prize_held", "prize to claim") if manual else ("prize_credit", "prize")
+            ledger.post(legs, award["key"], kind, f"{memo}, rank {award['prize_rank']}")
+        status = CLAIMABLE if manual else CREDITED
     elif award["type"] == "token":
-        if amount > 0:
-            domain_events.publish(
-                PAYOUT_REQUESTED_EVENT,
-                {
-                    "payout_id": award["key"],
-                    "event_id": event_id,
-                    "user_id": award["user_id"],
-                    "rule_index": int(award["rule_index"]),
-                    "token": award["token"],
-                    "amount": amount,
-                },
-            )
-        status = PAYOUT_REQUESTED
+        if amount > 0 and not manual:
+            request_payout(event_id, award, award["key"])
+        status = CLAIMABLE if manual else PAYOUT_REQUESTED
     else:
-        status = CUSTOM_PENDING
+        status = CLAIMABLE if manual else CUSTOM_PENDING
     store.put_prize(
         event_id,
-        {**award, "status": status, "batch_index": batch_index, "applied_at": clock.to_iso(clock.now())},
+        {**award, **extra, "status": status, "batch_index": batch_index, "applied_at": clock.to_iso(clock.now())},
+    )
+
+
+def request_payout(event_id: str, award: dict[str, Any], payout_id: str) -> None:
+    """Ask the exchange's wallet service to pay a token prize. At least once: the consumer dedupes by payout id."""
+    domain_events.publish(
+        PAYOUT_REQUESTED_EVENT,
+        {
+            "payout_id": payout_id,
+            "event_id": event_id,
+            "user_id": award["user_id"],
+            "rule_index": int(award["rule_index"]),
+            "token": award["token"],
+            "amount": Decimal(award["amount"]),
+        },
     )
 
 
@@ -527,8 +552,8 @@ def rollback_prize_distribution(principal: Principal, event_id: str, reason: str
     for award in awards:
         key = (award["user_id"], int(award["rule_index"]))
         existing = stored.get(key)
-        if award["type"] == "token" and existing is not None and existing["status"] == PAYOUT_REQUESTED:
-            refused.append(_refused(award, "payout_requested"))
+        if existing is not None and existing["status"] not in REVERSIBLE:
+            refused.append(_refused(award, existing["status"].lower()))
             continue
         if award["type"] == "points" and ledger.get_posting(award["key"]) is not None:
             try:
