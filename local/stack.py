@@ -49,6 +49,7 @@ from local.apigw import (
 from local.jwt_issuer import JwtIssuer, TokenError
 from local.pollers import DynamoDBStreamPoller, Poller, SqsPoller, compile_filters
 from local.schedules import ScheduleService, create_lifecycle_resources
+from local.workflows import WorkflowService
 
 logger = logging.getLogger("local.stack")
 http_logger = logging.getLogger("local.http")
@@ -584,7 +585,8 @@ class LocalStack:
         if self.dynamodb_engine not in ("local", "moto"):
             raise ValueError("dynamodb must be 'local' or 'moto'")
         self._dynamodb_local: Any = None
-        self.services: list[Service] = [EventSourcePollers(), ScheduleService(), *services]
+        self.workflows = WorkflowService()
+        self.services: list[Service] = [EventSourcePollers(), ScheduleService(), self.workflows, *services]
 
         self.context = tpl.LocalContext(
             template=self.template, region=region, account_id=account_id, parameters=self.parameters
@@ -679,6 +681,7 @@ class LocalStack:
             except Exception:
                 logger.exception("service %s failed to stop", getattr(service, "name", service))
         self._started_services.clear()
+        self.workflows.stop()  # prepared before the services start: undone even when the start failed half-way
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -776,6 +779,7 @@ class LocalStack:
         create_lifecycle_resources(self.template, self.client("events"), self.client("scheduler"), self.context)
         for function in self.functions:
             self.context.add_function(function.spec.logical_id, function.spec.logical_id)
+        self.workflows.prepare(self)  # a state machine's ARN is in the functions' environment
         for api_id in tpl.resources_of_type(self.template, tpl.HTTP_API_TYPE):
             self.context.refs.setdefault(api_id, "local")
 

@@ -41,7 +41,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_caches() -> None:
-    from arena.adapters import domain_events, schedules
+    from arena.adapters import domain_events, schedules, workflows
     from arena.config import settings
     from arena.services import leaderboard
     from arena.store import dynamo
@@ -50,6 +50,7 @@ def _clear_caches() -> None:
     dynamo.client.cache_clear()
     domain_events.client.cache_clear()
     schedules.client.cache_clear()
+    workflows.client.cache_clear()
     leaderboard.cache.clear()
 
 

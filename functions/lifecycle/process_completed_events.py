@@ -1,5 +1,6 @@
-"""processCompletedEvents, every hour: checks that recently completed events have their frozen results and
-re-freezes missing ones from the final snapshot. Idempotent (deterministic result keys)."""
+"""processCompletedEvents, every hour: checks that recently completed events have their frozen results (re-freezes
+missing ones from the final snapshot) and starts the prize distribution of those that have none. Idempotent
+(deterministic result keys; one distribution run per event)."""
 
 from typing import Any
 

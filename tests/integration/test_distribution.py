@@ -244,12 +244,11 @@ def test_a_distribution_pays_the_plan_once(arena: Arena, bus: Bus) -> None:
         {
             ("issuance", Decimal("-1260.5"), "prize-pool:E"): 1,
             ("event-pool:E", Decimal("1260.5"), "prize-pool:E"): 1,
-            ("event-pool:E", Decimal("-1000"), "prize:E:ann:0"): 1,
-            ("user:ann", Decimal("1000"), "prize:E:ann:0"): 1,
-            ("event-pool:E", Decimal("-250.5"), "prize:E:bob:1"): 1,
-            ("user:bob", Decimal("250.5"), "prize:E:bob:1"): 1,
-            ("event-pool:E", Decimal("-10"), "prize:E:fay:4"): 1,
-            ("user:fay", Decimal("10"), "prize:E:fay:4"): 1,
+            # One posting pays the batch: the pool's debit and a credit per winner, with the prize records.
+            ("event-pool:E", Decimal("-1260.5"), "prize-batch:E:0"): 1,
+            ("user:ann", Decimal("1000"), "prize-batch:E:0"): 1,
+            ("user:bob", Decimal("250.5"), "prize-batch:E:0"): 1,
+            ("user:fay", Decimal("10"), "prize-batch:E:0"): 1,
         }
     )
     published = bus.drain()
@@ -272,7 +271,7 @@ def test_a_distribution_pays_the_plan_once(arena: Arena, bus: Bus) -> None:
     again = distribute(arena, event_id)
     assert again.status == 200 and again.body["run_id"] == run["run_id"] and again.body["status"] == "COMPLETED"
     assert bus.drain() == []
-    assert sum(ledger_lines(event_id).values()) == 8
+    assert sum(ledger_lines(event_id).values()) == 6
 
 
 def test_a_distribution_after_the_real_lifecycle(arena: Arena) -> None:
@@ -337,7 +336,7 @@ def test_two_distribute_requests_start_one_run(arena: Arena, monkeypatch: pytest
     assert sorted(r.status for r in replies) == [200, 201], replies
     assert replies[0].body["run_id"] == replies[1].body["run_id"]
     assert {r.body["status"] for r in replies} == {"COMPLETED"}
-    assert sum(ledger_lines(event_id).values()) == 8
+    assert sum(ledger_lines(event_id).values()) == 6
 
 
 # ---------------------------------------------------------------------------------------------- crash and resume
@@ -346,8 +345,9 @@ WRITES = (
     ("arena.store.distribution", "create_run"),
     ("arena.store.distribution", "put_batches"),
     ("arena.store.distribution", "set_run_status"),
-    ("arena.store.distribution", "put_prize"),
-    ("arena.store.distribution", "complete_batch"),
+    ("arena.store.distribution", "write_all"),
+    ("arena.store.distribution", "put_prizes"),
+    ("arena.store.distribution", "mark_payouts_published"),
     ("arena.services.ledger", "post"),
     ("arena.adapters.domain_events", "publish"),
 )
@@ -403,7 +403,9 @@ def test_a_crash_after_any_write_resumes_to_the_same_ledger(arena: Arena, monkey
     assert distribute(arena, clean).body["status"] == "COMPLETED"
     writes = faults.calls
     expected = ledger_lines(clean)
-    assert writes > 15 and sum(expected.values()) == 8
+    # The pool funded (2 lines), batch 0 paying ann and bob (3), batch 1 a payout and a custom prize (no posting),
+    # batch 2 paying fay (2).
+    assert writes > 10 and sum(expected.values()) == 7
 
     for k in range(1, writes + 1):
         event_id = _seeded_event(arena)
@@ -429,15 +431,15 @@ def test_status_shows_batch_progress(arena: Arena, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     event_id = _seeded_event(arena)
     assert status(arena, event_id).code == "distribution_not_found"
-    original = distribution.store.complete_batch
+    original = distribution._publish_payouts
 
-    def crash_after(*args: Any) -> bool:
+    def crash_after(*args: Any) -> None:  # called once a batch has committed
         original(*args)
         raise Crash("after the first batch")
 
-    monkeypatch.setattr(distribution.store, "complete_batch", crash_after)
+    monkeypatch.setattr(distribution, "_publish_payouts", crash_after)
     assert distribute(arena, event_id).status == 500
-    monkeypatch.setattr(distribution.store, "complete_batch", original)
+    monkeypatch.setattr(distribution, "_publish_payouts", original)
 
     body = status(arena, event_id).body
     assert body["run"]["status"] == "DISTRIBUTING"
@@ -527,10 +529,10 @@ def test_rollback_of_a_crashed_run(arena: Arena, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     event_id = _seeded_event(arena)
     before = balances()
-    original = distribution.store.complete_batch
-    monkeypatch.setattr(distribution.store, "complete_batch", lambda *a: (_ for _ in ()).throw(Crash("x")))
+    original = distribution._publish_payouts
+    monkeypatch.setattr(distribution, "_publish_payouts", lambda *a: (_ for _ in ()).throw(Crash("x")))
     assert distribute(arena, event_id).status == 500
-    monkeypatch.setattr(distribution.store, "complete_batch", original)
+    monkeypatch.setattr(distribution, "_publish_payouts", original)
     assert balances() != before
 
     reply = rollback(arena, event_id)

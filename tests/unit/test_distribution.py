@@ -23,17 +23,18 @@ def test_currency_names() -> None:
 
 def test_keys_name_what_is_paid_not_the_attempt() -> None:
     assert distribution.prize_key("e1", "u1", 0) == "prize:e1:u1:0"
-    assert distribution.rollback_key("e1", "u1", 0) == "prize-rollback:e1:u1:0"
+    assert distribution.batch_key("e1", 3) == "prize-batch:e1:3"
+    assert distribution.rollback_batch_key("e1", 3) == "prize-rollback:e1:3"
     assert distribution.pool_key("e1") == "prize-pool:e1"
     assert distribution.treasury_key("e1") == "prize-treasury:e1"
 
 
-def test_batches_hold_at_most_25_awards_in_plan_order() -> None:
-    records = [{"user_id": f"u{i:02d}", "rule_index": 0} for i in range(60)]
+def test_batches_hold_at_most_30_awards_in_plan_order() -> None:
+    records = [{"user_id": f"u{i:02d}", "rule_index": 0} for i in range(70)]
     batches = distribution._batches_of(records)
-    assert [len(b["awards"]) for b in batches] == [25, 25, 10]
+    assert [len(b["awards"]) for b in batches] == [30, 30, 10]
     assert [b["batch_index"] for b in batches] == [0, 1, 2]
     assert {b["status"] for b in batches} == {"PENDING"}
     assert [a for b in batches for a in b["awards"]] == records
-    assert batches[2]["user_ids"] == [f"u{i}" for i in range(50, 60)]
+    assert batches[2]["user_ids"] == [f"u{i}" for i in range(60, 70)]
     assert distribution._batches_of([]) == []

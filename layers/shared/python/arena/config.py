@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default="arn:aws:lambda:us-east-1:123456789012:function:RunTransitionFunction", min_length=20
     )
     scheduler_role_arn: str = Field(default="arn:aws:iam::123456789012:role/SchedulerRole", min_length=20)
+    # The prize-distribution workflow (statemachine/distribution.asl.json). Unset: a distribution runs its steps in
+    # the request that starts it (tests, tools).
+    distribution_state_machine_arn: str | None = Field(default=None, min_length=20)
     # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
     trade_retention_days: int = Field(default=30, ge=1, le=3650)
     # Trades executed before end_at are still accepted for this long after it (the exchange's feed lags).

@@ -32,20 +32,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from arena import clock
-from arena.adapters import domain_events
+from arena.adapters import domain_events, workflows
 from arena.auth import Principal
+from arena.config import settings
 from arena.domain import ledger as ledger_rules
 from arena.domain import prizes
 from arena.domain.events import EventStatus
 from arena.domain.exact import EXACT
 from arena.domain.prizes import Award, Currency, Placed, Plan
-from arena.errors import Conflict, NotFound
+from arena.errors import BadRequest, Conflict, NotFound
 from arena.ids import new_id
 from arena.models.events import Event
 from arena.models.prizes import (
@@ -65,7 +66,10 @@ from arena.store import audit, dynamo
 from arena.store import distribution as store
 from arena.store import results as results_store
 
-BATCH_SIZE = 25
+# 30 awards: a batch's transaction holds its posting (1 + 2 x 31 legs at most), 30 prize puts and 2 progress
+# updates: 95 of DynamoDB's 100 actions.
+BATCH_SIZE = 30
+SYSTEM = "arena-distribution"  # who acts when the workflow or a schedule does
 POINTS = Currency("points", None)
 
 PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK = (
@@ -85,6 +89,14 @@ PRIZES_ROLLED_BACK = "PrizesRolledBack"
 PAYOUT_REQUESTED_EVENT = "PayoutRequested"
 
 
+class DistributionInvalid(Conflict):
+    """The prizes cannot be planned (the dry run lists why), or the frozen results changed since they were."""
+
+
+class DistributionMismatch(Conflict):
+    """Verification found the written prizes differ from the plan: the workflow rolls the run back."""
+
+
 # ---------------------------------------------------------------------------------------------- keys and names
 
 
@@ -92,8 +104,13 @@ def prize_key(event_id: str, user_id: str, rule_index: int) -> str:
     return f"prize:{event_id}:{user_id}:{rule_index}"
 
 
-def rollback_key(event_id: str, user_id: str, rule_index: int) -> str:
-    return f"prize-rollback:{event_id}:{user_id}:{rule_index}"
+def batch_key(event_id: str, batch_index: int) -> str:
+    """The idempotency key of the posting that pays a batch's points prizes."""
+    return f"prize-batch:{event_id}:{batch_index}"
+
+
+def rollback_batch_key(event_id: str, batch_index: int) -> str:
+    return f"prize-rollback:{event_id}:{batch_index}"
 
 
 def pool_key(event_id: str) -> str:
@@ -296,80 +313,304 @@ def _batches_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _open_run(event: Event, requested_by: str) -> tuple[dict[str, Any], bool]:
+    """Validate and freeze: the run pins the plan (its fingerprint, totals and batch count) of the frozen results.
+    One conditional put: two requests open one run. Returns (run, created)."""
+    run = store.get_run(event.id)
+    if run is not None:
+        return run, False
+    dry = _DryRun(event)
+    if dry.problems:
+        raise DistributionInvalid(
+            "The prizes cannot be distributed; see the problems.",
+            code="distribution_invalid",
+            details={"problems": dry.problems},
+        )
+    now = clock.now()
+    plan = dry.plan
+    assert plan is not None
+    created = store.create_run(
+        event.id,
+        {
+            "run_id": new_id(),
+            "status": PLANNED,
+            "created_by": requested_by,
+            "created_at": clock.to_iso(now),
+            "updated_at": clock.to_iso(now),
+            "award_count": len(dry.records),
+            "batch_count": len(_batches_of(dry.records)),
+            "batches_done": 0,
+            "pool_total": _names(plan.pool_total),
+            "paid": _names(plan.paid()),
+            "treasury": _names(plan.treasury),
+            "counts": dry.counts(),
+            "fingerprint": dry.fingerprint(),
+        },
+    )
+    if created:
+        count("PrizeDistributionStarted")
+    return _reread(event.id), created
+
+
 def distribute_event_prizes(principal: Principal, event_id: str) -> DistributionRun:
-    """Start the event's distribution (once) and run it to the end; a repeat resumes where a failure stopped."""
+    """distributeEventPrizes: open the event's one run and hand it to the distribution workflow (Step Functions,
+    when `DISTRIBUTION_STATE_MACHINE_ARN` is set: the answer then shows the run as the workflow found it), or run
+    its steps to the end in this call. A repeat resumes a run that stopped (FAILED, or crashed half-way)."""
     event = load(event_id)
     require_manager(principal, event)
     _require_completed(event)
+    run, created = _open_run(event, principal.user_id)
+    if created:
+        _audit(event_id, principal, "prizes.distribute", clock.now(), "prize distribution requested")
+    return _run_view(_launch(event, run), created)
+
+
+def start_for_completed(event: Event) -> str | None:
+    """processCompletedEvents' hook: open and launch the run of a COMPLETED event with a prize table and none yet.
+    Idempotent; returns the run's status, or None when the event has nothing to distribute."""
+    if event.status != EventStatus.COMPLETED or not event.prizes or store.get_run(event.id) is not None:
+        return None
+    try:
+        run, _ = _open_run(event, SYSTEM)
+    except DistributionInvalid as error:
+        logger.warning("prizes not distributable", extra={"event_id": event.id, "problems": error.details})
+        return None
+    return str(_launch(event, run)["status"])
+
+
+def _launch(event: Event, run: dict[str, Any]) -> dict[str, Any]:
+    if run["status"] in (COMPLETED, ROLLED_BACK):
+        if run["status"] == ROLLED_BACK:
+            raise Conflict("This event's distribution was rolled back.", code="distribution_rolled_back")
+        return run
+    machine = settings().distribution_state_machine_arn
+    if machine:
+        # One execution per attempt: its name is the run and the attempt (a FAILED run's redo is a new one).
+        attempt = int(run.get("attempt", 0))
+        workflows.start(machine, f"{run['run_id']}-{attempt}", {"event_id": event.id, "requested_by": SYSTEM})
+        return run
+    return run_to_end(event.id)
+
+
+def run_to_end(event_id: str) -> dict[str, Any]:
+    """The workflow's steps in this process, in order: what a test or a tool without Step Functions runs. A failure
+    leaves the run where it stopped (FAILED after a verification mismatch); a repeat resumes it."""
+    for index in calculate(event_id)["batches"]:
+        distribute_batch(event_id, index)
+    verify_run(event_id)
+    complete(event_id)
+    return _reread(event_id)
+
+
+# ------------------------------------------------------------------------------------- the workflow's steps
+# Each step is idempotent (at-least-once: Step Functions retries a task, a redrive repeats it) and takes only
+# the event id (and a batch index): everything else is read from the run.
+
+
+def validate(event_id: str) -> dict[str, Any]:
+    """Validate: the event is COMPLETED and its prizes can be planned (raises DistributionInvalid), or its run
+    exists already."""
+    event = load(event_id)
+    _require_completed(event)
     run = store.get_run(event_id)
-    created = False
     if run is None:
-        dry = _DryRun(event)
-        if dry.problems:
-            raise Conflict(
+        problems = _DryRun(event).problems
+        if problems:
+            raise DistributionInvalid(
                 "The prizes cannot be distributed; see the problems.",
                 code="distribution_invalid",
-                details={"problems": dry.problems},
+                details={"problems": problems},
             )
-        now = clock.now()
-        plan = dry.plan
-        assert plan is not None
-        created = store.create_run(
-            event_id,
-            {
-                "run_id": new_id(),
-                "status": PLANNED,
-                "created_by": principal.user_id,
-                "created_at": clock.to_iso(now),
-                "updated_at": clock.to_iso(now),
-                "award_count": len(dry.records),
-                "batch_count": len(_batches_of(dry.records)),
-                "batches_done": 0,
-                "pool_total": _names(plan.pool_total),
-                "paid": _names(plan.paid()),
-                "treasury": _names(plan.treasury),
-                "counts": dry.counts(),
-                "fingerprint": dry.fingerprint(),
-            },
-        )
-        if created:
-            count("PrizeDistributionStarted")
-            _audit(event_id, principal, "prizes.distribute", now, "prize distribution requested")
-        run = store.get_run(event_id)
-        assert run is not None
-    return _run_view(_execute(event, run), created)
+    return {"event_id": event_id, "valid": True}
 
 
-def _execute(event: Event, run: dict[str, Any]) -> dict[str, Any]:
-    event_id = event.id
+def freeze(event_id: str, requested_by: str = SYSTEM) -> dict[str, Any]:
+    """Freeze results: the run pins the frozen results it pays (see `_open_run`)."""
+    run, created = _open_run(load(event_id), requested_by)
+    return {"event_id": event_id, "run_id": run["run_id"], "status": run["status"], "created": created}
+
+
+def calculate(event_id: str) -> dict[str, Any]:
+    """Calculate: write the plan's batches (PLANNED -> DISTRIBUTING; a FAILED run goes back to DISTRIBUTING to be
+    finished), fund the pool, and list the batches still to pay."""
+    event = load(event_id)
+    run = _reread(event_id)
     if run["status"] == ROLLED_BACK:
         raise Conflict("This event's distribution was rolled back.", code="distribution_rolled_back")
     if run["status"] == PLANNED:
         dry = _DryRun(event)
         if dry.fingerprint() != run["fingerprint"]:
-            raise Conflict(
+            raise DistributionInvalid(
                 "The frozen results changed since the distribution was planned.", code="distribution_plan_changed"
             )
         store.put_batches(event_id, _batches_of(dry.records))
         run = store.set_run_status(event_id, (PLANNED,), DISTRIBUTING, clock.now()) or _reread(event_id)
     if run["status"] == FAILED:
-        run = store.set_run_status(event_id, (FAILED,), DISTRIBUTING, clock.now(), problems=[]) or _reread(event_id)
-    if run["status"] == DISTRIBUTING:
-        _fund(event_id, run)
-        for batch in store.batches(event_id):
-            if batch["status"] == "DONE":
-                continue
-            current = _reread(event_id)
-            if current["status"] != DISTRIBUTING:  # rolled back meanwhile: stop paying
-                return _execute(event, current)
-            _run_batch(event, current, batch)
-        run = _verify(event_id)
+        attempt = int(run.get("attempt", 0)) + 1
+        run = store.set_run_status(event_id, (FAILED,), DISTRIBUTING, clock.now(), problems=[], attempt=attempt)
+        run = run or _reread(event_id)
+    if run["status"] != DISTRIBUTING:
+        return {"event_id": event_id, "status": run["status"], "batches": []}
+    _fund(event_id, run)
+    pending = [int(b["batch_index"]) for b in store.batches(event_id) if b["status"] != "DONE"]
+    return {"event_id": event_id, "status": run["status"], "batches": pending}
+
+
+def distribute_batch(event_id: str, batch_index: int) -> dict[str, Any]:
+    """Distribute one batch, all or nothing: one transaction holds the batch's ledger posting (the pool pays every
+    points prize of the batch: users, or the event's claims account in manual mode), its prize records, the batch
+    turning DONE and the run's progress. Token payouts are requested after it commits (an outbox: the prize says
+    ``payout_pending`` until its request is on the bus). A repeat of a DONE batch writes nothing."""
+    event = load(event_id)
+    run = _reread(event_id)
+    if run["status"] != DISTRIBUTING:  # rolled back or finished meanwhile: pay nothing
+        return {"batch_index": batch_index, "applied": False, "run_status": run["status"]}
+    batch = store.get_batch(event_id, batch_index)
+    if batch is None:
+        raise NotFound(f"No batch {batch_index} in this distribution.", code="batch_not_found")
+    if batch["status"] == "DONE":
+        return {"batch_index": batch_index, "applied": False, "run_status": run["status"]}
+    now = clock.now()
+    prizes, credits = _batch_prizes(event, run, batch, now)
+    actions = [*store.prize_puts(event_id, prizes), *store.batch_done_actions(event_id, batch_index, now)]
+    if credits:
+        pool = ledger_rules.event_pool_account(event_id)
+        legs = [(pool, -_total(credits.values())), *credits.items()]
+        manual = event.claim.mode == "manual"
+        kind, memo = ("prize_held", "prizes to claim") if manual else ("prize_credit", "prizes")
+        ledger.post(legs, batch_key(event_id, batch_index), kind, f"{memo}, batch {batch_index}", with_actions=actions)
+    else:
+        store.write_all(actions)
+    _publish_payouts(event_id, [p for p in prizes if p.get("payout_pending")])
+    return {"batch_index": batch_index, "applied": True, "run_status": run["status"]}
+
+
+def _total(amounts: Iterable[Decimal]) -> Decimal:
+    total = Decimal(0)
+    for amount in amounts:
+        total = EXACT.add(total, amount)
+    return total
+
+
+def _batch_prizes(
+    event: Event, run: dict[str, Any], batch: dict[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:
+    """The prize records of a batch, and the points each account is credited (per user; or all to the event's
+    claims account when prizes must be claimed)."""
+    manual = event.claim.mode == "manual"
+    index = int(batch["batch_index"])
+    extra: dict[str, Any] = {"batch_index": index, "applied_at": clock.to_iso(now)}
+    if manual:
+        extra["claim_deadline"] = clock.to_iso(claim_deadline(event, run))
+    prizes: list[dict[str, Any]] = []
+    credits: dict[str, Decimal] = {}
+    for award in batch["awards"]:
+        amount = Decimal(award["amount"])
+        prize = {**award, **extra}
+        if award["type"] == "points":
+            prize["status"] = CLAIMABLE if manual else CREDITED
+            if amount > 0:
+                account = (
+                    ledger_rules.event_claims_account(event.id)
+                    if manual
+                    else ledger_rules.user_account(award["user_id"])
+                )
+                credits[account] = EXACT.add(credits.get(account, Decimal(0)), amount)
+                prize["posting_key"] = batch_key(event.id, index)
+        elif award["type"] == "token":
+            prize["status"] = CLAIMABLE if manual else PAYOUT_REQUESTED
+            if amount > 0 and not manual:
+                prize["payout_pending"] = True
+        else:
+            prize["status"] = CLAIMABLE if manual else CUSTOM_PENDING
+        prizes.append(prize)
+    return prizes, credits
+
+
+def claim_deadline(event: Event, run: dict[str, Any]) -> datetime:
+    """A manual-claim prize may be claimed until the run's start plus the event's claim window: the same instant
+    for every prize of the run, however often a crashed batch is repeated."""
+    return clock.from_iso(run["created_at"]) + timedelta(days=event.claim.window_days)
+
+
+def _publish_payouts(event_id: str, prizes: list[dict[str, Any]]) -> None:
+    for prize in prizes:
+        request_payout(event_id, prize, prize["key"])
+    if prizes:
+        store.mark_payouts_published(event_id, prizes, clock.now())
+
+
+def request_payout(event_id: str, award: dict[str, Any], payout_id: str) -> None:
+    """Ask the exchange's wallet service to pay a token prize. At least once: the consumer dedupes by payout id."""
+    domain_events.publish(
+        PAYOUT_REQUESTED_EVENT,
+        {
+            "payout_id": payout_id,
+            "event_id": event_id,
+            "user_id": award["user_id"],
+            "rule_index": int(award["rule_index"]),
+            "token": award["token"],
+            "amount": Decimal(award["amount"]),
+        },
+    )
+
+
+def verify_run(event_id: str) -> dict[str, Any]:
+    """Verify: publish what the outbox still holds, then compare the written prizes with the plan. DISTRIBUTING ->
+    VERIFIED, or FAILED and DistributionMismatch with every problem."""
+    run = _reread(event_id)
+    if run["status"] != DISTRIBUTING:
+        return {"event_id": event_id, "status": run["status"], "problems": list(run.get("problems", []))}
+    _publish_payouts(event_id, [p for p in store.prizes(event_id) if p.get("payout_pending")])
+    problems = verify(event_id)
+    if problems:
+        logger.error("prize distribution failed verification", extra={"event_id": event_id, "problems": problems})
+        count("PrizeDistributionFailed")
+        store.set_run_status(event_id, (DISTRIBUTING,), FAILED, clock.now(), problems=problems)
+        raise DistributionMismatch(
+            "The distribution does not match its plan.", code="distribution_mismatch", details={"problems": problems}
+        )
+    run = store.set_run_status(event_id, (DISTRIBUTING,), VERIFIED, clock.now()) or _reread(event_id)
+    return {"event_id": event_id, "status": run["status"], "problems": []}
+
+
+def complete(event_id: str) -> dict[str, Any]:
+    """Complete: publish PrizesDistributed (at least once) and move VERIFIED -> COMPLETED."""
+    run = _reread(event_id)
     if run["status"] == VERIFIED:
         domain_events.publish(PRIZES_DISTRIBUTED, _published(run))
         run = store.set_run_status(event_id, (VERIFIED,), COMPLETED, clock.now()) or _reread(event_id)
         if run["status"] == COMPLETED:
             count("PrizesDistributed")
-    return run
+    return {"event_id": event_id, "status": run["status"]}
+
+
+def rollback_failed(event_id: str, error: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The workflow's Catch: roll back what a failed run paid (nothing when no run was opened)."""
+    if store.get_run(event_id) is None:
+        return {"event_id": event_id, "rolled_back": 0, "refused": 0}
+    cause = str((error or {}).get("Cause") or (error or {}).get("Error") or "distribution failed")[:500]
+    result = _rollback(event_id, SYSTEM, f"workflow failed: {cause}", audited_by=None)
+    return {"event_id": event_id, "rolled_back": result.rolled_back, "refused": len(result.refused)}
+
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "validate": lambda task: validate(task["event_id"]),
+    "freeze": lambda task: freeze(task["event_id"], task.get("requested_by") or SYSTEM),
+    "calculate": lambda task: calculate(task["event_id"]),
+    "distribute_batch": lambda task: distribute_batch(task["event_id"], int(task["batch_index"])),
+    "verify": lambda task: verify_run(task["event_id"]),
+    "complete": lambda task: complete(task["event_id"]),
+    "rollback": lambda task: rollback_failed(task["event_id"], task.get("error")),
+}
+
+
+def run_step(task: dict[str, Any]) -> dict[str, Any]:
+    """One task of the distribution workflow (statemachine/distribution.asl.json): {"step", "event_id", ...}."""
+    step = STEPS.get(str(task.get("step")))
+    if step is None or not isinstance(task.get("event_id"), str):
+        raise BadRequest(f"Unknown workflow task: {str(task)[:200]}", code="unknown_step")
+    return step(task)
 
 
 def _reread(event_id: str) -> dict[str, Any]:
@@ -401,67 +642,6 @@ def _fund(event_id: str, run: dict[str, Any]) -> None:
         ledger.post(ledger_rules.transfer(pool, "treasury", kept), treasury_key(event_id), "prize_treasury", "not paid")
 
 
-def _run_batch(event: Event, run: dict[str, Any], batch: dict[str, Any]) -> None:
-    awards = batch["awards"]
-    applied = store.get_prizes(event.id, [(a["user_id"], int(a["rule_index"])) for a in awards])
-    for award in awards:
-        if (award["user_id"], int(award["rule_index"])) not in applied:
-            _apply(event, run, award, int(batch["batch_index"]))
-    store.complete_batch(event.id, int(batch["batch_index"]), clock.now())
-
-
-def claim_deadline(event: Event, run: dict[str, Any]) -> datetime:
-    """A manual-claim prize may be claimed until the run's start plus the event's claim window: the same instant
-    for every prize of the run, however often a crashed batch is repeated."""
-    return clock.from_iso(run["created_at"]) + timedelta(days=event.claim.window_days)
-
-
-def _apply(event: Event, run: dict[str, Any], award: dict[str, Any], batch_index: int) -> None:
-    """Pay one award (auto claim mode), or hold it for its owner to claim (manual): points move from the pool to
-    the user, or to the event's claims account; a token prize publishes its payout request (auto) or waits; a
-    custom prize waits for an admin (auto) or for its owner's claim (manual)."""
-    event_id = event.id
-    amount = Decimal(award["amount"])
-    manual = event.claim.mode == "manual"
-    extra: dict[str, Any] = {}
-    if manual:
-        extra["claim_deadline"] = clock.to_iso(claim_deadline(event, run))
-    if award["type"] == "points":
-        if amount > 0:
-            destination = (
-                ledger_rules.event_claims_account(event_id) if manual else ledger_rules.user_account(award["user_id"])
-            )
-            legs = ledger_rules.transfer(ledger_rules.event_pool_account(event_id), destination, amount)
-            kind, memo = ("prize_held", "prize to claim") if manual else ("prize_credit", "prize")
-            ledger.post(legs, award["key"], kind, f"{memo}, rank {award['prize_rank']}")
-        status = CLAIMABLE if manual else CREDITED
-    elif award["type"] == "token":
-        if amount > 0 and not manual:
-            request_payout(event_id, award, award["key"])
-        status = CLAIMABLE if manual else PAYOUT_REQUESTED
-    else:
-        status = CLAIMABLE if manual else CUSTOM_PENDING
-    store.put_prize(
-        event_id,
-        {**award, **extra, "status": status, "batch_index": batch_index, "applied_at": clock.to_iso(clock.now())},
-    )
-
-
-def request_payout(event_id: str, award: dict[str, Any], payout_id: str) -> None:
-    """Ask the exchange's wallet service to pay a token prize. At least once: the consumer dedupes by payout id."""
-    domain_events.publish(
-        PAYOUT_REQUESTED_EVENT,
-        {
-            "payout_id": payout_id,
-            "event_id": event_id,
-            "user_id": award["user_id"],
-            "rule_index": int(award["rule_index"]),
-            "token": award["token"],
-            "amount": Decimal(award["amount"]),
-        },
-    )
-
-
 def verify(event_id: str) -> list[str]:
     """Every mismatch between the run's plan and what was written: [] when the distribution is exact."""
     run = _reread(event_id)
@@ -491,17 +671,6 @@ def verify(event_id: str) -> list[str]:
     return problems
 
 
-def _verify(event_id: str) -> dict[str, Any]:
-    problems = verify(event_id)
-    if problems:
-        logger.error("prize distribution failed verification", extra={"event_id": event_id, "problems": problems})
-        count("PrizeDistributionFailed")
-        return store.set_run_status(event_id, (DISTRIBUTING,), FAILED, clock.now(), problems=problems) or _reread(
-            event_id
-        )
-    return store.set_run_status(event_id, (DISTRIBUTING,), VERIFIED, clock.now()) or _reread(event_id)
-
-
 # ---------------------------------------------------------------------------------------------- reading
 
 
@@ -528,63 +697,60 @@ def distribution_status(event_id: str, principal: Principal | None = None) -> Di
 
 
 def rollback_prize_distribution(principal: Principal, event_id: str, reason: str = "rollback") -> RollbackResult:
-    """Undo the distribution: reverse every points credit, return the pool to issuance, mark the prizes
-    ROLLED_BACK. Refuses (and lists) prizes already paid out and points already spent. Idempotent."""
+    """rollbackPrizeDistribution: undo the distribution: reverse every batch's points with compensating postings,
+    return the pool to issuance, mark the prizes ROLLED_BACK. Refuses (and lists) prizes past a reversible state
+    (paid out, claimed...) and points their owner has spent. Idempotent: a repeat finishes what a crash left."""
     event = load(event_id)
     require_manager(principal, event)
+    return _rollback(event_id, principal.user_id, reason, audited_by=principal)
+
+
+def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | None) -> RollbackResult:
+    event = load(event_id)
     run = _reread(event_id)
     now = clock.now()
     if run["status"] != ROLLED_BACK:
         others = (PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED)
         updated = store.set_run_status(
-            event_id, others, ROLLED_BACK, now, rolled_back_by=principal.user_id, previous_status=run["status"]
+            event_id, others, ROLLED_BACK, now, rolled_back_by=actor, previous_status=run["status"], reason=reason
         )
-        if updated is not None:
-            _audit(event_id, principal, "prizes.rollback", now, reason, previous_status=run["status"])
+        if updated is not None and audited_by is not None:
+            _audit(event_id, audited_by, "prizes.rollback", now, reason, previous_status=run["status"])
         run = updated or _reread(event_id)
     if run["status"] != ROLLED_BACK:
         raise Conflict("The distribution changed meanwhile; retry.", code="distribution_changed")
 
-    stored = {(p["user_id"], int(p["rule_index"])): p for p in store.prizes(event_id)}
-    awards = [a for b in store.batches(event_id) for a in b["awards"]]
-    refused: list[RefusedPrize] = []
-    rolled = 0
-    for award in awards:
-        key = (award["user_id"], int(award["rule_index"]))
-        existing = stored.get(key)
-        if existing is not None and existing["status"] not in REVERSIBLE:
-            refused.append(_refused(award, existing["status"].lower()))
-            continue
-        if award["type"] == "points" and ledger.get_posting(award["key"]) is not None:
-            try:
-                ledger.reverse(
-                    award["key"],
-                    rollback_key(event_id, award["user_id"], int(award["rule_index"])),
-                    "prize_rollback",
-                    "prize rolled back",
-                )
-            except Conflict as error:
-                if error.code != "insufficient_balance":
-                    raise
-                refused.append(_refused(award, "points_spent"))
-                continue
-        if existing is None or existing["status"] != ROLLED_BACK:
-            store.put_prize(
+    stored: dict[int, list[dict[str, Any]]] = {}
+    for prize in store.prizes(event_id):
+        stored.setdefault(int(prize.get("batch_index", -1)), []).append(prize)
+    for batch in store.batches(event_id):
+        index = int(batch["batch_index"])
+        if batch["status"] == "DONE":
+            _rollback_batch(event, index, stored.get(index, []), now)
+        else:  # never paid (all or nothing): its awards are simply rolled back
+            written = {(p["user_id"], int(p["rule_index"])) for p in stored.get(index, [])}
+            store.put_prizes(
                 event_id,
-                {
-                    **award,
-                    "status": ROLLED_BACK,
-                    "previous_status": existing["status"] if existing else "PLANNED",
-                    "rolled_back_at": clock.to_iso(now),
-                },
+                [
+                    _rolled_back(award, "PLANNED", now)
+                    for award in batch["awards"]
+                    if (award["user_id"], int(award["rule_index"])) not in written
+                ],
             )
-        rolled += 1
     for original, compensating in (
         (treasury_key(event_id), f"prize-treasury-rollback:{event_id}"),
         (pool_key(event_id), f"prize-pool-rollback:{event_id}"),
     ):
         if ledger.get_posting(original) is not None:
             ledger.reverse(original, compensating, "prize_rollback", "prize pool returned")
+
+    final = store.prizes(event_id)
+    rolled = sum(1 for p in final if p["status"] == ROLLED_BACK)
+    refused = [
+        _refused(p, "points_spent" if p["status"] == CREDITED else p["status"].lower())
+        for p in final
+        if p["status"] != ROLLED_BACK
+    ]
     if not run.get("rollback_published"):
         domain_events.publish(
             PRIZES_ROLLED_BACK,
@@ -595,6 +761,51 @@ def rollback_prize_distribution(principal: Principal, event_id: str, reason: str
         ) or _reread(event_id)
         count("PrizesRolledBack")
     return RollbackResult(run=_run_view(run), rolled_back=rolled, refused=refused)
+
+
+def _rolled_back(prize: dict[str, Any], previous: str, now: datetime) -> dict[str, Any]:
+    return {**prize, "status": ROLLED_BACK, "previous_status": previous, "rolled_back_at": clock.to_iso(now)}
+
+
+def _rollback_batch(event: Event, index: int, prizes: list[dict[str, Any]], now: datetime) -> None:
+    """One compensating posting per paid batch, written with its prizes turning ROLLED_BACK: all or nothing. The
+    posting's key is the batch's, so a repeat finds it and writes nothing; prizes that cannot be reversed keep
+    their status (and are listed as refused)."""
+    key = rollback_batch_key(event.id, index)
+    if ledger.get_posting(key) is not None:
+        return
+    reversible = [p for p in prizes if p["status"] in REVERSIBLE and p["status"] != ROLLED_BACK]
+    spent: set[str] = set()
+    while True:
+        undone = [p for p in reversible if _credited_account(event, p) not in spent]
+        debits: dict[str, Decimal] = {}
+        for prize in undone:
+            account = _credited_account(event, prize)
+            if account is not None:
+                debits[account] = EXACT.add(debits.get(account, Decimal(0)), Decimal(prize["amount"]))
+        actions = store.prize_puts(event.id, [_rolled_back(p, p["status"], now) for p in undone])
+        if not debits:
+            if actions:
+                store.write_all(actions)
+            return
+        pool = ledger_rules.event_pool_account(event.id)
+        legs = [(pool, _total(debits.values())), *((a, -amount) for a, amount in debits.items())]
+        try:
+            ledger.post(legs, key, "prize_rollback", f"prizes rolled back, batch {index}", with_actions=actions)
+            return
+        except Conflict as error:
+            if error.code != "insufficient_balance":
+                raise
+            spent |= set((error.details or {}).get("accounts", []))
+
+
+def _credited_account(event: Event, prize: dict[str, Any]) -> str | None:
+    """The account a points prize went to (its owner, or the claims account while it waits); None: no points."""
+    if prize["type"] != "points" or Decimal(prize["amount"]) <= 0 or "posting_key" not in prize:
+        return None
+    if prize["status"] == CLAIMABLE:
+        return ledger_rules.event_claims_account(event.id)
+    return ledger_rules.user_account(prize["user_id"])
 
 
 def _refused(award: dict[str, Any], reason: str) -> RefusedPrize:

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from arena import clock
 from arena.auth import Principal
@@ -72,8 +73,12 @@ def post(
     kind: str,
     memo: str | None = None,
     at: datetime | None = None,
+    with_actions: Sequence[dict[str, Any]] = (),
 ) -> Posting:
     """Post balanced legs once under `idempotency_key` and return the posting (the first one, on a repeat).
+
+    `with_actions`: the caller's own DynamoDB actions, written in the same transaction (all or nothing with the
+    posting, e.g. the prize records a batch of prize credits pays), at most 100 - (1 + 2 * legs) of them.
 
     Raises InvalidInput (the legs break a rule of `arena.domain.ledger`), Conflict ``idempotency_key_reused``,
     ``insufficient_balance`` or ``ledger_busy`` (transient: retry with the same key)."""
@@ -94,7 +99,7 @@ def post(
             existing = store.get_posting(posting.idempotency_key)
             if existing is not None:
                 return _replay(existing, posting)
-        result = store.write(posting)
+        result = store.write(posting, with_actions)
         if result.status is WriteStatus.POSTED:
             return posting
         if result.status in (WriteStatus.KEY_TAKEN, WriteStatus.INSUFFICIENT):

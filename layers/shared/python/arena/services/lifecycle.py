@@ -30,6 +30,7 @@ from arena.errors import Conflict
 from arena.models.events import Event
 from arena.models.lifecycle import EventExtend, LifecycleAction
 from arena.observability import count, logger
+from arena.services import distribution as distribution_service
 from arena.services.events import current_status, grace, load, require_manager, with_current_status
 from arena.store import audit, dynamo
 from arena.store import events as event_store
@@ -182,7 +183,8 @@ def sweep(now: datetime | None = None) -> list[Advanced]:
 
 def process_completed(now: datetime | None = None) -> list[dict[str, Any]]:
     """processCompletedEvents (every hour): for events completed in the last week, check their frozen results
-    against the final snapshot and re-freeze missing ones (idempotent). Prize distribution hooks in here later."""
+        against the final snapshot and re-freeze missing ones, then start the prize distribution of those that have
+    none (idempotent: one run per event)."""
     now = now or clock.now()
     report = []
     for event in event_store.with_status(EventStatus.COMPLETED):
@@ -194,7 +196,15 @@ def process_completed(now: datetime | None = None) -> list[dict[str, Any]]:
         if refrozen:
             results_store.write(event.id, results_of(event.id, generation, ranked, now))
             logger.warning("re-froze missing results", extra={"event_id": event.id, "had": have, "ranked": len(ranked)})
-        report.append({"event_id": event.id, "results": max(have, len(ranked)), "refrozen": refrozen})
+        distribution = distribution_service.start_for_completed(event)
+        report.append(
+            {
+                "event_id": event.id,
+                "results": max(have, len(ranked)),
+                "refrozen": refrozen,
+                "distribution": distribution,
+            }
+        )
     return report
 
 

@@ -4,15 +4,18 @@ Key: event_id (HASH) and item (RANGE):
 * ``RUN`` - the run: status (PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK), the plan's totals
   per currency, batch_count, batches_done, award_count, the plan's fingerprint. Created by a conditional put
   (attribute_not_exists), so two distribute requests start one run only.
-* ``BATCH#<00000>`` - at most 25 awards (user, rule, type, token, amount...), status PENDING or DONE. A batch is
-  DONE only after every award in it was applied; DONE and the run's batches_done move in one transaction.
+* ``BATCH#<00000>`` - at most 30 awards (user, rule, type, token, amount...), status PENDING or DONE. A batch's
+  ledger posting, its prizes, DONE and the run's batches_done are written in one transaction: all or nothing.
 * ``PRIZE#<user>#<rule 000>`` - what one user got under one rule, with its status (CREDITED, PAYOUT_REQUESTED,
-  CUSTOM_PENDING, ROLLED_BACK) and the idempotency key of its posting or payout. ``user_id`` feeds the sparse
-  ``by_user`` index (a user's prizes across events).
+  CUSTOM_PENDING, CLAIMABLE, ROLLED_BACK...), its key (the payout id of a token prize) and the idempotency key of
+  the batch posting that paid it. ``payout_pending`` marks a token payout not yet published (the outbox).
+  ``user_id`` feeds the sparse ``by_user`` index (a user's prizes across events).
 """
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +26,7 @@ from arena.store import dynamo
 RUN = "RUN"
 BATCH_PREFIX = "BATCH#"
 PRIZE_PREFIX = "PRIZE#"
+_ATTEMPTS = 8
 
 
 def _table() -> str:
@@ -122,37 +126,73 @@ def user_prizes(event_id: str, user_id: str) -> list[dict[str, Any]]:
 
 def put_prize(event_id: str, prize: dict[str, Any]) -> None:
     """Write (or rewrite, same key) one user prize."""
-    item = {**prize, "event_id": event_id, "item": prize_item(prize["user_id"], int(prize["rule_index"]))}
-    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
+    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(_prize_record(event_id, prize)))
 
 
-def complete_batch(event_id: str, index: int, at: datetime) -> bool:
-    """Mark the batch DONE and count it on the run, in one transaction; False when it was DONE already."""
-    outcome = dynamo.transact_write(
-        [
-            {
-                "Update": {
-                    "TableName": _table(),
-                    "Key": _key(event_id, batch_item(index)),
-                    "UpdateExpression": "SET #st = :done, done_at = :at",
-                    "ConditionExpression": "attribute_exists(event_id) AND #st <> :done",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":done": {"S": "DONE"}, ":at": {"S": clock.to_iso(at)}},
-                }
-            },
-            {
-                "Update": {
-                    "TableName": _table(),
-                    "Key": _key(event_id, RUN),
-                    "UpdateExpression": "ADD batches_done :one SET updated_at = :at",
-                    "ConditionExpression": "attribute_exists(event_id)",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":at": {"S": clock.to_iso(at)}},
-                }
-            },
-        ]
-    )
-    if outcome is None:
-        return True
-    if outcome.failed_conditions() == [0]:
-        return False
-    raise RuntimeError(f"could not mark batch {index} done: {outcome.codes}")
+def put_prizes(event_id: str, prizes: list[dict[str, Any]]) -> None:
+    """Write (or rewrite) many user prizes, 25 to a request."""
+    dynamo.batch_write(_table(), [_prize_record(event_id, p) for p in prizes])
+
+
+def _prize_record(event_id: str, prize: dict[str, Any]) -> dict[str, Any]:
+    return {**prize, "event_id": event_id, "item": prize_item(prize["user_id"], int(prize["rule_index"]))}
+
+
+def get_batch(event_id: str, index: int) -> dict[str, Any] | None:
+    answer = dynamo.client().get_item(TableName=_table(), Key=_key(event_id, batch_item(index)), ConsistentRead=True)
+    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+
+
+def prize_puts(event_id: str, prizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transaction actions writing user prizes (for a caller's transaction, e.g. with a ledger posting)."""
+    return [{"Put": {"TableName": _table(), "Item": dynamo.to_item(_prize_record(event_id, p))}} for p in prizes]
+
+
+def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str, Any]]:
+    """Mark the batch DONE (only once: conditional) and count it on the run: two transaction actions."""
+    return [
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(event_id, batch_item(index)),
+                "UpdateExpression": "SET #st = :done, done_at = :at",
+                "ConditionExpression": "attribute_exists(event_id) AND #st <> :done",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {":done": {"S": "DONE"}, ":at": {"S": clock.to_iso(at)}},
+            }
+        },
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(event_id, RUN),
+                "UpdateExpression": "ADD batches_done :one SET updated_at = :at",
+                "ConditionExpression": "attribute_exists(event_id)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":at": {"S": clock.to_iso(at)}},
+            }
+        },
+    ]
+
+
+def write_all(actions: list[dict[str, Any]]) -> bool:
+    """One transaction of `actions` that may include `batch_done_actions`: False when that batch was DONE already
+    (a repeat: nothing written), True when written."""
+    for attempt in range(_ATTEMPTS):
+        if attempt:  # concurrent batches meet on the run item: back off with jitter, then try again
+            time.sleep(0.025 * (2**attempt) * random.random())
+        outcome = dynamo.transact_write(actions)
+        if outcome is None:
+            return True
+        if outcome.failed_conditions() and not outcome.conflicted:
+            return False
+    raise RuntimeError(f"distribution transaction still conflicting after {_ATTEMPTS} attempts: {outcome.codes}")
+
+
+def mark_payouts_published(event_id: str, prizes: list[dict[str, Any]], at: datetime) -> None:
+    """The outbox's second half: these token prizes' payout requests are on the bus."""
+    for prize in prizes:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=_key(event_id, prize_item(prize["user_id"], int(prize["rule_index"]))),
+            UpdateExpression="SET payout_published_at = :at REMOVE payout_pending",
+            ExpressionAttributeValues={":at": {"S": clock.to_iso(at)}},
+        )

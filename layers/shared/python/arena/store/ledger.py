@@ -14,7 +14,7 @@ its entry line. All of it is applied or none of it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -170,9 +170,9 @@ def classify(posting: Posting, outcome: dynamo.TransactionOutcome | None) -> Wri
     raise RuntimeError(f"ledger transaction cancelled for an unexpected reason: {codes}")
 
 
-def write(posting: Posting) -> WriteResult:
-    """Apply a posting in one transaction, or nothing of it."""
-    return classify(posting, dynamo.transact_write(posting_actions(posting)))
+def write(posting: Posting, with_actions: Sequence[dict[str, Any]] = ()) -> WriteResult:
+    """Apply a posting (and the caller's own actions, after it) in one transaction, or nothing of it."""
+    return classify(posting, dynamo.transact_write([*posting_actions(posting), *with_actions]))
 
 
 # ---------------------------------------------------------------------------------------------- reading
