@@ -552,6 +552,28 @@ def _invoker(functions: FunctionRegistry, logical_id: str) -> Callable[[dict[str
 # ---------------------------------------------------------------------------------------------- stack
 
 
+_MOTO_TRANSACTIONS = threading.Lock()
+
+
+def serialise_moto_transactions() -> Callable[[], None]:
+    """moto rolls a transaction back by deep-copying whole tables, which breaks when two threads write at once.
+    DynamoDB serialises conflicting transactions itself; this gives moto the same guarantee. Returns the undo."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _MOTO_TRANSACTIONS:
+            return original(self, *args, **kwargs)
+
+    DynamoDBBackend.transact_write_items = locked  # type: ignore[method-assign]
+
+    def undo() -> None:
+        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+
+    return undo
+
+
 class LocalStack:
     """The template running locally. `start()` returns once everything is up; `stop()` undoes it all."""
 
@@ -585,6 +607,7 @@ class LocalStack:
         if self.dynamodb_engine not in ("local", "moto"):
             raise ValueError("dynamodb must be 'local' or 'moto'")
         self._dynamodb_local: Any = None
+        self._undo_moto_lock: Callable[[], None] | None = None
         self.workflows = WorkflowService()
         self.services: list[Service] = [EventSourcePollers(), ScheduleService(), self.workflows, *services]
 
@@ -692,6 +715,9 @@ class LocalStack:
         if self._dynamodb_local is not None:
             self._dynamodb_local.stop()
             self._dynamodb_local = None
+        if self._undo_moto_lock is not None:
+            self._undo_moto_lock()
+            self._undo_moto_lock = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -758,6 +784,8 @@ class LocalStack:
             reset = f"{self._moto_endpoint}/moto-api/reset"
             request = urllib.request.Request(reset, method="POST", data=b"")
             urllib.request.urlopen(request, timeout=10).close()
+        if self.dynamodb_engine == "moto":
+            self._undo_moto_lock = serialise_moto_transactions()
         if self.dynamodb_engine == "local":
             from local.dynamodb_local import DynamoDBLocal
 

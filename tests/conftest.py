@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,33 +53,17 @@ def _clear_caches() -> None:
     leaderboard.cache.clear()
 
 
-_MOTO_TRANSACTION_LOCK = threading.Lock()
-
-
-def _serialise_moto_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto rolls a transaction back by deep-copying whole tables, which breaks when two threads write at once.
-    DynamoDB serialises conflicting transactions itself; this gives the in-process double the same guarantee."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    original = DynamoDBBackend.transact_write_items
-
-    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _MOTO_TRANSACTION_LOCK:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", locked)
-
-
 @pytest.fixture
-def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """Given the deployed schema: every table of template.yaml, created in moto (in-process)."""
     import boto3
     from moto import mock_aws
 
     from local.schedules import create_lifecycle_resources
+    from local.stack import serialise_moto_transactions
     from local.template import create_tables, load_template
 
-    _serialise_moto_transactions(monkeypatch)
+    request.addfinalizer(serialise_moto_transactions())
     with mock_aws():
         template = load_template(ROOT / "template.yaml")
         names = create_tables(boto3.client("dynamodb"), template)

@@ -1,6 +1,7 @@
 """End to end on an in-process local stack: a short event is started and ended by its one-shot schedules (served
 by local/schedules.py, since moto's Scheduler never fires), completed by the safety-net sweep after a 2 s grace
-period, and its results frozen equal to the leaderboard."""
+period, its results frozen equal to the leaderboard, and its prizes distributed by the Step Functions workflow
+(statemachine/distribution.asl.json on moto's interpreter) that the hourly processCompletedEvents starts."""
 
 from __future__ import annotations
 
@@ -98,3 +99,17 @@ def test_a_short_event_runs_its_whole_lifecycle_on_schedules(stack: Any) -> None
     service = next(s for s in stack.services if s.name == "schedules")
     fired = [name for fid, name in service.fired if fid == "RunTransitionFunction"]
     assert fired == [f"arena-{event_id}-start", f"arena-{event_id}-end"]
+
+    # processCompletedEvents (every second here) starts the distribution workflow; it runs to COMPLETED and the
+    # winner's points appear in her balance.
+    def distribution() -> dict[str, Any]:
+        return client.call("GET", f"/api/events/{event_id}/prizes/distribution", admin).body
+
+    _wait(lambda: distribution().get("run", {}).get("status") == "COMPLETED", 30, "the distribution workflow")
+    assert distribution()["prizes_by_status"] == {"CREDITED": 1}
+    points = client.call("GET", "/api/users/me/points", client.token("bob", ["user"]))
+    assert points.status == 200 and points.body["balance"] == "100", points.body
+    executions = stack.client("stepfunctions").list_executions(
+        stateMachineArn=stack.workflows.state_machines["DistributionStateMachine"]
+    )["executions"]
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]
