@@ -135,7 +135,8 @@ class PrizeSettings(ApiModel):
     quantum: PerCurrency | None = Field(
         default=None,
         description="The smallest unit paid (default 0.00000001): shares are rounded DOWN to it, per user and "
-        "currency, and the dust goes to the treasury. Amounts, pools and caps must be multiples of it.",
+        "currency, and the dust goes to the treasury. Per-rank amounts and caps must be multiples of it; a shared "
+        "pool must give each rank at least one.",
     )
 
     def table(self, tiers: list[PrizeTier]) -> prizes.PrizeTable:
