@@ -177,7 +177,15 @@ def test_active_event_locks_each_scoring_field(field: str) -> None:
 def test_scoring_fields_are_the_ones_that_decide_the_winner() -> None:
     """Given the rules When asked which fields freeze at the start Then timing, metric, markets, qualification
     and prizes do."""
-    assert {"start_at", "end_at", "ranking_metric", "prizes", "markets", "qualification"} == SCORING_FIELDS
+    assert {
+        "start_at",
+        "end_at",
+        "ranking_metric",
+        "prizes",
+        "prize_settings",
+        "markets",
+        "qualification",
+    } == SCORING_FIELDS
 
 
 @pytest.mark.parametrize("status", [EventStatus.FINALIZING, EventStatus.COMPLETED, EventStatus.CANCELLED])

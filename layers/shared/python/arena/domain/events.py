@@ -28,7 +28,9 @@ class RankingMetric(StrEnum):
 # Statuses an event is stored with while the clock may still move it on.
 LIVE_STATUSES = (EventStatus.UPCOMING, EventStatus.ACTIVE)
 # Fields that decide who wins: frozen once the event has started.
-SCORING_FIELDS = frozenset({"start_at", "end_at", "ranking_metric", "prizes", "markets", "qualification"})
+SCORING_FIELDS = frozenset(
+    {"start_at", "end_at", "ranking_metric", "prizes", "prize_settings", "markets", "qualification"}
+)
 MAX_EVENT_DAYS = 366
 
 

@@ -479,6 +479,9 @@ def calculate(table: PrizeTable, placed: Iterable[Placed]) -> Plan:
 
 
 class TierLike(Protocol):
+    """``models.events.PrizeTier``: ``split`` picks the rule (``"each"``, ``"shared"``, ``"pro_rata"``,
+    ``"growing"``); a tier without the split fields is an ``"each"`` tier (tiers stored before splits existed)."""
+
     rank_from: int
     rank_to: int
     type: str
@@ -487,23 +490,63 @@ class TierLike(Protocol):
     description: str | None
 
 
+TIER_SPLITS: tuple[str, ...] = ("each", "shared", "pro_rata", "growing")
+CurrencyAmounts = Decimal | Mapping[Currency, Decimal] | Mapping[str, Decimal]
+
+
+def currency_from_name(name: str) -> Currency:
+    """``"points"`` or ``"token:USDT"`` (the API's and the distribution's currency names) as a Currency."""
+    if name == "points":
+        return Currency("points", None)
+    kind, _, token = name.partition(":")
+    if kind == "token" and token:
+        return Currency("token", token)
+    raise ValueError(f'{name!r} is not a currency: use "points" or "token:<SYMBOL>"')
+
+
+def _per_currency(value: CurrencyAmounts | None) -> Decimal | Mapping[Currency, Decimal] | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return {key if isinstance(key, Currency) else currency_from_name(key): amount for key, amount in value.items()}
+
+
+def _rule_of(tier: TierLike) -> Rule:
+    # getattr: the split fields are optional, a tier without them (stored before splits existed) pays "each"
+    split = getattr(tier, "split", None) or "each"
+    reward = {"prize_type": tier.type, "token": tier.token, "description": tier.description}
+    if split == "each":
+        # custom tiers: one unit per rank, any amount ignored
+        amount = None if tier.type == "custom" else tier.amount
+        return EachInRange(rank_from=tier.rank_from, rank_to=tier.rank_to, amount=amount, **reward)
+    if split == "shared":
+        return SharedInRange(rank_from=tier.rank_from, rank_to=tier.rank_to, pool=getattr(tier, "pool", None), **reward)
+    if split == "pro_rata":
+        return ProRata(rank_from=tier.rank_from, rank_to=tier.rank_to, pool=getattr(tier, "pool", None), **reward)
+    if split == "growing":
+        base = getattr(tier, "base", None)
+        return GrowingPool(
+            base=Decimal(0) if base is None else base,
+            per_participant=getattr(tier, "per_participant", None),
+            maximum=getattr(tier, "maximum", None),
+            rank_from=tier.rank_from,
+            rank_to=tier.rank_to,
+            split=getattr(tier, "pool_split", None) or "equal",
+            **reward,
+        )
+    raise ValueError(f"unknown prize split {split!r}: use one of {', '.join(TIER_SPLITS)}")
+
+
 def from_tiers(
     tiers: Iterable[TierLike],
     *,
-    cap_per_user: Decimal | Mapping[Currency, Decimal] | None = None,
-    quantum: Decimal | Mapping[Currency, Decimal] = DEFAULT_QUANTUM,
+    cap_per_user: CurrencyAmounts | None = None,
+    quantum: CurrencyAmounts | None = None,
 ) -> PrizeTable:
-    """A table from the API's per-rank prize tiers (``models.events.PrizeTier``): each tier pays its amount to
-    every rank of its range (custom tiers: one unit per rank, any amount ignored)."""
-    rules = [
-        EachInRange(
-            rank_from=t.rank_from,
-            rank_to=t.rank_to,
-            amount=None if t.type == "custom" else t.amount,
-            prize_type=t.type,  # type: ignore[arg-type]
-            token=t.token,
-            description=t.description,
-        )
-        for t in tiers
-    ]
-    return PrizeTable(rules=tuple(rules), cap_per_user=cap_per_user, quantum=quantum)
+    """A table from the API's prize tiers (``models.events.PrizeTier``), one rule per tier in order. ``cap_per_user``
+    and ``quantum``: one Decimal, or per currency keyed by Currency or by name (``"points"``, ``"token:USDT"``);
+    no quantum means ``DEFAULT_QUANTUM``."""
+    return PrizeTable(
+        rules=tuple(_rule_of(t) for t in tiers),
+        cap_per_user=_per_currency(cap_per_user),
+        quantum=DEFAULT_QUANTUM if quantum is None else _per_currency(quantum),
+    )

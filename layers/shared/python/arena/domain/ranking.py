@@ -6,9 +6,11 @@ score, then who reached it first, then who joined first, then user id as the las
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import groupby
 
 from arena.domain import exact
 from arena.domain.events import RankingMetric
@@ -53,6 +55,25 @@ def _inverse_time(millis: int) -> str:
 def board_key(score: Decimal, reached_at_ms: int, joined_at_ms: int, user_id: str) -> str:
     """Descending order of this key is the ranking: higher score; then reached earlier; then joined earlier."""
     return f"{encode_score(score)}|{_inverse_time(reached_at_ms)}|{_inverse_time(joined_at_ms)}|{user_id}"
+
+
+def tie_key(key: str) -> str:
+    """What of a board key decides a tie for prizes: the score and when it was reached. Who joined first and the
+    user id only order the tied participants on the board; they do not win a prize boundary."""
+    score_part, reached, _ = key.split("|", 2)
+    return f"{score_part}|{reached}"
+
+
+def tie_groups(keys: Sequence[str], first_rank: int = 1) -> list[int | None]:
+    """For board keys in rank order (ranks first_rank, first_rank + 1, ...): each one's tie group, the rank of the
+    group's first member, or None when no neighbour shares its score and reached-at time."""
+    groups: list[int | None] = []
+    rank = first_rank
+    for _, run in groupby(keys, key=tie_key):
+        size = len(list(run))
+        groups.extend([rank if size > 1 else None] * size)
+        rank += size
+    return groups
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ def _placed(results: Iterable[dict[str, Any]]) -> list[Placed]:
             rank=int(r["rank"]),
             score=Decimal(r["score"]),
             eligible=bool(r.get("qualified")) and not r.get("disqualified"),
+            # tied for prizes with the other results of the group (equal score, reached at the same time)
+            tie_group=None if r.get("tie_group") is None else str(r["tie_group"]),
         )
         for r in results
     ]
@@ -185,7 +187,7 @@ class _DryRun:
             self.problems.append("the event has no frozen results")
         if not event.prizes:
             self.problems.append("the event has no prize table")
-        table = prizes.from_tiers(event.prizes)
+        table = event.prize_settings.table(event.prizes)
         table_problems = prizes.validate(table)
         self.problems.extend(f"prize table: {p}" for p in table_problems)
         if self.results and not any(p.eligible for p in self.placed):

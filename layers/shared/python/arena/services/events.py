@@ -12,7 +12,16 @@ from arena.domain import events as rules
 from arena.domain.events import EventStatus
 from arena.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.ids import new_id
-from arena.models.events import Event, EventCancel, EventCreate, EventPage, EventPatch
+from arena.models.events import (
+    Event,
+    EventCancel,
+    EventCreate,
+    EventPage,
+    EventPatch,
+    PrizeSettings,
+    PrizeTier,
+    prize_table_problems,
+)
 from arena.observability import count, logger
 from arena.store import dynamo
 from arena.store import events as event_store
@@ -67,11 +76,23 @@ def require_manager(principal: Principal, event: Event) -> None:
         raise Forbidden("You may manage only the events you created or were assigned to.", code="not_event_manager")
 
 
+def check_prize_table(tiers: list[PrizeTier], settings: PrizeSettings) -> None:
+    """Refuse (422) a prize table the distribution could not pay, now rather than when the event is over."""
+    problems = prize_table_problems(tiers, settings)
+    if problems:
+        raise InvalidInput(
+            "The prize table cannot be paid as it is: " + "; ".join(problems),
+            code="invalid_prize_table",
+            details={"problems": problems},
+        )
+
+
 def create_event(principal: Principal, request: EventCreate) -> Event:
     principal.require(*MANAGER_ROLES)
     now = clock.now()
     rules.validate_schedule(request.start_at, request.end_at, now)
     rules.validate_capacity(request.join_required, request.max_participants)
+    check_prize_table(request.prizes, request.prize_settings)
     if request.managers and not principal.is_admin:
         raise Forbidden("Only an admin assigns event managers.", code="forbidden_field", details={"field": "managers"})
     managers = list(dict.fromkeys([*request.managers, *([] if principal.is_admin else [principal.user_id])]))
@@ -134,6 +155,9 @@ def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Even
     if {"start_at", "end_at"} & changes.keys():
         rules.validate_schedule(merged.start_at, merged.end_at, clock.now())
     typed = {k: getattr(patch, k) for k in changes}
+    if {"prizes", "prize_settings"} & changes.keys():
+        # Checked together: a new quantum can make the stored amounts unpayable, and new tiers the stored cap.
+        check_prize_table(typed.get("prizes", event.prizes), typed.get("prize_settings", event.prize_settings))
     updated = event_store.update_fields(event_id, patch.version, typed, clock.now())
     if {"start_at", "end_at"} & changes.keys():
         sync_schedules(updated)

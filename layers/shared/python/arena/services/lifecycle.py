@@ -21,7 +21,7 @@ from typing import Any
 from arena import clock
 from arena.adapters import domain_events, schedules
 from arena.auth import Principal
-from arena.domain import board
+from arena.domain import board, ranking
 from arena.domain import events as event_rules
 from arena.domain import lifecycle as rules
 from arena.domain.board import RankedEntry
@@ -90,6 +90,9 @@ def final_ranking(event_id: str) -> tuple[int, list[RankedEntry]]:
 
 
 def results_of(event_id: str, generation: int, ranked: list[RankedEntry], now: datetime) -> list[dict[str, Any]]:
+    """One result per entry. ``tie_group`` (the rank of the group's first member; absent when alone): entries with
+    an equal score reached at the same time, tied for prizes however the board ordered them."""
+    groups = ranking.tie_groups([r.entry.key for r in ranked], ranked[0].rank if ranked else 1)
     return [
         {
             "rank": r.rank,
@@ -98,11 +101,12 @@ def results_of(event_id: str, generation: int, ranked: list[RankedEntry], now: d
             "score": r.entry.score,
             "trade_count": r.entry.trade_count,
             "qualified": r.entry.qualified,
+            "tie_group": group,
             "rule": rules.RANKING_RULE,
             "generation": generation,
             "frozen_at": clock.to_iso(now),
         }
-        for r in ranked
+        for r, group in zip(ranked, groups, strict=True)
     ]
 
 
