@@ -265,7 +265,11 @@ def test_completion_waits_for_a_stale_ranking(arena: Arena, bus: Bus) -> None:
     assert refused.body["accepted"] == 0
 
 
-def test_process_completed_refreezes_missing_results(arena: Arena) -> None:
+def test_process_completed_refreezes_missing_results_and_starts_the_distribution(arena: Arena) -> None:
+    """Given a COMPLETED event with a prize table, one of its frozen results lost
+    When processCompletedEvents runs (twice)
+    Then the missing result is re-frozen and the event's one prize distribution is started (here, with no state
+    machine configured, run to COMPLETED in the call); the second run changes nothing."""
     from arena.config import settings
     from arena.store import results
 
@@ -281,10 +285,10 @@ def test_process_completed_refreezes_missing_results(arena: Arena) -> None:
     report = _handler(arena, "process_completed_events")(
         sample_event("lifecycle/process_completed_events.json"), arena.context
     )
-    assert report == {"events": [{"event_id": event_id, "results": 4, "refrozen": True}]}
+    assert report == {"events": [{"event_id": event_id, "results": 4, "refrozen": True, "distribution": "COMPLETED"}]}
     assert [r["rank"] for r in results.read(event_id)] == [1, 2, 3, 4]
     again = _handler(arena, "process_completed_events")({}, arena.context)
-    assert again["events"][0]["refrozen"] is False
+    assert again["events"][0]["refrozen"] is False and again["events"][0]["distribution"] is None
 
 
 # ------------------------------------------------------------------------------------------- admin actions

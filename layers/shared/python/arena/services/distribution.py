@@ -1,30 +1,35 @@
 """Prize distribution: from a COMPLETED event's frozen results to points credited, payouts requested and custom
 prizes queued, exactly once, resumable after a crash at any point, verifiable and reversible.
 
-The run (store/distribution.py) moves PLANNED -> DISTRIBUTING -> VERIFIED -> COMPLETED (FAILED when the
-verification finds a mismatch; ROLLED_BACK after a rollback). Every step is idempotent, so a request (or, later,
-a Step Functions task) that dies half-way is simply repeated:
+The workflow (statemachine/distribution.asl.json, one task per step below, run by Step Functions in AWS and by
+moto's interpreter on the local stack; without a state machine `run_to_end` runs the same steps in-process). The
+run (store/distribution.py) moves PLANNED -> DISTRIBUTING -> VERIFIED -> COMPLETED (FAILED when the verification
+finds a mismatch; ROLLED_BACK after a rollback). Every step is idempotent (at-least-once delivery is safe):
 
-1. **plan** (``distribute_event_prizes``): the awards come from ``domain.prizes.calculate`` over the frozen results
-   (eligible = qualified and not disqualified; the results carry no ties the board left unbroken, so every
-   participant is a tie group of its own). One conditional put creates the run: two requests start one run.
-   The awards are written in batches of at most 25 (deterministic keys), then the run moves to DISTRIBUTING.
-2. **fund**: the event pool is funded once from issuance with the points put up (key ``prize-pool:<event>``) and
-   the points not paid (unfilled ranks, rounding) move on to the treasury (key ``prize-treasury:<event>``).
-3. **batches**: per award, points -> ``ledger.post(transfer(pool, user, amount))`` under
-   ``prize:<event>:<user>:<rule>``; token -> a ``PayoutRequested`` domain event whose ``payout_id`` is that same
-   key (at least once: the consumer dedupes by payout id); custom -> CUSTOM_PENDING for an admin to fulfil.
-   Events in the ``manual`` claim mode pay nothing yet: points move to the event's claims account and every
-   prize is CLAIMABLE until its ``claim_deadline`` (services/claims.py takes it from there). The
-   user prize item is written after its posting or payout request; a batch is marked DONE (and counted on the run,
-   in one transaction) only after all its awards.
-4. **verify**: the sum and count of the user prizes equal the plan exactly per currency, every batch is DONE and
-   the pool account is back to zero -> VERIFIED, ``PrizesDistributed`` is published, then COMPLETED.
+1. **validate**: the event is COMPLETED and ``domain.prizes.calculate`` can plan its frozen results (eligible =
+   qualified and not disqualified; a result's ``tie_group`` ties it for prizes with the others of its group).
+2. **freeze**: one conditional put creates the run, pinning the plan's fingerprint and totals: two requests
+   start one run.
+3. **calculate**: the awards are written in batches of at most 30 (deterministic keys), the run moves to
+   DISTRIBUTING, and the event pool is funded once from issuance with the points put up (key
+   ``prize-pool:<event>``); the points not paid (unfilled ranks, rounding, caps) move on to the treasury
+   (``prize-treasury:<event>``).
+4. **distribute_batch** (a Map over the batches): one transaction per batch holds its ledger posting (the pool
+   pays every points prize of the batch, key ``prize-batch:<event>:<batch>``), its prize records, DONE and the
+   run's progress: all or nothing, so a crash leaves a batch either paid or untouched. Token prizes publish a
+   ``PayoutRequested`` domain event (``payout_id`` = the prize's key; at least once, the consumer dedupes) after
+   the commit, through an outbox flag; custom prizes wait for an admin (CUSTOM_PENDING). Events in the ``manual``
+   claim mode pay nobody yet: their points move to the event's claims account and every prize is CLAIMABLE until
+   its ``claim_deadline`` (services/claims.py takes it from there).
+5. **verify**: payouts left in the outbox are published; the sum and count of the user prizes equal the plan
+   exactly per currency, every batch is DONE and the pool is back to zero -> VERIFIED, else FAILED.
+6. **complete**: ``PrizesDistributed`` is published, then COMPLETED.
 
-Rollback reverses every points credit with compensating postings (``prize-rollback:<event>:<user>:<rule>``),
-returns the pool to issuance by reversing the treasury and funding postings, marks the prizes ROLLED_BACK and
-publishes ``PrizesRolledBack`` once. Prizes already paid out (token payouts requested) and points the user has
-since spent are refused and listed; the rest is rolled back. Repeating a rollback finishes what a crash left.
+Any failure the workflow's retries do not cure goes to **rollback**: every paid batch is reversed by one
+compensating posting (``prize-rollback:<event>:<batch>``) written with its prizes turning ROLLED_BACK, the pool is
+returned to issuance (the treasury and funding postings reversed) and ``PrizesRolledBack`` is published once.
+Prizes past a reversible state (paid out, claimed...) and points the user has since spent are refused and listed;
+the rest is rolled back. Repeating a rollback finishes what a crash left.
 """
 
 from __future__ import annotations
