@@ -1,5 +1,7 @@
 """`python -m bench [--quick | --sizes 1000,10000] [--samples 200] [--naive-samples N] [--ingest-threads 4]
-[--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md."""
+[--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md: the leaderboard
+(ingest, refresh, reads against a naive baseline), then prize distribution (`python -m bench distribution ...`
+runs that part alone)."""
 
 from __future__ import annotations
 
@@ -41,12 +43,20 @@ def parse(argv: list[str]) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["distribution"]:
+        from bench import distribution
+
+        return distribution.main(argv[1:])
+    options = parse(argv)
     results, info = run(options)
-    from bench import report  # after run(): the environment and sys.path are set
+    from bench import distribution, report  # after run(): the environment and sys.path are set
 
     print(report.summary(results, options))
     options.output.write_text(report.document(options, results, info))
+    prizes = distribution.section(distribution.run_all(options.sizes))
+    print(prizes)
+    distribution.write_section(prizes, options.output)
     log(f"whole run {info['total_seconds'] / 60:.1f} min; results written to {options.output}")
     return 0
 
