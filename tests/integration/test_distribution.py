@@ -608,3 +608,55 @@ def test_rollback_refuses_points_already_spent(arena: Arena) -> None:
     assert ledger.balance("user:ann") == Decimal("999")
     assert ledger.balance("user:bob") == 0 and ledger.balance("user:fay") == 0
     assert ledger.balance(f"event-pool:{event_id}") == Decimal("-1000")  # ann's prize is still out of the pool
+
+
+# ---------------------------------------------------------------------------------------------- the workflow's tasks
+
+
+def test_the_workflow_tasks_run_a_distribution_step_by_step(arena: Arena) -> None:
+    """Given a COMPLETED event and the workflow's task handler (what the state machine invokes)
+    When its tasks run in the state machine's order, each twice (Step Functions delivers at least once)
+    Then the run is COMPLETED with the plan paid once, and an unknown task is refused."""
+    from arena.errors import BadRequest
+    from arena.services import ledger
+
+    from tests.conftest import sample_event
+
+    event_id = _seeded_event(arena)
+    handler = arena._load("prizes", "distribution_workflow").lambda_handler
+
+    def task(step: str, **extra: Any) -> dict[str, Any]:
+        payload = {**sample_event("prizes/distribution_workflow.json"), "step": step, "event_id": event_id, **extra}
+        first = handler(payload, arena.context)
+        handler(payload, arena.context)  # the repeat must change nothing: the balances below prove it
+        return first
+
+    assert task("validate") == {"event_id": event_id, "valid": True}
+    assert task("freeze", requested_by="admin-1")["created"] is True
+    plan = task("calculate")
+    assert plan["status"] == "DISTRIBUTING" and plan["batches"] == [0]
+    assert task("distribute_batch", batch_index=0)["applied"] is True
+    assert task("verify") == {"event_id": event_id, "status": "VERIFIED", "problems": []}
+    assert task("complete") == {"event_id": event_id, "status": "COMPLETED"}
+    assert ledger.balance("user:ann") == Decimal("1000") and ledger.balance("user:bob") == Decimal("250.5")
+    assert ledger.out_of_balance() == 0 and sum(ledger_lines(event_id).values()) == 6
+    with pytest.raises(BadRequest):
+        handler({"step": "pay_everyone_twice", "event_id": event_id}, arena.context)
+
+
+def test_the_rollback_task_undoes_a_failed_run(arena: Arena) -> None:
+    """Given a distribution that was paid
+    When the workflow's Catch runs the rollback task with the error it caught
+    Then the run is ROLLED_BACK with the cause recorded, and every balance is back where it was."""
+    from arena.store import distribution as store
+
+    event_id = _seeded_event(arena)
+    before = balances()
+    assert distribute(arena, event_id).body["status"] == "COMPLETED"
+    handler = arena._load("prizes", "distribution_workflow").lambda_handler
+    error = {"Error": "DistributionMismatch", "Cause": "points: paid 1, planned 2"}
+    outcome = handler({"step": "rollback", "event_id": event_id, "error": error}, arena.context)
+    assert outcome == {"event_id": event_id, "rolled_back": 4, "refused": 1}  # the requested token payout
+    run = store.get_run(event_id)
+    assert run is not None and run["status"] == "ROLLED_BACK" and "paid 1, planned 2" in run["reason"]
+    assert balances() == before
