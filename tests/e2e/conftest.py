@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,3 +100,26 @@ def arena() -> Iterator[ArenaClient]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextmanager
+def in_process_stack(**environment: str) -> Iterator[Any]:
+    """The whole template on a LocalStack in this process (moto for DynamoDB, so the test can also read and seed
+    through the arena package), with `environment` set for its lifetime."""
+    from local.stack import LocalStack
+    from tests.conftest import _clear_caches
+
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    local = LocalStack(port=0, dynamodb="moto").start()
+    _clear_caches()  # the test process reads the stack's moto through the same arena package
+    try:
+        yield local
+    finally:
+        local.stop()
+        _clear_caches()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _clear_caches
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, in_process_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -31,26 +30,9 @@ RANKED = 45  # 40 points prizes + 1 token prize: 2 batches of 30
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Any]:
-    from local.stack import LocalStack
-
-    saved = {}
-    import os
-
-    for name, value in (("POWERTOOLS_LOG_LEVEL", "WARNING"), ("ARENA_LOCAL_SAFETY_NET_SECONDS", "3600")):
-        saved[name] = os.environ.get(name)
-        os.environ[name] = value
-    local = LocalStack(port=0, dynamodb="moto").start()
-    _clear_caches()  # the test process reads the stack's moto through the same arena package
-    try:
+    # The hourly safety net stays out of the way: these tests start their distributions themselves.
+    with in_process_stack(POWERTOOLS_LOG_LEVEL="WARNING", ARENA_LOCAL_SAFETY_NET_SECONDS="3600") as local:
         yield local
-    finally:
-        local.stop()
-        _clear_caches()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import _clear_caches
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, in_process_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,19 +22,11 @@ def _iso(moment: datetime) -> str:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from local.stack import LocalStack
-
-    monkeypatch.setenv("ARENA_LOCAL_SAFETY_NET_SECONDS", "1")
-    monkeypatch.setenv("INGEST_GRACE_SECONDS", "2")
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    local = LocalStack(port=0, dynamodb="moto").start()
-    _clear_caches()  # the test process reads the stack's moto through the same arena package
-    try:
+def stack() -> Iterator[Any]:
+    with in_process_stack(
+        ARENA_LOCAL_SAFETY_NET_SECONDS="1", INGEST_GRACE_SECONDS="2", POWERTOOLS_LOG_LEVEL="WARNING"
+    ) as local:
         yield local
-    finally:
-        local.stop()
-        _clear_caches()
 
 
 def _wait(condition: Any, seconds: float, what: str) -> None:
