@@ -46,9 +46,8 @@ class ClaimResult(BaseModel):
     amount: DecimalStr
     status: PrizeStatus = Field(
         description="CLAIMED (points credited), PAYOUT_REQUESTED (token), CUSTOM_PENDING (custom, an admin fulfils"
-        " it) or IN_REVIEW (held for a fraud review)."
+        " it) or IN_REVIEW (held for a review; an admin approves or rejects it)."
     )
-    review_reasons: list[str] = Field(default_factory=list)
     claimed_at: UtcDatetime
 
 

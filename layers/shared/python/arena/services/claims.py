@@ -65,14 +65,13 @@ from arena.models.claims import (
 )
 from arena.observability import count, logger
 from arena.services import ledger
+from arena.store import audit, dynamo
 from arena.store import claims as store
 from arena.store import distribution as distribution_store
-from arena.store import dynamo
 from arena.store import events as event_store
 from arena.store import participants as participant_store
 
 PAYOUT_REQUESTED_EVENT = "PayoutRequested"
-PRIZE_CLAIMED_EVENT = "PrizeClaimed"
 SYSTEM = "arena:claims-sweep"
 
 
@@ -322,7 +321,10 @@ def _accept(
             {
                 "action": "claim",
                 "outcome": status,
-                "reason": "; ".join(reasons) or None,
+                # The user reads their history: the fraud signals stay in `review_reasons` (admins, audit), not
+                # in the reason shown, so a claimant is not told which check to work around.
+                "reason": "held_for_review" if reasons else None,
+                "review_reasons": reasons or None,
                 "actor": principal.user_id,
                 "note": body.note,
                 **_what(prize, ref),
@@ -367,7 +369,6 @@ def _accept(
         type=prize["type"],
         amount=Decimal(prize["amount"]),
         status=status,
-        review_reasons=reasons,
         claimed_at=now,
     )
 
@@ -588,7 +589,7 @@ def payout_outcome(principal: Principal, payout_id: str, outcome: PayoutOutcome)
 
 def set_flag(principal: Principal, user_id: str, flag: AccountFlag) -> AccountFlagState:
     """POST /api/users/{userId}/flag (service): set or clear the exchange's flag on an account. A flagged
-    account's claims go to the review queue. Idempotent (the last call wins); every change is in the history."""
+    account's claims go to the review queue. Idempotent (the last call wins); every change is audited."""
     principal.require(Role.SERVICE)
     if not rules.valid_user_id(user_id):
         raise InvalidInput("Not a valid user id.", code="invalid_user_id")
@@ -597,15 +598,16 @@ def set_flag(principal: Principal, user_id: str, flag: AccountFlag) -> AccountFl
         user_id=user_id, flagged=flag.flagged, reason=flag.reason, set_by=principal.user_id, set_at=now
     )
     store.put_flag(user_id, state.model_dump(mode="json"))
-    store.append_history(
-        user_id,
-        now,
-        {
-            "action": "flag",
-            "outcome": "FLAGGED" if flag.flagged else "UNFLAGGED",
-            "reason": flag.reason,
-            "actor": principal.user_id,
-        },
+    # Audited where admins look (the audit table), not in the user's own claim history: a flag is the exchange's
+    # risk signal, not something to show the account holder.
+    dynamo.client().put_item(
+        **audit.record_action(
+            f"ACCOUNT#{user_id}",
+            principal.user_id,
+            "account.flag" if flag.flagged else "account.unflag",
+            now,
+            flag.reason,
+        )["Put"]
     )
     return state
 
