@@ -295,7 +295,7 @@ def _accept(
     refusal = rules.claim_refusal(prize["user_id"], prize["status"], _deadline(prize), principal.user_id, now)
     if refusal is not None:
         if refusal.code == "already_claimed" and prize.get("claim_id") == ref.claim_id:
-            _settle(ref, prize)  # finish what a crashed first attempt left, then refuse the repeat
+            _settle_or_leave(ref, prize)  # finish what a crashed first attempt left, then refuse the repeat
         raise _refuse(refusal)
     reasons = rules.review_reasons(_signals(ref), _thresholds())
     status = rules.IN_REVIEW if reasons else rules.paid_state(prize["type"])
@@ -356,12 +356,7 @@ def _accept(
     count("PrizeClaimed" if not reasons else "PrizeClaimInReview")
     updated = {**prize, "status": status, "claim_id": ref.claim_id}
     if not reasons:
-        try:
-            _settle(ref, updated)
-        except Exception:
-            # The claim is accepted and recorded; what failed (a busy ledger, EventBridge) is finished by the
-            # sweep or by the user's repeat, both idempotent. The answer stays the accepted claim.
-            logger.exception("claim accepted, settlement left to the sweep", extra={"claim_id": ref.claim_id})
+        _settle_or_leave(ref, updated)
     return ClaimResult(
         claim_id=ref.claim_id,
         prize_id=ref.prize_id,
@@ -371,6 +366,15 @@ def _accept(
         status=status,
         claimed_at=now,
     )
+
+
+def _settle_or_leave(ref: PrizeRef, prize: dict[str, Any]) -> None:
+    try:
+        _settle(ref, prize)
+    except Exception:
+        # The claim's state change is already written and recorded; what failed (a busy ledger, EventBridge) is
+        # finished by the sweep or by a repeat, both idempotent. The answer stays the one the state gives.
+        logger.exception("claim settlement left to the sweep", extra={"claim_id": ref.claim_id})
 
 
 def _settle(ref: PrizeRef, prize: dict[str, Any]) -> bool:
@@ -517,7 +521,7 @@ def decide(principal: Principal, prize_id: str, decision: str, reason: str) -> P
     target = rules.paid_state(prize["type"]) if decision == "approve" else rules.REJECTED
     if prize["status"] != rules.IN_REVIEW:
         if prize.get("decision") == decision:
-            _settle(ref, prize)
+            _settle_or_leave(ref, prize)
             return _state(ref, prize)
         raise Conflict(f"This prize is not in review ({prize['status'].lower()}).", code="not_in_review")
     queued = store.dequeue_review(prize["claimed_at"], ref.prize_id)
@@ -527,7 +531,7 @@ def decide(principal: Principal, prize_id: str, decision: str, reason: str) -> P
         return decide(principal, prize_id, decision, reason)  # decided meanwhile: answer as a repeat
     count("PrizeClaimApproved" if decision == "approve" else "PrizeClaimRejected")
     updated = {**prize, "status": target}
-    _settle(ref, updated)
+    _settle_or_leave(ref, updated)
     return _state(ref, updated)
 
 
@@ -644,7 +648,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                 continue
             try:
                 done["settled"] += _settle(ref, prize)
-            except ArenaError:
+            except Exception:
+                # One prize's failure (a busy ledger, EventBridge down) must not stop the others; the event stays
+                # unsettled, so the next run tries again.
                 logger.exception("could not settle a prize", extra={"prize_id": ref.prize_id})
                 open_left = True
         run = distribution_store.get_run(event.id)
