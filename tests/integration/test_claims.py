@@ -42,6 +42,21 @@ def _ledger() -> Any:
     return ledger
 
 
+def _ledger_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next ledger posting of the claims service raises, as a ledger outage right after a claim would."""
+    from arena.services import claims as service
+
+    real_post = service.ledger.post
+    failures = iter([True])
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if next(failures, False):
+            raise RuntimeError("ledger unavailable")
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(service.ledger, "post", flaky)
+
+
 def _prize(event_id: str, user: str, rule: int) -> dict[str, Any]:
     from arena.domain.claims import PrizeRef
     from arena.store import claims as store
@@ -488,19 +503,10 @@ def test_a_claim_whose_settlement_failed_is_finished_by_the_sweep(
     When the claim answers and the sweep runs
     Then the claim is CLAIMED (accepted and recorded), the sweep moves the points exactly once, a second sweep
     does nothing."""
-    from arena.services import claims as service
     from arena.services import ledger
 
     event_id = manual_event(arena)
-    real_post = ledger.post
-    failures = iter([True])
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        if next(failures, False):
-            raise RuntimeError("ledger unavailable")
-        return real_post(*args, **kwargs)
-
-    monkeypatch.setattr(service.ledger, "post", flaky)
+    _ledger_fails_once(monkeypatch)
     reply = claim(arena, "ann", prize_id(event_id, "ann", 0))
     assert reply.status == 200 and reply.body["status"] == "CLAIMED", reply
     assert ledger.balance("user:ann") == 0 and "settled_at" not in _prize(event_id, "ann", 0)
@@ -508,6 +514,40 @@ def test_a_claim_whose_settlement_failed_is_finished_by_the_sweep(
     assert ledger.balance("user:ann") == Decimal(1000)
     assert sweep(arena)["settled"] == 0
     assert ledger.balance("user:ann") == Decimal(1000) and ledger.out_of_balance() == 0
+
+
+def test_a_repeated_claim_finishes_a_crashed_settlement(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the ledger failed right after ann's claim was accepted
+    When ann repeats the claim (no Idempotency-Key)
+    Then the repeat is refused as already claimed, and the points have moved, once."""
+    from arena.services import ledger
+
+    event_id = manual_event(arena)
+    _ledger_fails_once(monkeypatch)
+    assert claim(arena, "ann", prize_id(event_id, "ann", 0)).body["status"] == "CLAIMED"
+    assert ledger.balance("user:ann") == 0
+    assert claim(arena, "ann", prize_id(event_id, "ann", 0)).code == "already_claimed"
+    assert ledger.balance("user:ann") == Decimal(1000) and ledger.out_of_balance() == 0
+
+
+def test_a_claim_in_review_keeps_its_event_in_the_sweep(arena: Arena) -> None:
+    """Given bob's claim waiting for review past the deadline
+    When the sweep runs, then an admin approves, then the sweep runs twice more
+    Then the claim in review is neither expired nor dropped (the event is swept again), the approval pays it, and
+    afterwards the event is settled and skipped."""
+    ledger = _ledger()
+    event_id = manual_event(arena)
+    flag(arena, "bob", True, "manual check")
+    assert claim(arena, "bob", prize_id(event_id, "bob", 1)).body["status"] == "IN_REVIEW"
+    arena.clock.set(DEADLINE + timedelta(days=1))
+    assert sweep(arena)["expired"] == 4
+    assert _prize(event_id, "bob", 1)["status"] == "IN_REVIEW"
+    assert sweep(arena)["events"] == 1
+    assert review(arena, prize_id(event_id, "bob", 1), "approve", "checked").body["status"] == "CLAIMED"
+    assert ledger.balance("user:bob") == Decimal("250.5")
+    assert sweep(arena)["events"] == 1  # settles nothing new, marks the event settled
+    assert sweep(arena)["events"] == 0
+    assert ledger.out_of_balance() == 0
 
 
 def test_a_rollback_refuses_claimed_prizes(arena: Arena) -> None:
