@@ -187,3 +187,24 @@ def test_an_overestimate_does_not_count_as_concentration() -> None:
     bound (count - overestimate) is held against the claimant."""
     signals = rules.Signals(volume=Decimal(1000), counterparties={"x": (Decimal(600), Decimal(200))})
     assert rules.review_reasons(signals, LIMITS) == []
+
+
+def test_a_trade_may_name_its_counterparty() -> None:
+    """The feed's optional counterparty_id: an identifier like the user id; anything else fails validation."""
+    from arena.models.trades import TradeIn
+    from pydantic import ValidationError
+
+    base = {
+        "trade_id": "T-1",
+        "user_id": "ann",
+        "market": "BTC-USDT",
+        "side": "buy",
+        "quantity": "1",
+        "price": "100",
+        "executed_at": "2026-12-01T12:00:00Z",
+    }
+    assert TradeIn.model_validate(base).counterparty_id is None
+    assert TradeIn.model_validate({**base, "counterparty_id": "mm-1"}).counterparty_id == "mm-1"
+    for bad in ("", "a b", "x" * 129):
+        with pytest.raises(ValidationError):
+            TradeIn.model_validate({**base, "counterparty_id": bad})
