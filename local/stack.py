@@ -467,6 +467,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class _GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of simultaneous clients (the claim-rush test sends 100)
+    # would be reset before a thread picks them up.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], gateway: HttpGateway | None = None):
         super().__init__(address, _RequestHandler)

@@ -21,6 +21,8 @@ TABLE_ENV = {
     "LedgerTable": "LEDGER_TABLE",
     "ResultsTable": "RESULTS_TABLE",
     "DistributionTable": "DISTRIBUTION_TABLE",
+    "ClaimsTable": "CLAIMS_TABLE",
+    "ClaimIdempotencyTable": "CLAIM_IDEMPOTENCY_TABLE",
 }
 # The lifecycle's bus and schedule group (created from template.yaml beside the tables).
 LIFECYCLE_ENV = {"ArenaEventBus": "EVENT_BUS_NAME", "LifecycleScheduleGroup": "SCHEDULE_GROUP"}

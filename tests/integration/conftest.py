@@ -274,3 +274,11 @@ def board_rows(reply: Reply) -> list[tuple[int, str, Decimal]]:
     """(rank, user, score) of a leaderboard page."""
     assert reply.status == 200, reply
     return [(e["rank"], e["user_id"], Decimal(e["score"])) for e in reply.body["entries"]]
+
+
+@pytest.fixture
+def bus(tables: dict[str, str]) -> Any:
+    """A queue subscribed to everything Arena publishes on its bus (tests/integration/prizes.py)."""
+    from tests.integration.prizes import Bus
+
+    return Bus()

@@ -6,6 +6,7 @@ call `settings.cache_clear()` when they change it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 
 from pydantic import Field
@@ -48,6 +49,20 @@ class Settings(BaseSettings):
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Superseded snapshot items (old buckets, old index copies) expire this long after they stop being current.
     snapshot_retention_seconds: int = Field(default=3_600, ge=60, le=86_400)
+    # Prize claims (services/claims.py): claim history, account flags, the review queue and velocity counters;
+    # and the Powertools idempotency records of POST /api/events/prizes/{prizeId}/claim.
+    claims_table: str = Field(default="arena-claims", min_length=3)
+    claim_idempotency_table: str = Field(default="arena-claim-idempotency", min_length=3)
+    # Velocity: at most this many claim attempts per user per window (fixed windows, counted atomically).
+    claim_velocity_limit: int = Field(default=10, ge=1, le=100_000)
+    claim_velocity_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # Arena's own fraud checks send a claim to review when one counterparty holds at least this share of the
+    # user's volume in the event, or when at least this share of it (and this many trades) came in the last
+    # `claim_burst_window_seconds` before the end.
+    claim_counterparty_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    claim_burst_window_seconds: int = Field(default=600, ge=1, le=86_400)
+    claim_burst_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
+    claim_burst_min_trades: int = Field(default=5, ge=1, le=100_000)
 
 
 @cache

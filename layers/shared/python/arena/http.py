@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
@@ -97,6 +98,12 @@ def _on_not_modified(signal: NotModified) -> Response:
     return Response(status_code=304, headers=signal.headers, body="")
 
 
+def _on_no_route(_: NotFoundError) -> Response:
+    # A path parameter with a character the route patterns do not take ('#', ...) matches no route; without
+    # this the catch-all below would answer such bad input with a 500.
+    return error_response(404, "not_found", "Nothing here: check the path and its ids.")
+
+
 def _on_unexpected(error: Exception) -> Response:
     # A bug, not bad input: log it whole, tell the client nothing internal.
     logger.exception("unhandled error")
@@ -108,6 +115,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(ArenaError)(_on_arena_error)
     app.exception_handler(NotModified)(_on_not_modified)
+    app.exception_handler(NotFoundError)(_on_no_route)
     app.exception_handler(Exception)(_on_unexpected)
     return app
 

@@ -13,7 +13,22 @@ from pydantic import BaseModel, Field
 from arena.models.common import ApiModel
 
 RunStatus = Literal["PLANNED", "DISTRIBUTING", "VERIFIED", "COMPLETED", "FAILED", "ROLLED_BACK"]
-PrizeStatus = Literal["PLANNED", "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING", "CLAIMABLE", "ROLLED_BACK"]
+PrizeStatus = Literal[
+    "PLANNED",
+    "CREDITED",
+    "PAYOUT_REQUESTED",
+    "CUSTOM_PENDING",
+    "CLAIMABLE",
+    "ROLLED_BACK",
+    # Claims (services/claims.py): accepted, paid out or failed, fulfilled, held for review, rejected, expired.
+    "CLAIMED",
+    "PAID",
+    "PAYOUT_FAILED",
+    "FULFILLED",
+    "IN_REVIEW",
+    "REJECTED",
+    "EXPIRED",
+]
 
 
 class PrizeAward(BaseModel):

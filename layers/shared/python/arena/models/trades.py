@@ -28,6 +28,9 @@ class TradeIn(ApiModel):
     executed_at: UtcDatetime
     realized_pnl: DecimalStr | None = None
     fee: NonNegativeDecimalStr | None = None
+    # Who took the other side (the exchange's user id), when the feed knows it: Arena's fraud checks look for one
+    # counterparty on most of a user's volume.
+    counterparty_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")
 
 
 class TradeBatchIn(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from arena import clock
 from arena.auth import Principal, Role
 from arena.config import settings
+from arena.domain import claims as claim_rules
 from arena.domain import events as rules
 from arena.domain import exact, ranking
 from arena.domain.events import EventStatus
@@ -102,6 +103,7 @@ def _trade_values(trade: TradeIn) -> dict[str, Any]:
         "realized_pnl": trade.realized_pnl,
         "fee": trade.fee,
         "executed_at": clock.to_iso(trade.executed_at),
+        "counterparty_id": trade.counterparty_id,
     }
 
 
@@ -127,11 +129,27 @@ def _after(
         version=0,
     )
     totals = ranking.add_trades(base.totals, [_counted(t) for t in trades])
+    base = _with_claim_signals(event, base, trades)
     if not all(exact.fits_dynamodb(v) for v in (totals.volume, totals.pnl, totals.fees)):
         raise InvalidInput(
             f"The totals of {user_id} in {event.id} would exceed 38 significant digits.", code="amount_out_of_range"
         )
     return with_score(event, replace(base, totals=totals, version=base.version + 1))
+
+
+def _with_claim_signals(event: Event, record: ParticipantRecord, trades: list[TradeIn]) -> ParticipantRecord:
+    """Fold the trades into the participant's fraud signals for prize claims: volume per counterparty (bounded
+    summary) and the volume and count of trades executed in the last minutes before the event's end."""
+    counterparties = record.counterparties or {}
+    late_volume, late_trades = record.late_volume, record.late_trades
+    late_from = event.end_at - timedelta(seconds=settings().claim_burst_window_seconds)
+    for trade in trades:
+        volume = exact.product(trade.quantity, trade.price)
+        if trade.counterparty_id:
+            counterparties = claim_rules.add_counterparty(counterparties, trade.counterparty_id, volume)
+        if trade.executed_at >= late_from:
+            late_volume, late_trades = exact.total([late_volume, volume]), late_trades + 1
+    return replace(record, counterparties=counterparties or None, late_volume=late_volume, late_trades=late_trades)
 
 
 def with_score(event: Event, record: ParticipantRecord) -> ParticipantRecord:

@@ -33,6 +33,11 @@ class ParticipantRecord:
     equity_base: Decimal | None = None
     equity_at: datetime | None = None
     net_deposits: Decimal = Decimal(0)
+    # Fraud signals for prize claims (domain/claims.py), folded at ingest: the heaviest counterparties by volume
+    # {counterparty: (volume counted, overestimate)}, and the volume and trades of the last minutes before the end.
+    counterparties: dict[str, tuple[Decimal, Decimal]] | None = None
+    late_volume: Decimal = Decimal(0)
+    late_trades: int = 0
 
 
 class JoinOutcome(Enum):
@@ -90,6 +95,11 @@ def to_record(item: dict[str, Any]) -> ParticipantRecord:
         equity_base=v.get("equity_base"),
         equity_at=_optional_time(v.get("equity_at")),
         net_deposits=v.get("net_deposits", Decimal(0)),
+        counterparties={c: (pair[0], pair[1]) for c, pair in v["counterparty_volume"].items()}
+        if v.get("counterparty_volume")
+        else None,
+        late_volume=v.get("late_volume", Decimal(0)),
+        late_trades=int(v.get("late_trades", 0)),
     )
 
 
@@ -115,6 +125,11 @@ def record_values(record: ParticipantRecord) -> dict[str, Any]:
         "equity_base": record.equity_base,
         "equity_at": clock.to_iso(record.equity_at) if record.equity_at else None,
         "net_deposits": record.net_deposits,
+        "counterparty_volume": {c: list(pair) for c, pair in record.counterparties.items()}
+        if record.counterparties
+        else None,
+        "late_volume": record.late_volume or None,
+        "late_trades": record.late_trades or None,
     }
 
 

@@ -1,0 +1,157 @@
+"""End to end on an in-process local stack over DynamoDB Local (AWS's own engine, real conditional writes and
+transactions): 100 simultaneous claims of one prize over HTTP succeed exactly once, and the claim routes are
+served with their JWT checks."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.conftest import _clear_caches
+from tests.e2e.conftest import ArenaClient
+
+pytestmark = pytest.mark.e2e
+
+PARALLEL = 100
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from local.stack import LocalStack
+
+    # The status machine is under test, not the per-user velocity limit (its own test is on moto).
+    monkeypatch.setenv("CLAIM_VELOCITY_LIMIT", "100000")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    local = LocalStack(port=0, dynamodb="local").start()
+    _clear_caches()  # the test process reads the stack's tables through the same arena package
+    try:
+        yield local
+    finally:
+        local.stop()
+        _clear_caches()
+
+
+def _completed_manual_event(client: ArenaClient, admin: str) -> str:
+    """A manual-claim event with one points prize, completed with ann first (results frozen directly: the
+    lifecycle has its own end-to-end test)."""
+    from arena.domain.events import EventStatus
+    from arena.store import events as event_store
+    from arena.store import results
+
+    now = datetime.now(UTC)
+    created = client.call(
+        "POST",
+        "/api/events",
+        admin,
+        {
+            "name": "Claim rush",
+            "start_at": _iso(now + timedelta(hours=1)),
+            "end_at": _iso(now + timedelta(hours=2)),
+            "prizes": [{"rank_from": 1, "rank_to": 1, "type": "points", "amount": "500.25"}],
+            "qualification": {"min_volume": "0", "min_trades": 0},
+            "claim": {"mode": "manual", "window_days": 14},
+        },
+    )
+    assert created.status == 201, created.body
+    event_id = created.body["id"]
+    results.write(
+        event_id,
+        [
+            {
+                "rank": 1,
+                "prize_rank": 1,
+                "user_id": "ann",
+                "score": Decimal(100),
+                "trade_count": 1,
+                "qualified": True,
+                "rule": "score desc",
+                "generation": 1,
+                "frozen_at": _iso(now),
+            }
+        ],
+    )
+    assert event_store.set_status(event_id, tuple(EventStatus), EventStatus.COMPLETED, now) is not None
+    return event_id
+
+
+def test_100_parallel_claims_of_one_prize_succeed_once(stack: Any) -> None:
+    """Given ann's 500.25 points waiting to be claimed on the local stack
+    When 100 requests claim it at the same moment over HTTP (a third with Idempotency-Keys of their own, a third
+    with one shared key)
+    Then exactly one claim is accepted (the shared key's repeats answer that same claim, or are refused while
+    it runs), every other request is 409, the points moved once, bob may not claim it, and the ledger sums to zero."""
+    from arena.domain.claims import PrizeRef
+    from arena.services import ledger
+
+    client = ArenaClient(stack.base_url)
+    admin = client.token("claims-admin", ["admin"])
+    ann = client.token("ann", ["user"])
+    event_id = _completed_manual_event(client, admin)
+    distributed = client.call("POST", f"/api/events/{event_id}/prizes/distribute", admin)
+    assert distributed.status == 201 and distributed.body["status"] == "COMPLETED", distributed.body
+
+    listed = client.call("GET", "/api/events/prizes/me", ann)
+    assert listed.status == 200 and [p["amount"] for p in listed.body["prizes"]] == ["500.25"], listed.body
+    prize = listed.body["prizes"][0]["prize_id"]
+    assert prize == PrizeRef(event_id, "ann", 0).prize_id
+    bob = client.call("POST", f"/api/events/prizes/{prize}/claim", client.token("bob", ["user"]), {})
+    assert (bob.status, bob.body["error"]["code"]) == (403, "not_prize_owner")
+
+    start = threading.Barrier(PARALLEL, timeout=60)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        import json
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(f"{stack.base_url}/api/events/prizes/{prize}/claim", data=b"{}", method="POST")
+        request.add_header("content-type", "application/json")
+        request.add_header("authorization", f"Bearer {ann}")
+        if index % 3 == 1:
+            request.add_header("idempotency-key", f"own-{index}")
+        elif index % 3 == 2:
+            request.add_header("idempotency-key", "shared")
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                reply = (answer.status, json.loads(answer.read()))
+        except urllib.error.HTTPError as error:
+            reply = (error.code, json.loads(error.read()))
+        with lock:
+            answers.append(reply)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(PARALLEL)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    accepted = {body["claim_id"] for status, body in answers if status == 200}
+    assert accepted == {PrizeRef(event_id, "ann", 0).claim_id}
+    codes = Counter(body["error"]["code"] for status, body in answers if status != 200)
+    assert set(codes) <= {"already_claimed", "claim_in_progress"}, codes
+    assert all(status in (200, 409) for status, _ in answers)
+    # More than one 200 can only be the shared key's replays of the first answer.
+    ok = sum(1 for status, _ in answers if status == 200)
+    assert 1 <= ok <= 1 + PARALLEL // 3
+    assert ledger.balance("user:ann") == Decimal("500.25")
+    assert ledger.balance(f"event-claims:{event_id}") == 0
+    assert ledger.out_of_balance() == 0
+
+    history = client.call("GET", "/api/events/prizes/history?limit=100", ann)
+    assert history.status == 200
+    outcomes = Counter(e["outcome"] for e in history.body["entries"])
+    # Every request that was not answered 200 is in the history as a refusal; replays are not new attempts.
+    assert outcomes == {"CLAIMED": 1, "REFUSED": PARALLEL - ok}
