@@ -572,6 +572,33 @@ def test_a_rollback_refuses_claimed_prizes(arena: Arena) -> None:
     assert claim(arena, "bob", prize_id(event_id, "bob", 1)).code == "not_claimable"
 
 
+def test_a_claim_landing_during_a_rollback_is_not_overwritten(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a rollback that has read the prizes while all were still CLAIMABLE
+    When ann claims hers before the rollback writes
+    Then the rollback's transaction is refused, the batch is read again, ann's claim stands (refused "claimed",
+    her points hers) and the rest is rolled back; the ledger sums to zero."""
+    from arena.services import distribution
+
+    event_id = manual_event(arena)
+    stale = distribution.store.prizes(event_id)
+    original = distribution.store.prizes
+    reads = []
+
+    def prizes_then_a_claim(event: str) -> list[dict[str, Any]]:
+        if not reads:  # the rollback's first read, and ann's claim right after it
+            reads.append(event)
+            assert claim(arena, "ann", prize_id(event_id, "ann", 0)).status == 200
+            return stale
+        return original(event)
+
+    monkeypatch.setattr(distribution.store, "prizes", prizes_then_a_claim)
+    back = prize_route(arena, "rollback_prizes", event_id, body={"reason": "Wash trading"})
+    assert back.status == 200, back
+    assert [(r["user_id"], r["reason"]) for r in back.body["refused"]] == [("ann", "claimed")]
+    assert _ledger().balance("user:ann") == Decimal("1000") and _ledger().out_of_balance() == 0
+    assert _prize(event_id, "ann", 0)["status"] == "CLAIMED"
+
+
 # ---------------------------------------------------------------------------------------------- concurrency
 
 

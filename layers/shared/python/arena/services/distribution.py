@@ -75,6 +75,7 @@ from arena.store import results as results_store
 # updates: 95 of DynamoDB's 100 actions.
 BATCH_SIZE = 30
 SYSTEM = "arena-distribution"  # who acts when the workflow or a schedule does
+_ROLLBACK_ATTEMPTS = 10
 POINTS = Currency("points", None)
 
 PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK = (
@@ -777,33 +778,41 @@ def _rolled_back(prize: dict[str, Any], previous: str, now: datetime) -> dict[st
 def _rollback_batch(event: Event, index: int, prizes: list[dict[str, Any]], now: datetime) -> None:
     """One compensating posting per paid batch, written with its prizes turning ROLLED_BACK: all or nothing. The
     posting's key is the batch's, so a repeat finds it and writes nothing; prizes that cannot be reversed keep
-    their status (and are listed as refused)."""
+    their status (and are listed as refused). Each prize turns ROLLED_BACK only from the status it was read in: a
+    claim landing meanwhile cancels the transaction, and the batch is read again and retried without it."""
     key = rollback_batch_key(event.id, index)
     if ledger.get_posting(key) is not None:
         return
-    reversible = [p for p in prizes if p["status"] in REVERSIBLE and p["status"] != ROLLED_BACK]
     spent: set[str] = set()
-    while True:
+    for _ in range(_ROLLBACK_ATTEMPTS):
+        reversible = [p for p in prizes if p["status"] in REVERSIBLE and p["status"] != ROLLED_BACK]
         undone = [p for p in reversible if _credited_account(event, p) not in spent]
         debits: dict[str, Decimal] = {}
         for prize in undone:
             account = _credited_account(event, prize)
             if account is not None:
                 debits[account] = EXACT.add(debits.get(account, Decimal(0)), Decimal(prize["amount"]))
-        actions = store.prize_puts(event.id, [_rolled_back(p, p["status"], now) for p in undone])
+        actions = store.prize_puts(
+            event.id, [_rolled_back(p, p["status"], now) for p in undone], was=[p["status"] for p in undone]
+        )
         if not debits:
-            if actions:
-                store.write_all(actions)
-            return
-        pool = ledger_rules.event_pool_account(event.id)
-        legs = [(pool, _total(debits.values())), *((a, -amount) for a, amount in debits.items())]
-        try:
-            ledger.post(legs, key, "prize_rollback", f"prizes rolled back, batch {index}", with_actions=actions)
-            return
-        except Conflict as error:
-            if error.code != "insufficient_balance":
-                raise
-            spent |= set((error.details or {}).get("accounts", []))
+            if not actions or store.write_all(actions):
+                return
+        else:
+            pool = ledger_rules.event_pool_account(event.id)
+            legs = [(pool, _total(debits.values())), *((a, -amount) for a, amount in debits.items())]
+            try:
+                ledger.post(legs, key, "prize_rollback", f"prizes rolled back, batch {index}", with_actions=actions)
+                return
+            except Conflict as error:
+                if error.code == "insufficient_balance":
+                    spent |= set((error.details or {}).get("accounts", []))
+                    continue
+                if error.code != "posting_actions_refused":
+                    raise
+        # A prize moved on (claimed) since it was read: read the batch again.
+        prizes = list(store.get_prizes(event.id, [(p["user_id"], int(p["rule_index"])) for p in prizes]).values())
+    raise Conflict("The prizes keep changing under the rollback; retry.", code="distribution_changed")
 
 
 def _credited_account(event: Event, prize: dict[str, Any]) -> str | None:

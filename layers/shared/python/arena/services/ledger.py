@@ -81,7 +81,8 @@ def post(
     posting, e.g. the prize records a batch of prize credits pays), at most 100 - (1 + 2 * legs) of them.
 
     Raises InvalidInput (the legs break a rule of `arena.domain.ledger`), Conflict ``idempotency_key_reused``,
-    ``insufficient_balance`` or ``ledger_busy`` (transient: retry with the same key)."""
+    ``insufficient_balance``, ``posting_actions_refused`` (a condition of `with_actions` failed) or ``ledger_busy``
+    (transient: retry with the same key)."""
     posting = Posting(
         posting_id=new_id(),
         idempotency_key=rules.check_idempotency_key(idempotency_key),
@@ -116,6 +117,11 @@ def post(
                         "balances": {a: format(store.balance(a), "f") for a in result.accounts},
                     },
                 )
+        elif result.status is WriteStatus.ACTIONS_REFUSED:
+            raise Conflict(
+                "A condition of the actions written with the posting failed; nothing was posted.",
+                code="posting_actions_refused",
+            )
         elif result.status is WriteStatus.INVALID:
             raise InvalidInput("A balance would leave the ledger's exact range.", code="amount_out_of_range")
         # RETRY: try the whole posting again.

@@ -143,9 +143,19 @@ def get_batch(event_id: str, index: int) -> dict[str, Any] | None:
     return dynamo.from_item(answer["Item"]) if "Item" in answer else None
 
 
-def prize_puts(event_id: str, prizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Transaction actions writing user prizes (for a caller's transaction, e.g. with a ledger posting)."""
-    return [{"Put": {"TableName": _table(), "Item": dynamo.to_item(_prize_record(event_id, p))}} for p in prizes]
+def prize_puts(event_id: str, prizes: list[dict[str, Any]], was: list[str] | None = None) -> list[dict[str, Any]]:
+    """Transaction actions writing user prizes (for a caller's transaction, e.g. with a ledger posting). With `was`
+    (one status per prize), each put holds only while the stored prize still has that status: a prize a concurrent
+    claim has moved on cancels the whole transaction instead of being overwritten."""
+    actions = []
+    for index, prize in enumerate(prizes):
+        put: dict[str, Any] = {"TableName": _table(), "Item": dynamo.to_item(_prize_record(event_id, prize))}
+        if was is not None:
+            put["ConditionExpression"] = "#st = :was"
+            put["ExpressionAttributeNames"] = {"#st": "status"}
+            put["ExpressionAttributeValues"] = {":was": {"S": was[index]}}
+        actions.append({"Put": put})
+    return actions
 
 
 def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str, Any]]:
@@ -174,8 +184,9 @@ def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str
 
 
 def write_all(actions: list[dict[str, Any]]) -> bool:
-    """One transaction of `actions` that may include `batch_done_actions`: False when that batch was DONE already
-    (a repeat: nothing written), True when written."""
+    """One transaction of `actions`: True when written; False when one of their conditions failed and nothing was
+    written (the batch of `batch_done_actions` was DONE already: a repeat; or a prize of `prize_puts(was=...)` has
+    moved on)."""
     for attempt in range(_ATTEMPTS):
         if attempt:  # concurrent batches meet on the run item: back off with jitter, then try again
             time.sleep(0.025 * (2**attempt) * random.random())

@@ -141,6 +141,7 @@ class WriteStatus(Enum):
     INSUFFICIENT = "insufficient"  # a user account's debit would take it below zero
     RETRY = "retry"  # another transaction touched the same items at the same moment, or throttling
     INVALID = "invalid"  # DynamoDB refused a value (a balance beyond 38 significant digits)
+    ACTIONS_REFUSED = "actions_refused"  # a condition of the caller's own actions failed
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,9 @@ def classify(posting: Posting, outcome: dynamo.TransactionOutcome | None) -> Wri
     )
     if short:
         return WriteResult(WriteStatus.INSUFFICIENT, short)
+    own = 1 + 2 * len(posting.legs)
+    if any(code == "ConditionalCheckFailed" for code in codes[own:]):
+        return WriteResult(WriteStatus.ACTIONS_REFUSED)
     if any(code == "ValidationError" for code in codes):
         return WriteResult(WriteStatus.INVALID)
     if any(code in TRANSIENT for code in codes):
