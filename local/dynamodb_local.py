@@ -8,6 +8,7 @@ moto's GSI queries slow down with table size (about 9 queries/s at 10,000 items)
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,9 @@ class DynamoDBLocal:
                 str(self.port),
             ],
             cwd=jar.parent,
+            # Not the stack's AWS endpoints: the engine's own AWS SDK (telemetry, despite -disableTelemetry) would
+            # otherwise call Cognito Identity on moto and fill the console with moto's tracebacks.
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
