@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from arena.domain.events import EventStatus, RankingMetric
 from arena.models.common import (
@@ -82,6 +82,20 @@ Markets = Annotated[list[Market], Field(max_length=200)]
 UserIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=50)]
 
 
+class Milestones(ApiModel):
+    """Event-wide thresholds announced once each on the event's real-time topic when crossed."""
+
+    volume: list[PositiveDecimalStr] = Field(default_factory=list, max_length=20, description="Total traded volume.")
+    participants: list[int] = Field(default_factory=list, max_length=20, description="Ranked participants.")
+
+    @field_validator("participants")
+    @classmethod
+    def _positive(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("participant thresholds must be at least 1")
+        return sorted(set(values))
+
+
 class EventCreate(ApiModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
@@ -96,6 +110,7 @@ class EventCreate(ApiModel):
     prizes: PrizeTable = Field(default_factory=list)
     claim: ClaimSettings = Field(default_factory=ClaimSettings)
     managers: UserIds = Field(default_factory=list, description="Event managers assigned to this event (admin only).")
+    milestones: Milestones = Field(default_factory=Milestones)
 
 
 class EventPatch(ApiModel):
@@ -115,6 +130,7 @@ class EventPatch(ApiModel):
     prizes: PrizeTable | None = None
     claim: ClaimSettings | None = None
     managers: UserIds | None = None
+    milestones: Milestones | None = None
 
 
 class EventCancel(ApiModel):
@@ -145,6 +161,7 @@ class Event(BaseModel):
     updated_at: UtcDatetime
     version: int
     cancel_reason: str | None = None
+    milestones: Milestones = Field(default_factory=Milestones)
 
 
 class EventPage(Page[Event]):

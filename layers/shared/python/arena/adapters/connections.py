@@ -1,0 +1,89 @@
+"""API Gateway's @connections management API: post a message to many WebSocket connections at once.
+
+The endpoint is the WebSocket API stage's https URL (CONNECTIONS_ENDPOINT), the local stack's management port
+locally, so the same boto3 client serves both. Posts run in parallel on a thread pool; a 410 Gone marks that one
+connection gone (the caller deletes exactly it), and any other failure of one post is counted, logged and never
+stops the rest. Delivery is at most once per call: a failed post is not retried here (the client's seq gap tells
+it to refetch over HTTP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from arena.config import settings
+from arena.observability import logger
+
+
+@cache
+def client() -> Any:
+    workers = settings().realtime_post_workers
+    return boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=settings().connections_endpoint,
+        # One retry at most: a slow connection must not hold the whole fan-out.
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=workers),
+    )
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=settings().realtime_post_workers, thread_name_prefix="post")
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    gone: list[str] = field(default_factory=list)
+    failed: int = 0
+
+    def add(self, other: Outcome) -> None:
+        self.sent += other.sent
+        self.gone += other.gone
+        self.failed += other.failed
+
+
+def _post_one(connection_id: str, data: bytes) -> str:
+    try:
+        client().post_to_connection(ConnectionId=connection_id, Data=data)
+        return "sent"
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "GoneException" or status == 410:
+            return "gone"
+        logger.warning("post to a connection failed", extra={"connection_id": connection_id, "code": code})
+        return "failed"
+    except Exception:  # a timeout, a reset: that connection only
+        logger.exception("post to a connection failed", extra={"connection_id": connection_id})
+        return "failed"
+
+
+def post_many(posts: Iterable[tuple[str, bytes]]) -> Outcome:
+    """Post each (connection id, data) pair in parallel; returns what was sent, gone (410) and failed."""
+    posts = list(posts)
+    outcome = Outcome()
+    if not posts:
+        return outcome
+    results = _pool().map(lambda p: (p[0], _post_one(p[0], p[1])), posts)
+    for connection_id, result in results:
+        if result == "sent":
+            outcome.sent += 1
+        elif result == "gone":
+            outcome.gone.append(connection_id)
+        else:
+            outcome.failed += 1
+    return outcome
+
+
+def post(connection_ids: Iterable[str], data: bytes) -> Outcome:
+    """The same message to every connection."""
+    return post_many((c, data) for c in connection_ids)
