@@ -94,8 +94,8 @@ def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
 
 
 def ping(connection_id: str) -> dict[str, Any]:
-    """Keeps the connection inside API Gateway's 10-minute idle timeout."""
-    return {"type": "pong", "ts": _ts()}
+    """Keeps the connection inside API Gateway's 10-minute idle timeout; names the connection (for support)."""
+    return {"type": "pong", "connection_id": connection_id, "ts": _ts()}
 
 
 # ------------------------------------------------------------------------------------------------ posting
