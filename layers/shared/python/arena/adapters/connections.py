@@ -67,20 +67,31 @@ def _post_one(connection_id: str, data: bytes) -> str:
         return "failed"
 
 
+def _post_in_order(connection_id: str, messages: list[bytes]) -> list[str]:
+    results = []
+    for data in messages:
+        result = _post_one(connection_id, data)
+        results.append(result)
+        if result == "gone":
+            break  # the rest would be gone too
+    return results
+
+
 def post_many(posts: Iterable[tuple[str, bytes]]) -> Outcome:
-    """Post each (connection id, data) pair in parallel; returns what was sent, gone (410) and failed."""
-    posts = list(posts)
+    """Post each (connection id, data) pair; connections in parallel, one connection's messages in the order
+    given (so one call never delivers a topic's seq out of order). Returns what was sent, gone (410), failed."""
+    by_connection: dict[str, list[bytes]] = {}
+    for connection_id, data in posts:
+        by_connection.setdefault(connection_id, []).append(data)
     outcome = Outcome()
-    if not posts:
+    if not by_connection:
         return outcome
-    results = _pool().map(lambda p: (p[0], _post_one(p[0], p[1])), posts)
-    for connection_id, result in results:
-        if result == "sent":
-            outcome.sent += 1
-        elif result == "gone":
+    results = _pool().map(lambda item: (item[0], _post_in_order(*item)), by_connection.items())
+    for connection_id, statuses in results:
+        outcome.sent += statuses.count("sent")
+        outcome.failed += statuses.count("failed")
+        if "gone" in statuses:
             outcome.gone.append(connection_id)
-        else:
-            outcome.failed += 1
     return outcome
 
 
