@@ -1,9 +1,11 @@
 """`python -m bench [--quick | --sizes 1000,10000] [--samples 200] [--naive-samples N] [--ingest-threads 4]
-[--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md."""
+[--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md.
+`python -m bench fanout [--sizes 1000,10000] [--seconds 20]`: the real-time fan-out alone (bench/fanout.py)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,14 +43,21 @@ def parse(argv: list[str]) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["fanout"]:  # `python -m bench fanout [...]`: the real-time fan-out alone (bench/fanout.py)
+        from bench import fanout
+
+        return fanout.main(argv[1:])
+    options = parse(argv)
     results, info = run(options)
     from bench import report  # after run(): the environment and sys.path are set
 
     print(report.summary(results, options))
     options.output.write_text(report.document(options, results, info))
     log(f"whole run {info['total_seconds'] / 60:.1f} min; results written to {options.output}")
-    return 0
+    # The real-time fan-out runs its own local stack: a separate process, its section added to the same file.
+    fanout = [sys.executable, "-m", "bench", "fanout", "--output", str(options.output)]
+    return subprocess.call([*fanout, "--sizes", "1000"] if options.sizes == QUICK_SIZES else fanout)
 
 
 if __name__ == "__main__":
