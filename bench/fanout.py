@@ -318,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--client":
         return client_main(argv[1:])
+    if argv and argv[0] == "--one":
+        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]))), flush=True)
+        return 0
     parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated connection counts")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of trading per size")
@@ -327,7 +330,14 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     results = []
     for size in sizes:
-        result = run_size(size, args.seconds, args.trades_per_second)
+        # One process per size: a local stack per process (its clients and caches are process-wide).
+        command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds)]
+        answer = subprocess.run([*command, str(args.trades_per_second)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if answer.returncode != 0:
+            log(f"{size} connections: the run failed (exit {answer.returncode})")
+            return answer.returncode
+        # Function logs share stdout: the result is the line that names the connections.
+        result = next(json.loads(line) for line in reversed(answer.stdout.splitlines()) if '"connections"' in line)
         log(json.dumps(result))
         results.append(result)
     text = section(results, args.seconds, args.trades_per_second)

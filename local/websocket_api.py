@@ -33,7 +33,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -134,8 +133,7 @@ class WebSocketService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
-        self._management: ThreadingHTTPServer | None = None
-        self._management_thread: threading.Thread | None = None
+        self._management: asyncio.Server | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
         self.idle_timeout = float(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", IDLE_TIMEOUT_SECONDS))
@@ -152,15 +150,17 @@ class WebSocketService:
             logger.warning("only the first WebSocket API (%s) is served", apis[0].api_id)
         self.api, self._stack = apis[0], stack
         host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
-        self._start_management(stack.host or "127.0.0.1", host)
-        # The functions reach @connections here and check tokens against the local issuer.
-        stack._set_environ("CONNECTIONS_ENDPOINT", self.management_url)
-        stack._set_environ("JWT_ISSUER", stack.issuer.issuer)
-        stack._set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
-        _clear_arena_caches()
         if logging.getLogger("websockets").level == logging.NOTSET:  # a line per connection otherwise
             logging.getLogger("websockets").setLevel(logging.WARNING)
+        # The functions check tokens against the local issuer and reach @connections on the management port.
+        stack._set_environ("JWT_ISSUER", stack.issuer.issuer)
+        stack._set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
         self._start_websocket(stack, host)
+        stack._set_environ("CONNECTIONS_ENDPOINT", self.management_url)
+        if "REALTIME_POST_WORKERS" not in os.environ:
+            # One process serves every function and the sockets: a few posting threads beat 32 fighting the GIL.
+            stack._set_environ("REALTIME_POST_WORKERS", "8")
+        _clear_arena_caches()
         logger.info("WebSocket API %s at %s (@connections at %s)", self.api.api_id, self.url, self.management_url)
 
     def stop(self) -> None:
@@ -175,12 +175,6 @@ class WebSocketService:
             if self._thread is not None:
                 self._thread.join(10)
             self._loop = None
-        if self._management is not None:
-            self._management.shutdown()
-            self._management.server_close()
-            if self._management_thread is not None:
-                self._management_thread.join(5)
-            self._management = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -190,17 +184,6 @@ class WebSocketService:
         if self.url is None:
             return {}  # the template has no WebSocket API
         return {"websocket": {"url": self.url, "connections": len(self.connections), "management": self.management_url}}
-
-    def _start_management(self, bind: str, host: str) -> None:
-        port = self._management_port
-        if port is None:
-            port = int(os.environ.get("WS_MANAGEMENT_PORT", "0"))
-        self._management = _ManagementServer((bind, port), self)
-        self.management_url = f"http://{host}:{self._management.server_address[1]}"
-        self._management_thread = threading.Thread(
-            target=self._management.serve_forever, kwargs={"poll_interval": 0.2}, name="ws-management", daemon=True
-        )
-        self._management_thread.start()
 
     def _start_websocket(self, stack: LocalStack, host: str) -> None:
         from websockets.asyncio.server import serve
@@ -216,6 +199,13 @@ class WebSocketService:
         async def main() -> None:
             asyncio.get_running_loop().set_default_executor(self._executor)
             try:
+                management_port = self._management_port
+                if management_port is None:
+                    management_port = int(os.environ.get("WS_MANAGEMENT_PORT", "0"))
+                # @connections on the same loop as the sockets: a post writes its frame without a thread hop.
+                self._management = await asyncio.start_server(
+                    self._management_session, stack.host or "127.0.0.1", management_port
+                )
                 self._server = await serve(
                     self._session,
                     stack.host or "127.0.0.1",
@@ -250,13 +240,21 @@ class WebSocketService:
             raise RuntimeError(f"the WebSocket server could not listen on port {port}: {failure[0]}")
         bound = next(iter(self._server.sockets)).getsockname()[1]
         self.url = f"ws://{host}:{bound}"
+        self.management_url = f"http://{host}:{self._management.sockets[0].getsockname()[1]}"
 
     async def _shutdown(self) -> None:
         if self._watchdog_task is not None:
             self._watchdog_task.cancel()
+        if self._management is not None:
+            self._management.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        # Whatever still runs (management sessions, sockets' handlers) ends before the loop does.
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     # -- events
 
@@ -395,38 +393,86 @@ class WebSocketService:
                 if now - connection.connected_at >= self.lifetime or now - connection.last_active >= self.idle_timeout:
                     await connection.socket.close(1001, "Going away")
 
-    # -- @connections (called from the management server's threads)
+    # -- @connections: POST/GET/DELETE /@connections/{id} (an optional stage prefix is accepted)
 
-    def post(self, connection_id: str, data: bytes) -> bool:
-        connection = self.connections.get(connection_id)
-        if connection is None or self._loop is None:
-            return False
-        text = data.decode("utf-8", errors="replace")
-        future = asyncio.run_coroutine_threadsafe(connection.socket.send(text), self._loop)
+    async def _management_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One keep-alive HTTP/1.1 connection from a boto3 client: requests in, answers out, in order."""
         try:
-            future.result(10)
-        except Exception:
-            return False  # closed meanwhile: gone
-        connection.last_active = time.time()
-        self.posts += 1
-        return True
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target = lines[0].split(" ")[:2]
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name:
+                        headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length") or 0)
+                if length > MAX_MESSAGE_BYTES:
+                    status, payload, error = 413, {"message": "Message too long"}, "PayloadTooLargeException"
+                    writer.write(_http_response(status, payload, error, close=True))
+                    return
+                body = await reader.readexactly(length) if length else b""
+                status, payload, error = await self._manage(method, target, body)
+                writer.write(_http_response(status, payload, error))
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
 
-    def describe(self, connection_id: str) -> dict[str, Any] | None:
-        connection = self.connections.get(connection_id)
+    async def _manage(self, method: str, target: str, body: bytes) -> tuple[int, Any, str | None]:
+        match = re.fullmatch(r"(?:/[^/@]+)?/@connections/([^/?]+)", urlsplit(target).path)
+        if match is None:
+            return 404, {"message": "Not Found"}, "NotFoundException"
+        connection = self.connections.get(unquote(match.group(1)))
+        gone = (410, {"message": None}, "GoneException")
         if connection is None:
-            return None
+            return gone
+        if method == "POST":
+            try:
+                await connection.socket.send(body.decode("utf-8", errors="replace"))
+            except Exception:
+                return gone  # closed meanwhile
+            connection.last_active = time.time()
+            self.posts += 1
+            return 200, None, None
+        if method == "GET":
+            return 200, self._describe(connection), None
+        if method == "DELETE":
+            await connection.socket.close(1000, "")
+            return 204, None, None
+        return 405, {"message": "Method Not Allowed"}, "MethodNotAllowedException"
+
+    @staticmethod
+    def _describe(connection: _Connection) -> dict[str, Any]:
+        def iso(moment: float) -> str:
+            return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
         return {
-            "connectedAt": datetime.fromtimestamp(connection.connected_at, UTC).isoformat().replace("+00:00", "Z"),
-            "lastActiveAt": datetime.fromtimestamp(connection.last_active, UTC).isoformat().replace("+00:00", "Z"),
+            "connectedAt": iso(connection.connected_at),
+            "lastActiveAt": iso(connection.last_active),
             "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
         }
 
-    def close(self, connection_id: str) -> bool:
-        connection = self.connections.get(connection_id)
-        if connection is None or self._loop is None:
-            return False
-        asyncio.run_coroutine_threadsafe(connection.socket.close(1000, ""), self._loop)
-        return True
+
+def _http_response(status: int, payload: Any, error_type: str | None, close: bool = False) -> bytes:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    reason = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone"}.get(status, "")
+    lines = [
+        f"HTTP/1.1 {status} {reason or 'Error'}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"x-amzn-RequestId: {secrets.token_hex(16)}",
+    ]
+    if error_type:
+        lines.append(f"x-amzn-ErrorType: {error_type}")
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def _clear_arena_caches() -> None:
@@ -443,69 +489,3 @@ def _clear_arena_caches() -> None:
                 cached = getattr(module, attribute, None)
                 if cached is not None and hasattr(cached, "cache_clear"):
                     cached.cache_clear()
-
-
-class _ManagementHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its pooled connections
-    server: _ManagementServer
-
-    def _connection_id(self) -> str | None:
-        path = urlsplit(self.path).path
-        match = re.fullmatch(r"(?:/[^/@]+)?/@connections/([^/]+)", path)
-        return unquote(match.group(1)) if match else None
-
-    def _answer(self, status: int, payload: Any = None, error_type: str | None = None) -> None:
-        body = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Date", formatdate(usegmt=True))
-        self.send_header("x-amzn-RequestId", secrets.token_hex(16))
-        if error_type:
-            self.send_header("x-amzn-ErrorType", error_type)
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
-
-    def _gone(self) -> None:
-        self._answer(410, {"message": None}, "GoneException")
-
-    def do_POST(self) -> None:
-        connection_id = self._connection_id()
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length) if length else b""
-        if connection_id is None:
-            self._answer(404, {"message": "Not Found"}, "NotFoundException")
-        elif len(data) > MAX_MESSAGE_BYTES:
-            self._answer(413, {"message": "Message too long"}, "PayloadTooLargeException")
-        elif self.server.service.post(connection_id, data):
-            self._answer(200)
-        else:
-            self._gone()
-
-    def do_GET(self) -> None:
-        connection_id = self._connection_id()
-        described = self.server.service.describe(connection_id) if connection_id else None
-        if described is None:
-            self._gone()
-        else:
-            self._answer(200, described)
-
-    def do_DELETE(self) -> None:
-        connection_id = self._connection_id()
-        if connection_id and self.server.service.close(connection_id):
-            self._answer(204)
-        else:
-            self._gone()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # a post per connection per message: far too many lines for a console
-
-
-class _ManagementServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], service: WebSocketService) -> None:
-        super().__init__(address, _ManagementHandler)
-        self.service = service
