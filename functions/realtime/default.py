@@ -5,7 +5,7 @@ from typing import Any
 from arena.errors import BadRequest
 from arena.websocket import route
 
-ACTIONS = ["subscribe", "unsubscribe", "ping"]
+ACTIONS = ["subscribe", "unsubscribe", "ping", "announce"]
 
 
 @route

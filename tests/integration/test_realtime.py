@@ -416,3 +416,43 @@ def test_domain_events_reach_the_event_topic_and_admins_once(realtime: Realtime)
     status = realtime.api.to("c-fan", "event_status")
     assert [m["data"]["status"] for m in status] == ["ACTIVE"]
     assert [m["data"]["name"] for m in realtime.api.to("c-root", "domain_event")] == ["EventStarted"]
+
+
+# ------------------------------------------------------------------------------------------------ announcements
+
+
+def _announce(realtime: Realtime, connection_id: str, body: Any) -> dict[str, Any]:
+    return realtime.send(connection_id, "announce", body)
+
+
+def test_the_events_manager_announces_to_its_subscribers(realtime: Realtime) -> None:
+    from tests.integration.conftest import manager_claims
+
+    event_id = realtime.arena.new_event(claims=manager_claims("mia"))["id"]
+    realtime.user("c-fan", "fan", f"event:{event_id}")
+    realtime.user("c-mia", "mia", groups=("event-manager",))
+    reply = _announce(realtime, "c-mia", {"action": "announce", "event_id": event_id, "text": " SOL counts double "})
+    assert reply["statusCode"] == 200 and reply["json"]["delivered"] == 1
+    [announcement] = realtime.api.to("c-fan", "announcement")
+    assert announcement["data"] == {"event_id": event_id, "text": "SOL counts double", "by": "mia"}
+    assert announcement["seq"] == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "groups", "body", "status", "code"),
+    [
+        ("ann", ("user",), {"text": "hi"}, 403, "forbidden_role"),
+        ("otto", ("event-manager",), {"text": "hi"}, 403, "not_event_manager"),
+        ("root", ("admin",), {"text": ""}, 400, "invalid_announcement"),
+        ("root", ("admin",), {"text": "x" * 501}, 400, "invalid_announcement"),
+        ("root", ("admin",), {"text": "hi", "event_id": None}, 400, "invalid_announcement"),
+        ("root", ("admin",), {"text": "hi", "event_id": "no-such-event"}, 404, "event_not_found"),
+    ],
+)
+def test_announcements_need_a_manager_of_the_event_and_a_short_text(
+    realtime: Realtime, who: str, groups: tuple[str, ...], body: dict[str, Any], status: int, code: str
+) -> None:
+    event_id = realtime.arena.new_event()["id"]
+    realtime.user("c-1", who, groups=groups)
+    reply = _announce(realtime, "c-1", {"action": "announce", "event_id": event_id, **body})
+    assert (reply["statusCode"], reply["json"]["error"]["code"]) == (status, code)

@@ -28,14 +28,15 @@ from boto3.dynamodb.types import TypeDeserializer
 from arena import clock
 from arena.adapters import connections as poster
 from arena.adapters import tokens
-from arena.auth import Principal, principal_from_event
+from arena.auth import Principal, Role, principal_from_event
 from arena.config import settings
 from arena.domain import board
 from arena.domain import realtime as rt
 from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.realtime import Milestone, Row, Standing, Topic
-from arena.errors import Unauthenticated
+from arena.errors import BadRequest, Unauthenticated
 from arena.models.events import Event
+from arena.services import events as event_service
 from arena.store import connections as store
 from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
@@ -59,7 +60,7 @@ def connect(connection_id: str, query: Mapping[str, str] | None) -> Principal:
     """$connect: verify the token from the query string, then record the connection (TTL: two hours)."""
     claims = tokens.verify((query or {}).get("token", ""))
     principal = principal_from_event({"requestContext": {"authorizer": {"jwt": {"claims": claims}}}})
-    store.put_connection(connection_id, principal.user_id, principal.is_admin, time.time())
+    store.put_connection(connection_id, principal.user_id, [r.value for r in principal.roles], time.time())
     return principal
 
 
@@ -91,6 +92,27 @@ def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     connection = _connection(connection_id)
     store.remove_subscription(connection_id, connection["user_id"], str(topic))
     return {"type": "unsubscribed", "topic": str(topic), "ts": _ts()}
+
+
+ANNOUNCEMENT_MAX_CHARS = 500
+
+
+def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
+    idempotent by design: each request is a new announcement, as each HTTP POST would be."""
+    event_id, text = message.get("event_id"), message.get("text")
+    if not isinstance(event_id, str) or not event_id:
+        raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
+    if not isinstance(text, str) or not text.strip() or len(text) > ANNOUNCEMENT_MAX_CHARS:
+        raise BadRequest(f"text must be 1 to {ANNOUNCEMENT_MAX_CHARS} characters.", code="invalid_announcement")
+    connection = _connection(connection_id)
+    roles = frozenset(Role(r) for r in connection.get("roles") or () if r in Role._value2member_map_)
+    principal = Principal(user_id=connection["user_id"], roles=roles)
+    event = event_service.load(event_id)
+    event_service.require_manager(principal, event)
+    topic = rt.event_topic(event_id)
+    report = publish(topic, "announcement", {"event_id": event_id, "text": text.strip(), "by": principal.user_id})
+    return {"type": "announced", "topic": topic, "delivered": report.outcome.sent, "ts": _ts()}
 
 
 def ping(connection_id: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The Connections table: WebSocket connections, their subscriptions and the fan-out's own state.
 
 Items (pk, sk):
-* ("C#<connection>", "C") - the connection: user id, admin flag, its topics (a string set), expires_at.
+* ("C#<connection>", "C") - the connection: user id, roles, its topics (a string set), expires_at.
 * ("T#<topic>", "<connection>") - one subscription; a query on the topic's partition finds its subscribers.
 * ("USERS", "<user>#<connection>") - a subscription to a private `user:` channel: the fan-out reads this
   partition once per leaderboard push to learn which connected users to check for rank changes.
@@ -54,11 +54,12 @@ def expiry(now_epoch: float) -> int:
 # ------------------------------------------------------------------------------------------------ connections
 
 
-def put_connection(connection_id: str, user_id: str, is_admin: bool, now_epoch: float) -> None:
+def put_connection(connection_id: str, user_id: str, roles: list[str], now_epoch: float) -> None:
     item = {
         **_connection_key(connection_id),
         "user_id": user_id,
-        "is_admin": is_admin,
+        "is_admin": "admin" in roles,
+        "roles": sorted(roles),
         "connected_at": Decimal(int(now_epoch)),
         "expires_at": expiry(now_epoch),
     }
