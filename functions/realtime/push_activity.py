@@ -1,8 +1,10 @@
 """Participants stream -> personal milestones (first trade, qualification), sampled anonymised trade activity,
 event volume milestones and the admin topic's ingest figures (rate, failures, lag).
 
-At least once, idempotent: a participant version passes its gate once, so a redelivered record posts nothing.
-Partial batch response per record; the per-batch pushes (activity, volume, admin) are at most once.
+At least once, idempotent: a participant's changes pass its version gate once (one conditional write per
+participant per batch), so a redelivered record posts nothing. Partial batch response: a record that cannot be
+parsed, or the first record of a participant whose changes failed; the per-batch pushes (activity, volume,
+admin) are at most once.
 """
 
 from typing import Any
@@ -20,17 +22,20 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     batch = realtime.ActivityBatch()
 
     def record_handler(record: DynamoDBRecord) -> None:
-        realtime.apply_participant_change(record.raw_event, batch)
+        realtime.collect_participant_change(record.raw_event, batch)  # parse and group; no I/O
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    batch.failures = len(response.get("batchItemFailures", []))
+    # One conditional write per participant, not per change: a batch often holds many changes of one trader.
+    report, failed = realtime.apply_participant_changes(batch)
+    failures = response.setdefault("batchItemFailures", [])
+    failures += [{"itemIdentifier": sequence} for sequence in failed if sequence]
+    batch.failures = len(failures)
     try:
-        report = realtime.flush_activity(batch)
+        report.add(realtime.flush_activity(batch))
     except Exception:
-        # The records are applied; losing a sampled activity push must not replay them.
+        # The changes are applied; losing a sampled activity push must not replay them.
         logger.exception("activity push failed")
-    else:
-        logger.info("activity pushes", extra={"records": batch.records, "messages": report.messages})
+    logger.info("activity pushes", extra={"records": batch.records, "messages": report.messages})
     return response

@@ -36,6 +36,7 @@ from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.realtime import Milestone, Row, Standing, Topic
 from arena.errors import BadRequest, Unauthenticated
 from arena.models.events import Event
+from arena.observability import logger
 from arena.services import events as event_service
 from arena.store import connections as store
 from arena.store import events as event_store
@@ -271,43 +272,85 @@ def _image(record: Mapping[str, Any], name: str) -> dict[str, Any] | None:
 
 @dataclass
 class ActivityBatch:
-    """What one participants-stream batch added, per event, for the pushes made once the batch is through."""
+    """One participants-stream batch: its records grouped per participant, then what they added per event, for
+    the pushes made once the batch is through."""
 
     records: int = 0
     applied: int = 0
     failures: int = 0
     oldest_change: float | None = None  # epoch seconds of the oldest change (the stream's lag)
+    # (event, user) -> [(version, old image, new image, sequence number)] in stream order
+    pending: dict[tuple[str, str], list[tuple[int, dict | None, dict, str]]] = field(default_factory=dict)
     volume: dict[str, Decimal] = field(default_factory=dict)
     trades: dict[str, list[rt.Activity]] = field(default_factory=dict)
 
 
-def apply_participant_change(record: Mapping[str, Any], batch: ActivityBatch) -> Report:
-    """One participants-stream record: personal milestones go out now; volume and trades are gathered in
-    `batch`. Idempotent: only the first delivery of a participant version passes the gate."""
+def collect_participant_change(record: Mapping[str, Any], batch: ActivityBatch) -> None:
+    """One participants-stream record, parsed and grouped with the others of its participant (no I/O)."""
     batch.records += 1
-    created = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    stream = record.get("dynamodb") or {}
+    created = stream.get("ApproximateCreationDateTime")
     if created is not None:
         created = float(created)
         batch.oldest_change = created if batch.oldest_change is None else min(batch.oldest_change, created)
     old, new = _image(record, "OldImage"), _image(record, "NewImage")
     if not new or "version" not in new:
-        return Report()  # a deletion, or not a participant state (moto streams bare keys for some writes)
+        return  # a deletion, or not a participant state (moto streams bare keys for some writes)
     event_id = new.get("event_id") or str(new["shard"]).rsplit("#", 1)[0]
-    user_id = str(new["user_id"])
-    if not store.gate_progress(event_id, user_id, int(new["version"]), time.time()):
-        return Report()
-    batch.applied += 1
-    change = rt.activity(old, new)
-    if change is not None:
-        batch.volume[event_id] = batch.volume.get(event_id, Decimal(0)) + change.volume
-        batch.trades.setdefault(event_id, []).append(change)
+    change = (int(new["version"]), old, new, str(stream.get("SequenceNumber", "")))
+    batch.pending.setdefault((event_id, str(new["user_id"])), []).append(change)
+
+
+@dataclass
+class _Applied:
+    event_id: str
+    fresh: int  # records applied for the first time
+    activity: rt.Activity | None
+    report: Report
+
+
+def _apply_participant(event_id: str, user_id: str, changes: list[tuple[int, dict | None, dict, str]]) -> _Applied:
+    """All of one participant's changes in a batch with one conditional write: the changes newer than the last
+    version applied count once, together (first old image -> last new image); a redelivery counts nothing."""
+    applied_before = store.advance_progress(event_id, user_id, max(c[0] for c in changes), time.time())
+    fresh = [c for c in changes if applied_before is not None and c[0] > applied_before]
+    if not fresh:
+        return _Applied(event_id, 0, None, Report())
+    old, new = fresh[0][1], fresh[-1][2]
     before = rt.Progress(int((old or {}).get("trade_count", 0)), bool((old or {}).get("qualified", False)))
     after = rt.Progress(int(new.get("trade_count", 0)), bool(new.get("qualified")), bool(new.get("disqualified")))
     report = Report()
     for milestone in rt.personal_milestones(old and before, after):
-        data = {"milestone": milestone.value, "event_id": event_id}
-        report.add(publish(rt.user_topic(user_id), "milestone", data))
-    return report
+        report.add(publish(rt.user_topic(user_id), "milestone", {"milestone": milestone.value, "event_id": event_id}))
+    return _Applied(event_id, len(fresh), rt.activity(old, new), report)
+
+
+def apply_participant_changes(batch: ActivityBatch) -> tuple[Report, list[str]]:
+    """Apply the batch's grouped changes, participants in parallel: personal milestones go out now, volume and
+    trades are gathered for `flush_activity`. Returns the report and, for participants that failed, the
+    sequence number of their first record (the batch item failures: Lambda resumes from the lowest one, and the
+    version gate makes the changes already applied count nothing the second time)."""
+    report, failed = Report(), []
+
+    def run(item: tuple[tuple[str, str], list]) -> _Applied | str:
+        (event_id, user_id), changes = item
+        try:
+            return _apply_participant(event_id, user_id, changes)
+        except Exception:
+            logger.exception("participant change failed", extra={"event_id": event_id, "user_id": user_id})
+            return changes[0][3]
+
+    for outcome in _pool().map(run, list(batch.pending.items())):
+        if isinstance(outcome, str):
+            failed.append(outcome)
+            continue
+        report.add(outcome.report)
+        batch.applied += outcome.fresh
+        if outcome.activity is not None:
+            batch.volume[outcome.event_id] = batch.volume.get(outcome.event_id, Decimal(0)) + outcome.activity.volume
+            batch.trades.setdefault(outcome.event_id, []).append(outcome.activity)
+    batch.failures += len(failed)
+    return report, failed
 
 
 def flush_activity(batch: ActivityBatch) -> Report:

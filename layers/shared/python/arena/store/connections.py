@@ -289,10 +289,11 @@ def _put_once(item: dict[str, Any]) -> bool:
     return True
 
 
-def gate_progress(event_id: str, user_id: str, version: int, now_epoch: float) -> bool:
-    """True the first time this participant version is applied, False for a redelivered or older one."""
+def advance_progress(event_id: str, user_id: str, version: int, now_epoch: float) -> int | None:
+    """Record `version` as the participant's last applied one if it is newer; returns the version applied
+    before it (0: none), or None when `version` or a newer one was applied already (a redelivery)."""
     try:
-        dynamo.client().update_item(
+        answer = dynamo.client().update_item(
             TableName=_table(),
             Key=dynamo.to_item({"pk": f"P#{event_id}", "sk": user_id}),
             UpdateExpression="SET version = :v, expires_at = :exp",
@@ -301,12 +302,13 @@ def gate_progress(event_id: str, user_id: str, version: int, now_epoch: float) -
                 ":v": {"N": str(version)},
                 ":exp": {"N": str(int(now_epoch) + STATE_RETENTION_SECONDS)},
             },
+            ReturnValues="ALL_OLD",
         )
     except ClientError as error:
         if dynamo.is_conditional_failure(error):
-            return False
+            return None
         raise
-    return True
+    return int(answer.get("Attributes", {}).get("version", {}).get("N", 0))
 
 
 def add_volume(event_id: str, delta: Decimal) -> Decimal:
