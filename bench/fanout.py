@@ -267,6 +267,16 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
 # ------------------------------------------------------------------------------------------------ report
 
 
+def _first(results: list[dict[str, Any]], connections: int, key: str) -> str:
+    """A figure of the first run with that many connections, for the reading under the table."""
+    run = next((r for r in results if r["connections"] == connections), None)
+    if run is None:
+        return "not measured"
+    if key == "push_seconds":
+        return f"about {run['window_seconds'] / max(run['pushes'], 1):.0f} s"
+    return "-" if run.get(key) is None else f"{run[key] / 1000:.1f} s"
+
+
 def section(results: list[dict[str, Any]], seconds: float, trades_per_second: int) -> str:
     lines = [
         START,
@@ -304,11 +314,12 @@ def section(results: list[dict[str, Any]], seconds: float, trades_per_second: in
         "and DynamoDB Local share 2 cores with other work, load average 3 to 11 during these runs); reading the "
         "snapshot, the subscriber query and the rank checks took tens of milliseconds. So a trade waits for the "
         "push in progress, then for the next one to reach its connection, and p95 is past the 2 s target on this "
-        "machine (3.5 s at 1,000). At 10,000 connections a push is 10,000 posts, about 18 s here, so only two "
-        "pushes fit the run. In AWS the posts are network-bound (about 10 to 30 ms each, 32 threads in a 1 GB "
-        "Lambda: roughly 1,000 to 3,000 posts/s per invocation) within the account's 10,000 @connections calls a "
-        "second; past a few thousand subscribers per event the next step is to shard each push's subscriber list "
-        "over parallel sender invocations (not built here).",
+        f"machine ({_first(results, 1_000, 'p95_ms')} at 1,000). At 10,000 connections a push is 10,000 posts "
+        f"({_first(results, 10_000, 'push_seconds')} per push here), so only a few pushes fit the run. In AWS "
+        "the posts are network-bound (about 10 to 30 ms each, 32 threads in a 1 GB Lambda: roughly 1,000 to "
+        "3,000 posts/s per invocation) within the account's 10,000 @connections calls a second; past a few "
+        "thousand subscribers per event the next step is to shard each push's subscriber list over parallel "
+        "sender invocations (not built here).",
         END,
     ]
     return "\n".join(lines) + "\n"

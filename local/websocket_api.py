@@ -189,6 +189,7 @@ class WebSocketService:
         from websockets.asyncio.server import serve
 
         port = self._port
+        chosen = port is not None or "WS_PORT" in os.environ
         if port is None:
             port = int(os.environ.get("WS_PORT", stack.port + 1 if stack.port else 0))
         ready = threading.Event()
@@ -206,15 +207,20 @@ class WebSocketService:
                 self._management = await asyncio.start_server(
                     self._management_session, stack.host or "127.0.0.1", management_port
                 )
-                self._server = await serve(
-                    self._session,
-                    stack.host or "127.0.0.1",
-                    port,
-                    process_request=self._handshake,
-                    max_size=MAX_MESSAGE_BYTES,
-                    ping_interval=None,  # API Gateway does not ping; idle connections time out instead
-                    max_queue=64,
-                )
+                options = {
+                    "process_request": self._handshake,
+                    "max_size": MAX_MESSAGE_BYTES,
+                    "ping_interval": None,  # API Gateway does not ping; idle connections time out instead
+                    "max_queue": 64,
+                }
+                try:
+                    self._server = await serve(self._session, stack.host or "127.0.0.1", port, **options)
+                except OSError:
+                    if chosen or port == 0:
+                        raise
+                    # PORT + 1 is only a default: when something else holds it, take any free port.
+                    logger.warning("port %s is busy; the WebSocket API takes a free port instead", port)
+                    self._server = await serve(self._session, stack.host or "127.0.0.1", 0, **options)
             except BaseException as error:
                 failure.append(error)
                 raise
