@@ -268,3 +268,36 @@ def test_eventbridge_rules_reach_their_function(stack: LocalStack) -> None:
     time.sleep(0.5)
     delivered = recorded(stack)("tests")
     assert [(e["detail-type"], e["detail"]) for e in delivered] == [("Wanted", {"n": 1})]
+
+
+def test_the_one_line_client_subscribes_and_prints_every_frame(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local import watch
+
+    api = management(stack)
+
+    async def scenario() -> int:
+        task = asyncio.create_task(watch.watch(f"{service(stack).url}/?token=let-me-in", ["leaderboard:ev1"]))
+        deadline = time.monotonic() + 5
+        while not recorded(stack)("$default") and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        connection_id = recorded(stack)("$default")[0]["requestContext"]["connectionId"]
+        await asyncio.to_thread(api.post_to_connection, ConnectionId=connection_id, Data=b'{"type":"leaderboard"}')
+        await asyncio.sleep(0.2)
+        await asyncio.to_thread(api.delete_connection, ConnectionId=connection_id)
+        return await asyncio.wait_for(task, 5)
+
+    assert asyncio.run(scenario()) == 0
+    # The subscribe frame went out as the API expects it; what came back was printed line by line.
+    assert json.loads(recorded(stack)("$default")[0]["body"]) == {"action": "subscribe", "topic": "leaderboard:ev1"}
+    assert capsys.readouterr().out.splitlines() == ['{"recorded": "$default"}', '{"type":"leaderboard"}']
+
+
+def test_the_one_line_client_says_when_the_token_is_refused(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local import watch
+
+    assert asyncio.run(watch.watch(f"{service(stack).url}/?token=nope", ["admin"])) == 1
+    assert "refused: HTTP 401" in capsys.readouterr().err
