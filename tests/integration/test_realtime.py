@@ -144,6 +144,7 @@ def realtime(
     monkeypatch.setenv("JWT_AUDIENCES", ",".join(issuer.audiences))
     monkeypatch.setenv("REALTIME_PUSH_INTERVAL_SECONDS", "0")
     settings.cache_clear()
+    poster._sqs.cache_clear()  # a client from another test's moto would not be this one's
     api = ManagementApi()
     monkeypatch.setattr(poster, "client", lambda: api)
     monkeypatch.setattr(tokens, "_jwks_client", lambda url: JwksDouble(issuer))
@@ -485,3 +486,75 @@ def test_announcements_need_a_manager_of_the_event_and_a_short_text(
     realtime.user("c-1", who, groups=groups)
     reply = _announce(realtime, "c-1", {"action": "announce", "event_id": event_id, **body})
     assert (reply["statusCode"], reply["json"]["error"]["code"]) == (status, code)
+
+
+# ------------------------------------------------------------------------------------------------ sharded broadcast
+
+
+def test_a_large_broadcast_is_sharded_through_the_queue_and_each_shard_posted_once(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from arena.config import settings
+
+    queue_url = boto3.client("sqs").create_queue(QueueName="fanout-test")["QueueUrl"]
+    monkeypatch.setenv("FANOUT_QUEUE_URL", queue_url)
+    monkeypatch.setenv("REALTIME_SHARD_SIZE", "2")
+    settings.cache_clear()
+    topic = "event:01jbsampleevent0000000000"
+    fans = [f"c-fan-{i}" for i in range(5)]
+    for connection_id in fans:
+        realtime.user(connection_id, f"fan-{connection_id}", topic)
+    realtime.api.gone.add("c-fan-3")
+
+    handler = realtime.load("realtime", "push_domain_event").lambda_handler
+    assert handler(sample_event("realtime/push_domain_event.json"), realtime.arena.context)["posts"] == 0
+    assert realtime.api.posts == []  # nothing posted by the pushing function itself: three shards queued
+
+    sqs = boto3.client("sqs")
+    shards = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(len(json.loads(m["Body"])["connections"]) for m in shards) == [1, 2, 2]
+    event = {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout-test",
+                "awsRegion": "us-east-1",
+            }
+            for m in shards
+        ]
+    }
+    sender = realtime.load("realtime", "send_shard").lambda_handler
+    assert sender(event, realtime.arena.context) == {"batchItemFailures": []}
+
+    from arena.store import connections
+
+    delivered = {c: [m["seq"] for m in realtime.api.to(c, "event_status")] for c in fans}
+    assert delivered == {"c-fan-0": [1], "c-fan-1": [1], "c-fan-2": [1], "c-fan-3": [], "c-fan-4": [1]}
+    assert connections.get_connection("c-fan-3") is None  # the 410 cleaned up that one connection
+
+
+def test_a_malformed_shard_is_reported_not_swallowed(realtime: Realtime) -> None:
+    sender = realtime.load("realtime", "send_shard").lambda_handler
+    event = {
+        "Records": [
+            {
+                "messageId": "m-1",
+                "receiptHandle": "r-1",
+                "body": json.dumps({"message": 7}),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout-test",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    assert sender(event, realtime.arena.context) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}

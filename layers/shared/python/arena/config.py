@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     realtime_trade_sample: int = Field(default=5, ge=0, le=50)
     # Parallel @connections posts per invocation.
     realtime_post_workers: int = Field(default=32, ge=1, le=256)
+    # A broadcast to more connections than this is split into shards of this size, queued on FANOUT_QUEUE_URL and
+    # posted by parallel sender invocations (no queue configured: the pushing function posts them all itself).
+    realtime_shard_size: int = Field(default=2_000, ge=1, le=5_000)
+    fanout_queue_url: str = Field(default="")
 
 
 @cache

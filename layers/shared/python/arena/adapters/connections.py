@@ -44,11 +44,13 @@ class Outcome:
     sent: int = 0
     gone: list[str] = field(default_factory=list)
     failed: int = 0
+    queued: int = 0  # handed to sender invocations (a sharded broadcast)
 
     def add(self, other: Outcome) -> None:
         self.sent += other.sent
         self.gone += other.gone
         self.failed += other.failed
+        self.queued += other.queued
 
 
 def _post_one(connection_id: str, data: bytes) -> str:
@@ -98,3 +100,34 @@ def post_many(posts: Iterable[tuple[str, bytes]]) -> Outcome:
 def post(connection_ids: Iterable[str], data: bytes) -> Outcome:
     """The same message to every connection."""
     return post_many((c, data) for c in connection_ids)
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def enqueue_shards(shards: list[dict[str, Any]]) -> None:
+    """Queue broadcast shards ({"message": str, "connections": [ids]}) for the sender function, ten per call;
+    raises if SQS refuses any (the caller's invocation fails and its stream batch is retried)."""
+    import json
+
+    queue_url = settings().fanout_queue_url
+    for start in range(0, len(shards), 10):
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps(shard, separators=(",", ":"))}
+            for i, shard in enumerate(shards[start : start + 10])
+        ]
+        answer = _sqs().send_message_batch(QueueUrl=queue_url, Entries=entries)
+        if answer.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} fan-out shards: {answer['Failed'][0]}")
+
+
+def queued_shards() -> int:
+    """Shards still waiting or being posted (SQS's approximate counts; 0 without a fan-out queue)."""
+    queue_url = settings().fanout_queue_url
+    if not queue_url:
+        return 0
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = _sqs().get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)

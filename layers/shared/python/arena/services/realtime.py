@@ -143,13 +143,37 @@ def _deliver(posts: list[tuple[str, bytes]], messages: int) -> Report:
     return Report(messages, outcome)
 
 
+def _broadcast(connection_ids: list[str], message: bytes) -> Report:
+    """One message to many connections: posted here, or, past one shard and with the fan-out queue configured,
+    split into shards that parallel sender invocations post (`send_shard`), so one push's posting time stays
+    that of one shard however many subscribe."""
+    size, queue = settings().realtime_shard_size, settings().fanout_queue_url
+    if not queue or len(connection_ids) <= size:
+        return _deliver([(c, message) for c in connection_ids], 1)
+    text = message.decode()
+    shards = [
+        {"message": text, "connections": connection_ids[i : i + size]} for i in range(0, len(connection_ids), size)
+    ]
+    poster.enqueue_shards(shards)
+    return Report(1, poster.Outcome(queued=len(connection_ids)))
+
+
+def send_shard(shard: Mapping[str, Any]) -> Report:
+    """The sender's side of a sharded broadcast. SQS delivers at least once, so a shard may be posted twice:
+    the copies carry the same topic seq, which a client already uses to drop what it has seen."""
+    connection_ids, message = shard.get("connections"), shard.get("message")
+    if not isinstance(connection_ids, list) or not isinstance(message, str):
+        raise ValueError("a fan-out shard needs a message and a list of connections")
+    return _deliver([(str(c), message.encode()) for c in connection_ids], 1)
+
+
 def publish(topic: str, kind: str, data: Mapping[str, Any]) -> Report:
     """One message to every subscriber of a topic. Nobody listening: no seq taken, nothing sent."""
     connection_ids = store.subscribers(topic)
     if not connection_ids:
         return Report()
     message = rt.encode(rt.envelope(kind, topic, store.next_seq(topic), _ts(), data))
-    return _deliver([(c, message) for c in connection_ids], 1)
+    return _broadcast(connection_ids, message)
 
 
 # ------------------------------------------------------------------------------------------------ leaderboard
@@ -179,6 +203,7 @@ def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep)
     delay = rt.push_delay(state.pushed_at, time.time(), settings().realtime_push_interval_seconds)
     if delay > 0:
         sleep(delay)
+    _wait_for_senders(sleep)
     index = snapshot_store.read_head(event_id).index
     if index.generation <= state.generation:
         return Report()  # already pushed (a redelivery, or another invocation read a newer head first)
@@ -194,12 +219,24 @@ def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep)
     if seq:
         data = rt.fit_diff(diff, event_id, index.generation, index.total)
         message = rt.encode(rt.envelope("leaderboard", topic, seq, _ts(), data))
-        report.add(_deliver([(c, message) for c in subscribers], 1))
+        report.add(_broadcast(subscribers, message))
     event = event_store.get(event_id)
     if event is not None:
         report.add(_push_rank_changes(event, index, load, loaded))
         report.add(_participant_milestones(event, state.total, index.total))
     return report
+
+
+SENDER_WAIT_SECONDS = 20.0
+
+
+def _wait_for_senders(sleep: Callable[[float], None]) -> None:
+    """Back-pressure: while earlier shards are still being posted, wait (up to SENDER_WAIT_SECONDS) instead of
+    queueing more; the head is read after the wait, so the changes meanwhile coalesce into one push and the
+    queue never holds more than about one push's shards."""
+    deadline = time.monotonic() + SENDER_WAIT_SECONDS
+    while poster.queued_shards() > 0 and time.monotonic() < deadline:
+        sleep(0.2)
 
 
 def _standings_now(event_id: str, index: BoardIndex, users: set[str], loaded: dict) -> dict[str, Standing]:
