@@ -1,11 +1,12 @@
 """`python -m bench [--quick | --sizes 1000,10000] [--samples 200] [--naive-samples N] [--ingest-threads 4]
 [--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md: the leaderboard
-(ingest, refresh, reads against a naive baseline), then prize distribution (`python -m bench distribution ...`
-runs that part alone)."""
+(ingest, refresh, reads against a naive baseline), prize distribution, then the real-time fan-out.
+`python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import distribution
 
         return distribution.main(argv[1:])
+    if argv[:1] == ["fanout"]:  # `python -m bench fanout [...]`: the real-time fan-out alone (bench/fanout.py)
+        from bench import fanout
+
+        return fanout.main(argv[1:])
     options = parse(argv)
     results, info = run(options)
     from bench import distribution, report  # after run(): the environment and sys.path are set
@@ -58,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     print(prizes)
     distribution.write_section(prizes, options.output)
     log(f"whole run {info['total_seconds'] / 60:.1f} min; results written to {options.output}")
-    return 0
+    # The real-time fan-out runs its own local stack: a separate process, its section added to the same file.
+    fanout = [sys.executable, "-m", "bench", "fanout", "--output", str(options.output)]
+    return subprocess.call([*fanout, "--sizes", "1000"] if options.sizes == QUICK_SIZES else fanout)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             f'  token: curl -s -XPOST {stack.base_url}/local/token -d \'{{"sub":"u1","groups":["admin"]}}\'',
             flush=True,
         )
+        websocket = next((s.url for s in stack.services if getattr(s, "name", "") == "websocket-api" and s.url), None)
+        if websocket:
+            print(f"  websocket: {websocket}/?token=<token>  (python -m local.watch <url> <topic>...)", flush=True)
         while not stopping.wait(0.5):
             pass
     finally:

@@ -74,6 +74,10 @@ def simulate(base_url: str, feed_token: str, stop: threading.Event) -> None:
             print(f"simulator: {error}")
 
 
+def _websocket_url(stack: LocalStack) -> str:
+    return next((s.url for s in stack.services if getattr(s, "name", "") == "websocket-api" and s.url), "(none)")
+
+
 def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     # One INFO line per invocation is a lot on a console; LOG_LEVEL=INFO make run shows them.
@@ -100,6 +104,9 @@ Arena local stack is up.
 
 Demo event {event_id}: {len(DEMO_TRADERS)} traders, {TRADES_PER_TICK} trades a second.
   Leaderboard   curl -s -H "Authorization: Bearer $ADMIN" {base}/api/events/{event_id}/leaderboard
+
+Live updates (WebSocket API {_websocket_url(stack)}): the leaderboard and trader-01's own channel
+  .venv/bin/python -m local.watch "{_websocket_url(stack)}/?token=$TRADER" leaderboard:{event_id} user:trader-01
 
 export ADMIN={tokens["admin"]}
 export TRADER={tokens[DEMO_TRADERS[0]]}   # trader-01

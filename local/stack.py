@@ -46,9 +46,11 @@ from local.apigw import (
     match_path,
     to_http_response,
 )
+from local.eventbridge import EventBridgeRules
 from local.jwt_issuer import JwtIssuer, TokenError
 from local.pollers import DynamoDBStreamPoller, Poller, SqsPoller, compile_filters
 from local.schedules import ScheduleService, create_lifecycle_resources
+from local.websocket_api import WebSocketService
 from local.workflows import WorkflowService
 
 logger = logging.getLogger("local.stack")
@@ -361,7 +363,11 @@ class HttpGateway:
     def _local(self, method: str, raw_path: str, body: bytes) -> HttpResponse:
         if raw_path == "/local/health" and method == "GET":
             status = "ok" if self.stack.ready else "starting"
-            return _json_response(200 if self.stack.ready else 503, {"status": status, "routes": len(self.specs)})
+            health = {"status": status, "routes": len(self.specs)}
+            for service in self.stack.services:  # services may report themselves (the WebSocket API's URL)
+                if hasattr(service, "health"):
+                    health.update(service.health())
+            return _json_response(200 if self.stack.ready else 503, health)
         if raw_path == "/local/.well-known/jwks.json" and method == "GET":
             return _json_response(200, self.stack.issuer.jwks())
         if raw_path == "/local/token" and method == "POST":
@@ -612,7 +618,15 @@ class LocalStack:
         self._dynamodb_local: Any = None
         self._undo_moto_lock: Callable[[], None] | None = None
         self.workflows = WorkflowService()
-        self.services: list[Service] = [EventSourcePollers(), ScheduleService(), self.workflows, *services]
+        # The WebSocket API first: it sets the @connections endpoint the fan-out functions read (issue 6).
+        self.services: list[Service] = [
+            WebSocketService(),
+            EventSourcePollers(),
+            ScheduleService(),
+            EventBridgeRules(),
+            self.workflows,
+            *services,
+        ]
 
         self.context = tpl.LocalContext(
             template=self.template, region=region, account_id=account_id, parameters=self.parameters

@@ -63,6 +63,24 @@ class Settings(BaseSettings):
     claim_burst_window_seconds: int = Field(default=600, ge=1, le=86_400)
     claim_burst_share: Decimal = Field(default=Decimal("0.5"), gt=0, le=1)
     claim_burst_min_trades: int = Field(default=5, ge=1, le=100_000)
+    # Real-time (WebSocket API): connections and subscriptions, the @connections endpoint of the API's stage
+    # (https://<api>.execute-api.<region>.amazonaws.com/<stage>; the local stack's management port locally),
+    # and the token check $connect makes itself (issuer, comma-separated audiences; JWKS at issuer + path).
+    connections_table: str = Field(default="arena-connections", min_length=3)
+    connections_endpoint: str = Field(default="http://127.0.0.1:3002", min_length=8)
+    jwt_issuer: str = Field(default="http://127.0.0.1:3000/local", min_length=8)
+    jwt_audiences: str = Field(default="arena-local-web,arena-local-trade-feed")
+    # Leaderboard pushes: at most one per event per this many seconds, the top rows they cover.
+    realtime_push_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    realtime_top_n: int = Field(default=20, ge=1, le=100)
+    # Trade activity: at most this many anonymised trades per event per stream batch.
+    realtime_trade_sample: int = Field(default=5, ge=0, le=50)
+    # Parallel @connections posts per invocation.
+    realtime_post_workers: int = Field(default=32, ge=1, le=256)
+    # A broadcast to more connections than this is split into shards of this size, queued on FANOUT_QUEUE_URL and
+    # posted by parallel sender invocations (no queue configured: the pushing function posts them all itself).
+    realtime_shard_size: int = Field(default=2_000, ge=1, le=5_000)
+    fanout_queue_url: str = Field(default="")
 
 
 @cache

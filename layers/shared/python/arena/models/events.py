@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from arena.domain import prizes
 from arena.domain.events import EventStatus, RankingMetric
@@ -184,6 +184,20 @@ Markets = Annotated[list[Market], Field(max_length=200)]
 UserIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=50)]
 
 
+class Milestones(ApiModel):
+    """Event-wide thresholds announced once each on the event's real-time topic when crossed."""
+
+    volume: list[PositiveDecimalStr] = Field(default_factory=list, max_length=20, description="Total traded volume.")
+    participants: list[int] = Field(default_factory=list, max_length=20, description="Ranked participants.")
+
+    @field_validator("participants")
+    @classmethod
+    def _positive(cls, values: list[int]) -> list[int]:
+        if any(v < 1 for v in values):
+            raise ValueError("participant thresholds must be at least 1")
+        return sorted(set(values))
+
+
 class EventCreate(ApiModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
@@ -199,6 +213,7 @@ class EventCreate(ApiModel):
     prize_settings: PrizeSettings = Field(default_factory=PrizeSettings)
     claim: ClaimSettings = Field(default_factory=ClaimSettings)
     managers: UserIds = Field(default_factory=list, description="Event managers assigned to this event (admin only).")
+    milestones: Milestones = Field(default_factory=Milestones)
 
 
 class EventPatch(ApiModel):
@@ -219,6 +234,7 @@ class EventPatch(ApiModel):
     prize_settings: PrizeSettings | None = None
     claim: ClaimSettings | None = None
     managers: UserIds | None = None
+    milestones: Milestones | None = None
 
 
 class EventCancel(ApiModel):
@@ -250,6 +266,7 @@ class Event(BaseModel):
     updated_at: UtcDatetime
     version: int
     cancel_reason: str | None = None
+    milestones: Milestones = Field(default_factory=Milestones)
 
 
 class EventPage(Page[Event]):

@@ -1,0 +1,379 @@
+"""`python -m bench fanout [--sizes 1000,1000@400,10000] [--seconds 20] [--trades-per-second 100] [--output PATH]`:
+real-time fan-out on the local stack, with N real WebSocket connections subscribed to one event's leaderboard.
+
+Per size N: a fresh local stack (DynamoDB Local, the WebSocket server, @connections over HTTP, the real
+handlers); an event with 20 traders and a marker trader; a client process (`--client`, so the clients do not
+share the stack's interpreter) opens N sockets and subscribes each to `leaderboard:<event>`; then trades are
+posted through POST /api/trades for `--seconds` at `--trades-per-second`, in 5 ticks a second. Each tick the
+marker trades a volume larger than everyone else's together, so it stays first and its score names the tick:
+trade-to-client latency is, per connection and tick, the first push showing a marker score at least the tick's
+minus the time that tick's POST started. @connections calls are counted by the local management API.
+
+The figures are what this machine does; nothing asserts on them. Results go into bench/RESULTS.md between the
+fan-out markers (replaced on each run, the rest of the file kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+START, END = "<!-- fanout:start -->", "<!-- fanout:end -->"
+TICKS_PER_SECOND = 5
+MARKER = "bench-marker"
+MARKER_PRICE = Decimal(10) ** 9  # one marker trade outweighs every other trader together
+TRADERS = [f"bench-trader-{i:02d}" for i in range(20)]
+WATCHER_TOKENS = 100  # connections share these users' tokens (a user may hold many connections)
+
+
+def log(message: str) -> None:
+    print(f"[fanout {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------ client process
+
+
+async def _clients(url: str, topic: str, count: int, tokens: list[str], concurrency: int) -> None:
+    from websockets.asyncio.client import connect
+
+    received: list[list[tuple[float, str]]] = [[] for _ in range(count)]
+    messages = [0]
+    sockets: list[Any] = [None] * count
+    gate = asyncio.Semaphore(concurrency)
+    subscribed = asyncio.Event()
+    ready_count = [0]
+
+    async def one(i: int) -> None:
+        async with gate:
+            for attempt in range(5):
+                try:
+                    socket = await connect(f"{url}/?token={tokens[i % len(tokens)]}", max_queue=None, open_timeout=60)
+                    break
+                except Exception:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.5)
+            sockets[i] = socket
+            await socket.send(json.dumps({"action": "subscribe", "topic": topic}))
+            reply = json.loads(await socket.recv())
+            assert reply.get("type") == "subscribed", reply
+        ready_count[0] += 1
+        if ready_count[0] == count:
+            subscribed.set()
+        async for frame in socket:
+            now = time.time()
+            messages[0] += 1
+            message = json.loads(frame)
+            rows = message.get("data", {}).get("rows", [])
+            marker = next((r["score"] for r in rows if r["user_id"] == MARKER), None)
+            if marker is not None:
+                received[i].append((now, marker))
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    await subscribed.wait()
+    print(json.dumps({"ready": True, "connect_seconds": time.perf_counter() - started}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "stop"
+    print(json.dumps({"messages": messages[0], "received": received}), flush=True)
+    for task in tasks:
+        task.cancel()
+    for socket in sockets:
+        if socket is not None:
+            socket.transport.abort()
+
+
+def client_main(argv: list[str]) -> int:
+    url, topic, count, tokens_file, concurrency = argv
+    tokens = json.loads(Path(tokens_file).read_text())
+    asyncio.run(_clients(url, topic, int(count), tokens, int(concurrency)))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ one size
+
+
+def _call(base: str, method: str, path: str, token: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        base + path, method=method, data=None if body is None else json.dumps(body).encode()
+    )
+    request.add_header("authorization", f"Bearer {token}")
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        return json.loads(answer.read())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[str, Any]:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    from local.simulator import TradeSimulator
+    from local.stack import LocalStack
+
+    stack = LocalStack(port=0, parameters={"LogLevel": "ERROR"})
+    stack.start()
+    try:
+        websocket = next(s for s in stack.services if getattr(s, "name", "") == "websocket-api")
+        base, issuer = stack.base_url, stack.issuer
+        admin = issuer.issue("bench-admin", groups=["admin"])
+        feed = issuer.issue("bench-feed", groups=[], scopes=["arena/trades.write"])
+        now = datetime.now(UTC)
+        event = _call(
+            base,
+            "POST",
+            "/api/events",
+            admin,
+            {
+                "name": "Fan-out bench",
+                "start_at": _iso(now - timedelta(minutes=1)),
+                "end_at": _iso(now + timedelta(hours=2)),
+                "ranking_metric": "volume",
+                "markets": ["BTC-USDT", "ETH-USDT", "SOL-USDT"],
+            },
+        )
+        event_id = event["id"]
+        for trader in [*TRADERS, MARKER]:
+            _call(base, "POST", f"/api/events/{event_id}/join", issuer.issue(trader, groups=["user"]))
+        tokens_file = ROOT / ".local-fanout-tokens.json"
+        tokens_file.write_text(
+            json.dumps([issuer.issue(f"watcher-{i}", groups=["user"]) for i in range(WATCHER_TOKENS)])
+        )
+        topic = f"leaderboard:{event_id}"
+
+        log(f"{connections} connections: opening and subscribing")
+        client = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.fanout",
+                "--client",
+                websocket.url,
+                topic,
+                str(connections),
+                str(tokens_file),
+                "100",
+            ],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        ready = json.loads(client.stdout.readline())
+        log(f"{connections} subscribed in {ready['connect_seconds']:.1f} s")
+        tokens_file.unlink(missing_ok=True)
+
+        simulator = TradeSimulator(TRADERS, seed=5, prefix=f"FAN{connections}")
+        rng = random.Random(5)
+        per_tick = max(1, trades_per_second // TICKS_PER_SECOND)
+        ticks: list[tuple[float, Decimal]] = []  # (POST started, marker score after the tick)
+        marker_total = Decimal(0)
+        posts_before = websocket.posts
+        trades = 0
+        started = time.time()
+        deadline = started + seconds
+        tick = 0
+        while time.time() < deadline:
+            tick += 1
+            at = datetime.now(UTC)
+            batch = [simulator.trade(at - timedelta(milliseconds=rng.randint(0, 50))) for _ in range(per_tick)]
+            marker_total += MARKER_PRICE
+            batch.append(
+                {
+                    "trade_id": f"FANM{connections}-{tick}",
+                    "user_id": MARKER,
+                    "market": "BTC-USDT",
+                    "side": "buy",
+                    "quantity": "1",
+                    "price": str(MARKER_PRICE),
+                    "executed_at": _iso(at),
+                }
+            )
+            posted = time.time()
+            answer = _call(base, "POST", "/api/trades", feed, {"trades": batch})
+            trades += answer["accepted"]
+            ticks.append((posted, marker_total))
+            time.sleep(max(0.0, started + tick / TICKS_PER_SECOND - time.time()))
+        trading_seconds = time.time() - started
+        # Let the last trades reach the clients: wait until the posts stop growing.
+        quiet, last = 0, websocket.posts
+        while quiet < 3 and time.time() - started < seconds + 120:
+            time.sleep(1)
+            quiet = quiet + 1 if websocket.posts == last else 0
+            last = websocket.posts
+        window = time.time() - started
+        posts = websocket.posts - posts_before
+        client.stdin.write("stop\n")
+        client.stdin.flush()
+        result = json.loads(client.stdout.readline())
+        client.wait(timeout=60)
+
+        latencies: list[float] = []
+        missed = 0
+        for series in result["received"]:
+            seen = [(t, Decimal(score)) for t, score in series]
+            for posted, total in ticks:
+                first = next((t for t, score in seen if score >= total), None)
+                if first is None:
+                    missed += 1
+                else:
+                    latencies.append(first - posted)
+        pushes = posts / connections if connections else 0
+        return {
+            "connections": connections,
+            "connect_seconds": ready["connect_seconds"],
+            "trading_seconds": trading_seconds,
+            "window_seconds": window,
+            "trades": trades,
+            "trades_per_second": trades / trading_seconds,
+            "asked_trades_per_second": trades_per_second,
+            "messages": result["messages"],
+            "messages_per_second": result["messages"] / window,
+            "posts": posts,
+            "posts_per_second": posts / window,
+            "pushes": pushes,
+            "posts_per_trade": posts / trades if trades else 0,
+            "p50_ms": _percentile(latencies, 0.50) * 1000 if latencies else None,
+            "p95_ms": _percentile(latencies, 0.95) * 1000 if latencies else None,
+            "max_ms": max(latencies) * 1000 if latencies else None,
+            "mean_ms": statistics.fmean(latencies) * 1000 if latencies else None,
+            "samples": len(latencies),
+            "missed": missed,
+        }
+    finally:
+        stack.stop()
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _first(results: list[dict[str, Any]], connections: int, key: str) -> str:
+    """A figure of the first run with that many connections, for the reading under the table."""
+    run = next((r for r in results if r["connections"] == connections), None)
+    if run is None:
+        return "not measured"
+    if key == "push_seconds":
+        return f"about {run['window_seconds'] / max(run['pushes'], 1):.0f} s"
+    return "-" if run.get(key) is None else f"{run[key] / 1000:.1f} s"
+
+
+def section(results: list[dict[str, Any]], seconds: float, trades_per_second: int) -> str:
+    lines = [
+        START,
+        "## Real-time fan-out (WebSocket API, issue 6)",
+        "",
+        f"`python -m bench fanout`, run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on this machine "
+        f"({os.cpu_count()} cores, shared). Per size: a fresh local stack (DynamoDB Local, the WebSocket server, "
+        "@connections over HTTP, the real handlers in one Python process); N real WebSocket connections "
+        "(the `websockets` library, in a second process) subscribed to one event's leaderboard; trades posted "
+        f"through POST /api/trades for {seconds:.0f} s at the rate asked (default {trades_per_second} trades/s; "
+        f"trades/s below is what the stack took), {TICKS_PER_SECOND} batches a second. Latency: from the start "
+        "of the POST carrying a trade to the first push showing it, per connection and batch (a marker trader's "
+        "score names the batch). "
+        "@connections calls: POSTs the local management API served.",
+        "",
+        "| connections | subscribe all | trades/s | pushes | @connections calls | calls/s | calls per trade "
+        "| messages/s received | trade-to-client p50 | p95 | max | missed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ms = lambda v: "-" if v is None else f"{v:,.0f} ms"  # noqa: E731
+        lines.append(
+            f"| {r['connections']:,} | {r['connect_seconds']:.1f} s | {r['trades_per_second']:.0f} | {r['pushes']:.0f} "
+            f"| {r['posts']:,} | {r['posts_per_second']:,.0f} | {r['posts_per_trade']:.2f} "
+            f"| {r['messages_per_second']:,.0f} | {ms(r['p50_ms'])} | {ms(r['p95_ms'])} | {ms(r['max_ms'])} "
+            f"| {r['missed']} of {r['samples'] + r['missed']} |"
+        )
+    lines += [
+        "",
+        "Reading: a push goes to every subscriber and pushes are coalesced (at most one a second per event), so "
+        "@connections calls per second are bounded by the connections, not by the trades: at 1,000 connections "
+        "more trades per second leave calls/s where they were and calls per trade fall. The time goes to the "
+        "posts: a profile of the 1,000-connection run put 1.8 s of each ~2.5 s push cycle in posting (about 540 "
+        "posts/s: one boto3 `post_to_connection` is about 1 ms of CPU, and here the handlers, the WebSocket server "
+        "and DynamoDB Local share 2 cores with other work, load average 3 to 11 during these runs); reading the "
+        "snapshot, the subscriber query and the rank checks took tens of milliseconds. So a trade waits for the "
+        "push in progress, then for the next one to reach its connection, and p95 is past the 2 s target on this "
+        f"machine ({_first(results, 1_000, 'p95_ms')} at 1,000). At 10,000 connections a push is 10,000 posts "
+        f"({_first(results, 10_000, 'push_seconds')} per push here), so only a few pushes fit the run. In AWS "
+        "the posts are network-bound (about 10 to 30 ms each, 32 threads in a 1 GB Lambda: roughly 1,000 to "
+        "3,000 posts/s per invocation) within the account's 10,000 @connections calls a second, and a push to "
+        "more than REALTIME_SHARD_SIZE (2,000) connections is split into shards on FanoutQueue that parallel "
+        "SendShardFunction invocations post (up to 20 at once), the next push waiting while shards are pending. "
+        "The 10,000 run goes through that queue too; here its sender shares the same 2 cores, so it is no faster, "
+        "and the wait keeps the backlog to one push (without the wait, a trial run at 10,000 measured p95 121 s "
+        "and 36% of the batches had not reached their connections two minutes after trading stopped).",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, output: Path = RESULTS) -> None:
+    current = output.read_text() if output.exists() else ""
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
+    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
+    output.write_text(updated)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--client":
+        return client_main(argv[1:])
+    if argv and argv[0] == "--one":
+        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]))), flush=True)
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        default="1000,1000@400,10000",
+        help="comma-separated connection counts, each optionally @trades-per-second (default 1000,1000@400,10000)",
+    )
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of trading per size")
+    parser.add_argument("--trades-per-second", type=int, default=100)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    runs = []
+    for entry in (e.strip().replace("_", "") for e in args.sizes.split(",") if e.strip()):
+        size, _, rate = entry.partition("@")
+        runs.append((int(size), int(rate) if rate else args.trades_per_second))
+    results = []
+    for size, rate in runs:
+        # One process per size: a local stack per process (its clients and caches are process-wide).
+        command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds), str(rate)]
+        answer = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if answer.returncode != 0:
+            log(f"{size} connections: the run failed (exit {answer.returncode})")
+            return answer.returncode
+        # Function logs share stdout: the result is the line that names the connections.
+        result = next(json.loads(line) for line in reversed(answer.stdout.splitlines()) if '"connections"' in line)
+        log(json.dumps(result))
+        results.append(result)
+    text = section(results, args.seconds, args.trades_per_second)
+    print(text)
+    write_section(text, args.output)
+    log(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
