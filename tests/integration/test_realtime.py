@@ -448,6 +448,43 @@ def test_domain_events_reach_the_event_topic_and_admins_once(realtime: Realtime)
     assert [m["data"]["name"] for m in realtime.api.to("c-root", "domain_event")] == ["EventStarted"]
 
 
+def test_winners_listening_on_their_channel_learn_their_prizes(realtime: Realtime) -> None:
+    """Given a manual-claim event distributed, ann listening on her private channel and cid on none
+    When PrizesDistributed reaches the fan-out
+    Then ann gets one "prize" message with her prize, its status, deadline and the id to claim it; nobody else's
+    channel is posted to, and the same delivery again posts nothing."""
+    from arena.domain.claims import PrizeRef
+
+    from tests.integration.prizes import distribute, seeded_event
+
+    event_id = seeded_event(realtime.arena, claim={"mode": "manual", "window_days": 7})
+    assert distribute(realtime.arena, event_id).status == 201
+    realtime.user("c-ann", "ann", "user:ann")
+    realtime.user("c-eve", "eve", "user:eve")  # did not qualify: no prize, no message
+    handler = realtime.load("realtime", "push_domain_event").lambda_handler
+    envelope = {
+        **sample_event("realtime/push_domain_event.json"),
+        "id": "delivery-prizes-1",
+        "detail-type": "PrizesDistributed",
+        "detail": {"event_id": event_id, "run_id": "r1", "award_count": 5},
+    }
+    handler(envelope, realtime.arena.context)
+    handler(envelope, realtime.arena.context)
+    [message] = realtime.api.to("c-ann", "prize")
+    assert message["data"]["name"] == "PrizesAwarded" and message["data"]["event_id"] == event_id
+    assert message["data"]["prizes"] == [
+        {
+            "type": "points",
+            "amount": "1000",
+            "status": "CLAIMABLE",
+            "prize_rank": 1,
+            "claim_deadline": "2026-12-08T12:00:00.000Z",
+            "prize_id": PrizeRef(event_id, "ann", 0).prize_id,
+        }
+    ]
+    assert realtime.api.to("c-eve", "prize") == []
+
+
 # ------------------------------------------------------------------------------------------------ announcements
 
 

@@ -33,12 +33,14 @@ from arena.config import settings
 from arena.domain import board
 from arena.domain import realtime as rt
 from arena.domain.board import BoardEntry, BoardIndex
+from arena.domain.claims import PrizeRef
 from arena.domain.realtime import Milestone, Row, Standing, Topic
 from arena.errors import BadRequest, Unauthenticated
 from arena.models.events import Event
 from arena.observability import logger
 from arena.services import events as event_service
 from arena.store import connections as store
+from arena.store import distribution as distribution_store
 from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
 
@@ -453,8 +455,36 @@ def push_domain_event(envelope: Mapping[str, Any]) -> Report:
         report.add(publish(rt.event_topic(str(event_id)), "prizes", data))
     if name == "PayoutRequested" and detail.get("user_id"):
         report.add(publish(rt.user_topic(str(detail["user_id"])), "prize", data))
+    if name == "PrizesDistributed" and event_id:
+        report.add(_tell_winners(str(event_id)))
     report.add(publish(rt.ADMIN_TOPIC, "domain_event", data))
     return report
+
+
+def _tell_winners(event_id: str) -> Report:
+    """Each connected user with a private channel open learns what the distribution gave them (and, for a prize
+    to claim, its id and deadline). Bounded by connected users, not by winners: one read per listening user."""
+    report = Report()
+    for user_id in store.channel_users():
+        prizes = [_prize_message(p) for p in distribution_store.user_prizes(event_id, user_id)]
+        if prizes:
+            data = {"name": "PrizesAwarded", "event_id": event_id, "prizes": prizes}
+            report.add(publish(rt.user_topic(user_id), "prize", data))
+    return report
+
+
+def _prize_message(prize: Mapping[str, Any]) -> dict[str, Any]:
+    message = {
+        name: prize[name]
+        for name in ("type", "token", "description", "amount", "status", "prize_rank", "claim_deadline")
+        if prize.get(name) is not None
+    }
+    if "prize_rank" in message:
+        message["prize_rank"] = int(message["prize_rank"])
+    if prize.get("status") == "CLAIMABLE":
+        ref = PrizeRef(str(prize["event_id"]), str(prize["user_id"]), int(prize["rule_index"]))
+        message["prize_id"] = ref.prize_id
+    return message
 
 
 def event_ids_of_heads(records: list[Mapping[str, Any]]) -> list[str]:
