@@ -103,15 +103,15 @@ def arena() -> Iterator[ArenaClient]:
 
 
 @contextmanager
-def in_process_stack(**environment: str) -> Iterator[Any]:
-    """The whole template on a LocalStack in this process (moto for DynamoDB, so the test can also read and seed
-    through the arena package), with `environment` set for its lifetime."""
+def in_process_stack(dynamodb: str = "moto", **environment: str) -> Iterator[Any]:
+    """The whole template on a LocalStack in this process (moto for DynamoDB unless "local" is asked for), so the
+    test can also read and seed through the arena package, with `environment` set for its lifetime."""
     from local.stack import LocalStack
     from tests.conftest import _clear_caches
 
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    local = LocalStack(port=0, dynamodb="moto").start()
+    local = LocalStack(port=0, dynamodb=dynamodb).start()
     _clear_caches()  # the test process reads the stack's moto through the same arena package
     try:
         yield local
@@ -123,3 +123,51 @@ def in_process_stack(**environment: str) -> Iterator[Any]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def iso(moment: Any) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def completed_event(
+    client: ArenaClient, admin: str, prizes: list[dict[str, Any]], ranked: list[str], **body: Any
+) -> str:
+    """An event created over HTTP with `prizes` (and any other `body` fields), then COMPLETED with `ranked` users'
+    results frozen in that order, all qualified (written through the arena package the in-process stack runs: the
+    lifecycle has end-to-end tests of its own)."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from arena.domain.events import EventStatus
+    from arena.store import events as event_store
+    from arena.store import results
+
+    now = datetime.now(UTC)
+    fields = {
+        "name": "Completed cup",
+        "start_at": iso(now + timedelta(hours=1)),
+        "end_at": iso(now + timedelta(hours=2)),
+        "prizes": prizes,
+        "qualification": {"min_volume": "0", "min_trades": 0},
+        **body,
+    }
+    created = client.call("POST", "/api/events", admin, fields)
+    assert created.status == 201, created.body
+    event_id = created.body["id"]
+    frozen = [
+        {
+            "rank": rank,
+            "prize_rank": rank,
+            "user_id": user,
+            "score": Decimal(100 * (len(ranked) - rank + 1)),
+            "trade_count": 1,
+            "qualified": True,
+            "rule": "score desc",
+            "generation": 1,
+            "frozen_at": iso(now),
+        }
+        for rank, user in enumerate(ranked, start=1)
+    ]
+    results.write(event_id, frozen)
+    assert event_store.set_status(event_id, tuple(EventStatus), EventStatus.COMPLETED, now) is not None
+    return event_id

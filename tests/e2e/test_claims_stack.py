@@ -8,81 +8,31 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.conftest import _clear_caches
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, completed_event, in_process_stack
 
 pytestmark = pytest.mark.e2e
 
 PARALLEL = 100
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from local.stack import LocalStack
-
+def stack() -> Iterator[Any]:
     # The status machine is under test, not the per-user velocity limit (its own test is on moto).
-    monkeypatch.setenv("CLAIM_VELOCITY_LIMIT", "100000")
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    local = LocalStack(port=0, dynamodb="local").start()
-    _clear_caches()  # the test process reads the stack's tables through the same arena package
-    try:
+    with in_process_stack("local", CLAIM_VELOCITY_LIMIT="100000", POWERTOOLS_LOG_LEVEL="WARNING") as local:
         yield local
-    finally:
-        local.stop()
-        _clear_caches()
 
 
 def _completed_manual_event(client: ArenaClient, admin: str) -> str:
-    """A manual-claim event with one points prize, completed with ann first (results frozen directly: the
-    lifecycle has its own end-to-end test)."""
-    from arena.domain.events import EventStatus
-    from arena.store import events as event_store
-    from arena.store import results
-
-    now = datetime.now(UTC)
-    created = client.call(
-        "POST",
-        "/api/events",
-        admin,
-        {
-            "name": "Claim rush",
-            "start_at": _iso(now + timedelta(hours=1)),
-            "end_at": _iso(now + timedelta(hours=2)),
-            "prizes": [{"rank_from": 1, "rank_to": 1, "type": "points", "amount": "500.25"}],
-            "qualification": {"min_volume": "0", "min_trades": 0},
-            "claim": {"mode": "manual", "window_days": 14},
-        },
+    """A manual-claim event with one points prize, completed with ann first."""
+    prizes = [{"rank_from": 1, "rank_to": 1, "type": "points", "amount": "500.25"}]
+    return completed_event(
+        client, admin, prizes, ["ann"], name="Claim rush", claim={"mode": "manual", "window_days": 14}
     )
-    assert created.status == 201, created.body
-    event_id = created.body["id"]
-    results.write(
-        event_id,
-        [
-            {
-                "rank": 1,
-                "prize_rank": 1,
-                "user_id": "ann",
-                "score": Decimal(100),
-                "trade_count": 1,
-                "qualified": True,
-                "rule": "score desc",
-                "generation": 1,
-                "frozen_at": _iso(now),
-            }
-        ],
-    )
-    assert event_store.set_status(event_id, tuple(EventStatus), EventStatus.COMPLETED, now) is not None
-    return event_id
 
 
 def test_100_parallel_claims_of_one_prize_succeed_once(stack: Any) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ArenaClient, in_process_stack
+from tests.e2e.conftest import ArenaClient, completed_event, in_process_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -40,50 +39,10 @@ def client(stack: Any) -> ArenaClient:
     return ArenaClient(stack.base_url)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _completed_event(client: ArenaClient, admin: str, tag: str) -> str:
     """An event COMPLETED with 45 qualified traders' results frozen: <tag>01 first, <tag>45 last."""
-    from arena.domain.events import EventStatus
-    from arena.store import events as event_store
-    from arena.store import results
-
-    now = datetime.now(UTC)
-    created = client.call(
-        "POST",
-        "/api/events",
-        admin,
-        {
-            "name": "Workflow cup",
-            "start_at": _iso(now + timedelta(hours=1)),
-            "end_at": _iso(now + timedelta(hours=2)),
-            "prizes": PRIZES,
-            "claim": {"mode": "auto"},
-        },
-    )
-    assert created.status == 201, created.body
-    event_id = created.body["id"]
-    results.write(
-        event_id,
-        [
-            {
-                "rank": rank,
-                "prize_rank": rank,
-                "user_id": user,
-                "score": Decimal(1000 - rank),
-                "trade_count": 1,
-                "qualified": True,
-                "rule": "score desc",
-                "generation": 1,
-                "frozen_at": _iso(now),
-            }
-            for rank, user in enumerate((f"{tag}{i:02d}" for i in range(1, RANKED + 1)), start=1)
-        ],
-    )
-    assert event_store.set_status(event_id, tuple(EventStatus), EventStatus.COMPLETED, now) is not None
-    return event_id
+    ranked = [f"{tag}{i:02d}" for i in range(1, RANKED + 1)]
+    return completed_event(client, admin, PRIZES, ranked, name="Workflow cup", claim={"mode": "auto"})
 
 
 def _wait_run(client: ArenaClient, admin: str, event_id: str, status: str, seconds: float = 60) -> dict[str, Any]:
@@ -189,7 +148,9 @@ def test_a_failed_verification_is_caught_and_rolled_back(
     admin = client.token("wf-admin", ["admin"])
     event_id = _completed_event(client, admin, "c")
     original = distribution.verify
-    monkeypatch.setattr(distribution, "verify", lambda e: ["injected mismatch"] if e == event_id else original(e))
+    monkeypatch.setattr(
+        distribution, "verify", lambda e, *more: ["injected mismatch"] if e == event_id else original(e, *more)
+    )
     assert client.call("POST", f"/api/events/{event_id}/prizes/distribute", admin).status == 201
 
     deadline = time.monotonic() + 60

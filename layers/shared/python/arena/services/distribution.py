@@ -460,7 +460,7 @@ def calculate(event_id: str) -> dict[str, Any]:
     if run["status"] != DISTRIBUTING:
         return {"event_id": event_id, "status": run["status"], "batches": []}
     _fund(event_id, run)
-    pending = [int(b["batch_index"]) for b in store.batches(event_id) if b["status"] != "DONE"]
+    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != "DONE"]
     return {"event_id": event_id, "status": run["status"], "batches": pending}
 
 
@@ -569,8 +569,9 @@ def verify_run(event_id: str) -> dict[str, Any]:
     run = _reread(event_id)
     if run["status"] != DISTRIBUTING:
         return {"event_id": event_id, "status": run["status"], "problems": list(run.get("problems", []))}
-    _publish_payouts(event_id, [p for p in store.prizes(event_id) if p.get("payout_pending")])
-    problems = verify(event_id)
+    prizes = store.prizes(event_id)
+    _publish_payouts(event_id, [p for p in prizes if p.get("payout_pending")])
+    problems = verify(event_id, prizes)
     if problems:
         logger.error("prize distribution failed verification", extra={"event_id": event_id, "problems": problems})
         count("PrizeDistributionFailed")
@@ -650,13 +651,14 @@ def _fund(event_id: str, run: dict[str, Any]) -> None:
         ledger.post(ledger_rules.transfer(pool, "treasury", kept), treasury_key(event_id), "prize_treasury", "not paid")
 
 
-def verify(event_id: str) -> list[str]:
-    """Every mismatch between the run's plan and what was written: [] when the distribution is exact."""
+def verify(event_id: str, prizes: list[dict[str, Any]] | None = None) -> list[str]:
+    """Every mismatch between the run's plan and what was written (the event's prizes, read here unless given):
+    [] when the distribution is exact."""
     run = _reread(event_id)
     problems: list[str] = []
     paid: dict[str, Decimal] = {}
     counted: Counter[str] = Counter()
-    for prize in store.prizes(event_id):
+    for prize in store.prizes(event_id) if prizes is None else prizes:
         if prize["status"] == ROLLED_BACK:
             continue
         name = _award_currency(prize)
@@ -669,7 +671,7 @@ def verify(event_id: str) -> list[str]:
     for name, planned_count in run.get("counts", {}).items():
         if counted[name] != int(planned_count):
             problems.append(f"{name}: {counted[name]} prizes written, {int(planned_count)} planned")
-    pending = [int(b["batch_index"]) for b in store.batches(event_id) if b["status"] != "DONE"]
+    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != "DONE"]
     if pending:
         problems.append(f"batches not done: {pending}")
     if currency_name(POINTS) in run.get("pool_total", {}):

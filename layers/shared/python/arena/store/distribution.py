@@ -92,17 +92,28 @@ def put_batches(event_id: str, batches: list[dict[str, Any]]) -> None:
     )
 
 
-def _query(event_id: str, prefix: str) -> list[dict[str, Any]]:
+def _query(event_id: str, prefix: str, projection: str | None = None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
+    names = {"#item": "item"}
+    extra: dict[str, Any] = {}
+    if projection:
+        names["#st"] = "status"
+        extra["ProjectionExpression"] = projection
     for page in dynamo.query_pages(
         TableName=_table(),
         KeyConditionExpression="event_id = :e AND begins_with(#item, :p)",
-        ExpressionAttributeNames={"#item": "item"},
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues={":e": {"S": event_id}, ":p": {"S": prefix}},
         ConsistentRead=True,
+        **extra,
     ):
         items.extend(dynamo.from_item(i) for i in page.get("Items", []))
     return items
+
+
+def batch_statuses(event_id: str) -> list[dict[str, Any]]:
+    """Every batch's index and status, without its awards (a 100,000-winner run's batches hold megabytes)."""
+    return _query(event_id, BATCH_PREFIX, projection="batch_index, #st")
 
 
 def batches(event_id: str) -> list[dict[str, Any]]:
