@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -107,16 +106,6 @@ def client_main(argv: list[str]) -> int:
 # ------------------------------------------------------------------------------------------------ one size
 
 
-def _call(base: str, method: str, path: str, token: str, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        base + path, method=method, data=None if body is None else json.dumps(body).encode()
-    )
-    request.add_header("authorization", f"Bearer {token}")
-    request.add_header("content-type", "application/json")
-    with urllib.request.urlopen(request, timeout=120) as answer:
-        return json.loads(answer.read())
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -128,6 +117,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    from local.demo import call as _call
     from local.simulator import TradeSimulator
     from local.stack import LocalStack
 
@@ -210,7 +200,7 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
                 }
             )
             posted = time.time()
-            answer = _call(base, "POST", "/api/trades", feed, {"trades": batch})
+            answer = _call(base, "POST", "/api/trades", feed, {"trades": batch}, timeout=120)
             trades += answer["accepted"]
             ticks.append((posted, marker_total))
             time.sleep(max(0.0, started + tick / TICKS_PER_SECOND - time.time()))

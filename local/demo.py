@@ -28,19 +28,20 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _call(base_url: str, method: str, path: str, token: str, body: Any = None) -> Any:
+def call(base_url: str, method: str, path: str, token: str, body: Any = None, timeout: float = 60) -> Any:
+    """One JSON request to the local stack's HTTP API with a bearer token; the decoded JSON answer."""
     request = urllib.request.Request(
         base_url + path, method=method, data=None if body is None else json.dumps(body).encode()
     )
     request.add_header("authorization", f"Bearer {token}")
     request.add_header("content-type", "application/json")
-    with urllib.request.urlopen(request, timeout=60) as answer:
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
         return json.loads(answer.read())
 
 
 def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
     now = datetime.now(UTC)
-    event = _call(
+    event = call(
         base_url,
         "POST",
         "/api/events",
@@ -59,7 +60,7 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
         },
     )
     for trader in DEMO_TRADERS:
-        _call(base_url, "POST", f"/api/events/{event['id']}/join", tokens[trader])
+        call(base_url, "POST", f"/api/events/{event['id']}/join", tokens[trader])
     return event["id"]
 
 
@@ -69,7 +70,7 @@ def simulate(base_url: str, feed_token: str, stop: threading.Event) -> None:
         now = datetime.now(UTC)
         trades = [simulator.trade(now - timedelta(milliseconds=i * 7)) for i in range(TRADES_PER_TICK)]
         try:
-            _call(base_url, "POST", "/api/trades", feed_token, {"trades": trades})
+            call(base_url, "POST", "/api/trades", feed_token, {"trades": trades})
         except OSError as error:  # the stack is stopping, or a transient local error: keep the demo alive
             print(f"simulator: {error}")
 
