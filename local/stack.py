@@ -89,12 +89,19 @@ class Service(Protocol):
 
 
 class FunctionRuntime:
-    """One template function, run in this process as the Lambda runtime would run it."""
+    """One template function, run in this process as the Lambda runtime would run it.
+
+    Like Lambda, one execution environment serves one invocation at a time: concurrent invocations get their own
+    copy of the handler module (its module-level state, e.g. a Powertools resolver, is per environment), created
+    on demand and kept warm for the next one."""
 
     def __init__(self, spec: tpl.FunctionSpec, base_dir: Path, registry: FunctionRegistry):
         self.spec = spec
         self.code_dir = (base_dir / spec.code_uri).resolve()
         self._registry = registry
+        self._idle: list[ModuleType] = []
+        self._environments = 0
+        self._idle_lock = threading.Lock()
 
     @property
     def source_path(self) -> Path:
@@ -104,15 +111,41 @@ class FunctionRuntime:
 
     @property
     def handler(self) -> Callable[[Any, Any], Any]:
-        module = self._registry.load_module(self.source_path)
+        return self._handler_of(self._registry.load_module(self.source_path))
+
+    def _handler_of(self, module: ModuleType) -> Callable[[Any, Any], Any]:
         try:
             return getattr(module, self.spec.function_name)
         except AttributeError as error:
             raise ImportError(f"{self.spec.logical_id}: {self.source_path} has no {self.spec.function_name}") from error
 
+    def _acquire(self) -> ModuleType:
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+            self._environments += 1
+            environment = self._environments
+        if environment == 1:
+            return self._registry.load_module(self.source_path)
+        return self._registry.load_module(self.source_path, copy=f"{self.spec.logical_id}_env{environment}")
+
     def invoke(self, event: Any, context: LambdaContext | None = None) -> Any:
-        """Call the handler with a fresh Lambda context; exceptions propagate to the caller (gateway, poller)."""
-        handler = self.handler
+        """Call the handler with a fresh Lambda context in an idle execution environment (a new one when all are
+        busy); exceptions propagate to the caller (gateway, poller)."""
+        module = self._acquire()
+        try:
+            return self._run(self._handler_of(module), event, context)
+        finally:
+            with self._idle_lock:
+                self._idle.append(module)
+
+    def retire(self) -> None:
+        """Forget every execution environment (the stack stopped)."""
+        with self._idle_lock:
+            self._idle.clear()
+            self._environments = 0
+
+    def _run(self, handler: Callable[[Any, Any], Any], event: Any, context: LambdaContext | None) -> Any:
         context = context or LambdaContext(
             self.spec.logical_id,
             memory_limit_in_mb=self.spec.memory,
@@ -160,12 +193,15 @@ class FunctionRegistry:
     def invoke(self, logical_id: str, event: Any) -> Any:
         return self._runtimes[logical_id].invoke(event)
 
-    def load_module(self, path: Path) -> ModuleType:
+    def load_module(self, path: Path, copy: str | None = None) -> ModuleType:
+        """The handler module at `path`, imported once; `copy` names another instance of it (another execution
+        environment of one function)."""
+        key = path if copy is None else path.with_name(f"{path.name}#{copy}")
         with self._lock:
-            if path in self._modules:
-                return self._modules[path]
+            if key in self._modules:
+                return self._modules[key]
             # Unique per file: two areas may both have list.py, and neither may shadow a real package.
-            relative = path.with_suffix("").as_posix()
+            relative = path.with_suffix("").as_posix() + ("" if copy is None else f"_{copy}")
             name = "_local_fn_" + re.sub(r"\W", "_", relative).strip("_")
             spec = importlib.util.spec_from_file_location(name, path)
             if spec is None or spec.loader is None or not path.exists():
@@ -177,7 +213,7 @@ class FunctionRegistry:
             except BaseException:
                 sys.modules.pop(name, None)
                 raise
-            self._modules[path] = module
+            self._modules[key] = module
             return module
 
     def unload(self) -> None:
@@ -185,6 +221,8 @@ class FunctionRegistry:
             for module in self._modules.values():
                 sys.modules.pop(module.__name__, None)
             self._modules.clear()
+        for runtime in self._runtimes.values():
+            runtime.retire()
 
 
 # ---------------------------------------------------------------------------------------------- gateway

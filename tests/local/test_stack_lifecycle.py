@@ -41,3 +41,39 @@ def test_stack_sets_then_restores_the_environment(tmp_path: Path, monkeypatch: p
     assert os.environ["AWS_PROFILE"] == "production"
     assert "AWS_ENDPOINT_URL" not in os.environ
     assert not any(name.startswith("_local_fn_") for name in sys.modules)
+
+
+def test_concurrent_invocations_get_execution_environments_of_their_own(tmp_path: Path) -> None:
+    """Given a handler whose module keeps per-environment state (as a Powertools resolver does)
+    When two invocations run at once, then a third after them
+    Then the two ran in different copies of the module (Lambda runs one invocation per environment), the third
+    reused a warm one, and unloading forgets them all."""
+    import threading
+
+    from local.stack import FunctionRegistry
+    from local.template import FunctionSpec
+
+    (tmp_path / "fns").mkdir()
+    (tmp_path / "fns" / "slow.py").write_text(
+        "import threading, time\n"
+        "STATE = object()\n"
+        "def handler(event, context):\n"
+        "    event['barrier'].wait(5)\n"
+        "    return id(STATE)\n"
+    )
+    spec = FunctionSpec("SlowFunction", "fns/", "slow.handler", {}, [], timeout=10, memory=128)
+    registry = FunctionRegistry([spec], tmp_path, "us-east-1", "123456789012")
+    barrier = threading.Barrier(2)
+    seen: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(registry.invoke("SlowFunction", {"barrier": barrier})))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(set(seen)) == 2
+    assert registry.invoke("SlowFunction", {"barrier": threading.Barrier(1)}) in seen
+    registry.unload()
+    assert not any(name.startswith("_local_fn_") and "slow" in name for name in sys.modules)
