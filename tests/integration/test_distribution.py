@@ -557,3 +557,28 @@ def test_the_rollback_task_undoes_a_failed_run(arena: Arena) -> None:
     run = store.get_run(event_id)
     assert run is not None and run["status"] == "ROLLED_BACK" and "paid 1, planned 2" in run["reason"]
     assert balances() == before
+
+
+def test_a_batch_never_pays_once_a_rollback_has_begun(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a batch task that has checked the run is DISTRIBUTING
+    When a rollback begins before the batch writes
+    Then the batch's transaction is refused (it holds only while the run distributes), nothing is paid, and the
+    rollback leaves every balance where it was."""
+    from arena.services import distribution
+
+    event_id = _seeded_event(arena)
+    before = balances()
+    distribution.freeze(event_id, "admin-1")
+    assert distribution.calculate(event_id)["batches"] == [0]
+    original = distribution.store.get_batch
+
+    def batch_then_a_rollback(event: str, index: int) -> dict[str, Any] | None:
+        batch = original(event, index)
+        assert rollback(arena, event_id).status == 200  # lands between the task's check and its write
+        return batch
+
+    monkeypatch.setattr(distribution.store, "get_batch", batch_then_a_rollback)
+    outcome = distribution.distribute_batch(event_id, 0)
+    assert outcome == {"batch_index": 0, "applied": False, "run_status": "ROLLED_BACK"}
+    assert balances() == before
+    assert status(arena, event_id).body["prizes_by_status"] == {"ROLLED_BACK": 5}

@@ -486,9 +486,16 @@ def distribute_batch(event_id: str, batch_index: int) -> dict[str, Any]:
         legs = [(pool, -_total(credits.values())), *credits.items()]
         manual = event.claim.mode == "manual"
         kind, memo = ("prize_held", "prizes to claim") if manual else ("prize_credit", "prizes")
-        ledger.post(legs, batch_key(event_id, batch_index), kind, f"{memo}, batch {batch_index}", with_actions=actions)
-    else:
-        store.write_all(actions)
+        try:
+            ledger.post(
+                legs, batch_key(event_id, batch_index), kind, f"{memo}, batch {batch_index}", with_actions=actions
+            )
+        except Conflict as error:
+            if error.code != "posting_actions_refused":
+                raise
+            return {"batch_index": batch_index, "applied": False, "run_status": _reread(event_id)["status"]}
+    elif not store.write_all(actions):
+        return {"batch_index": batch_index, "applied": False, "run_status": _reread(event_id)["status"]}
     _publish_payouts(event_id, [p for p in prizes if p.get("payout_pending")])
     return {"batch_index": batch_index, "applied": True, "run_status": run["status"]}
 

@@ -170,7 +170,8 @@ def prize_puts(event_id: str, prizes: list[dict[str, Any]], was: list[str] | Non
 
 
 def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str, Any]]:
-    """Mark the batch DONE (only once: conditional) and count it on the run: two transaction actions."""
+    """Mark the batch DONE (only once: conditional) and count it on the run, only while the run is DISTRIBUTING
+    (a rollback that has begun cancels any batch not yet written): two transaction actions."""
     return [
         {
             "Update": {
@@ -187,8 +188,13 @@ def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str
                 "TableName": _table(),
                 "Key": _key(event_id, RUN),
                 "UpdateExpression": "ADD batches_done :one SET updated_at = :at",
-                "ConditionExpression": "attribute_exists(event_id)",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":at": {"S": clock.to_iso(at)}},
+                "ConditionExpression": "attribute_exists(event_id) AND #st = :distributing",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":at": {"S": clock.to_iso(at)},
+                    ":distributing": {"S": "DISTRIBUTING"},
+                },
             }
         },
     ]
