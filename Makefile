@@ -21,7 +21,7 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt layers/shared/requirements.txt
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt layers/shared/python/requirements.txt layers/runtime-provided.txt
 	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
 	$(BIN)/pip install $(PIP_QUIET) -r requirements-dev.txt
 	@touch $@

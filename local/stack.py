@@ -888,12 +888,9 @@ class LocalStack:
 
     def _add_layers_to_path(self) -> None:
         # Stands in for Lambda mounting each layer's python/ folder at /opt/python.
-        for props in tpl.resources_of_type(self.template, "AWS::Serverless::LayerVersion").values():
-            content_uri = props.get("ContentUri")
-            if not isinstance(content_uri, str):
-                continue
-            python_dir = str((self.base_dir / content_uri / "python").resolve())
-            if Path(python_dir).is_dir() and python_dir not in sys.path:
+        for folder in tpl.layer_python_dirs(self.template, self.base_dir):
+            python_dir = str(folder)
+            if folder.is_dir() and python_dir not in sys.path:
                 sys.path.insert(0, python_dir)
                 self._added_paths.append(python_dir)
 

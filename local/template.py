@@ -365,6 +365,27 @@ def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
     return specs
 
 
+def layer_python_dirs(template: Mapping[str, Any], base_dir: Path) -> list[Path]:
+    """The folder of each layer that Lambda puts on the import path (/opt/python), as this template ships it.
+
+    A layer SAM builds with a python BuildMethod has its ContentUri copied *into* python/, so in a source template
+    that folder is the ContentUri itself; a built template (sam build marks every resource with SamResourceId)
+    points at the build output, which holds python/ as Lambda mounts it.
+    """
+    dirs = []
+    for resource in (template.get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
+            continue
+        content_uri = (resource.get("Properties") or {}).get("ContentUri")
+        if not isinstance(content_uri, str):
+            continue
+        metadata = resource.get("Metadata") or {}
+        sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
+        folder = (base_dir / content_uri).resolve()
+        dirs.append(folder if sam_builds_it else folder / "python")
+    return dirs
+
+
 # ---------------------------------------------------------------------------------------------- HTTP API
 
 
