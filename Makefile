@@ -7,15 +7,21 @@ TOOLS := .venv-tools
 PORT ?= 3000
 STAGE ?= dev
 PIP_QUIET := --quiet --disable-pip-version-check
+# The artifact the tests run: sam build for this machine's architecture (the deploy default stays arm64).
+ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
+ARTIFACT := .aws-sam/$(ARCH)
+LAMBDA_RUNTIME := .local/lambda-runtime
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup tools run test unit integration e2e lint format validate openapi openapi-check bench build deploy clean
+.PHONY: help setup tools artifact run test unit integration e2e lint format validate openapi openapi-check bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
 	@echo "make test      install what is needed, then lint, validate the template, check the OpenAPI file, run every test"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
-	@echo "make build     sam build;  make deploy STAGE=dev|prod  sam deploy with samconfig.toml"
+	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
+	@echo "make build     sam build (arm64);  make deploy STAGE=dev|prod  sam deploy with samconfig.toml"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -35,6 +41,17 @@ $(TOOLS)/.installed: requirements-tools.txt
 
 setup: $(VENV)/.installed
 tools: $(TOOLS)/.installed
+
+# What the Lambda runtime provides itself (boto3), beside the build output, for the artifact's import check.
+$(LAMBDA_RUNTIME)/.installed: layers/runtime-provided.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_RUNTIME)
+	$(BIN)/pip install $(PIP_QUIET) --target $(LAMBDA_RUNTIME) -r layers/runtime-provided.txt
+	@touch $@
+
+artifact: setup tools $(LAMBDA_RUNTIME)/.installed
+	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT) --cache-dir .aws-sam/cache-$(ARCH) \
+		--cached --parallel --parameter-overrides Architecture=$(ARCH)
+	$(BIN)/python tools/artifact.py check $(ARTIFACT) --runtime $(LAMBDA_RUNTIME)
 
 run: setup
 	PORT=$(PORT) $(BIN)/python -m local.demo
@@ -66,8 +83,9 @@ integration: setup
 e2e: setup
 	$(BIN)/python -m pytest tests/e2e -q -s
 
-test: setup lint validate openapi-check
-	$(BIN)/python -m pytest -q -ra --durations=10
+# The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
+test: setup lint validate openapi-check artifact
+	ARENA_TEMPLATE=$(ARTIFACT)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
 
 bench: setup
 	$(BIN)/python -m bench

@@ -102,6 +102,9 @@ class FunctionRuntime:
         self._idle: list[ModuleType] = []
         self._environments = 0
         self._idle_lock = threading.Lock()
+        # What ran: GET /local/functions reports them (the artifact smoke checks every function ran, none raised).
+        self.invocations = 0
+        self.errors = 0
 
     @property
     def source_path(self) -> Path:
@@ -133,11 +136,16 @@ class FunctionRuntime:
         """Call the handler with a fresh Lambda context in an idle execution environment (a new one when all are
         busy); exceptions propagate to the caller (gateway, poller)."""
         module = self._acquire()
+        failed = True
         try:
-            return self._run(self._handler_of(module), event, context)
+            answer = self._run(self._handler_of(module), event, context)
+            failed = False
+            return answer
         finally:
             with self._idle_lock:
                 self._idle.append(module)
+                self.invocations += 1
+                self.errors += failed
 
     def retire(self) -> None:
         """Forget every execution environment (the stack stopped)."""
@@ -401,7 +409,16 @@ class HttpGateway:
     def _local(self, method: str, raw_path: str, body: bytes) -> HttpResponse:
         if raw_path == "/local/health" and method == "GET":
             status = "ok" if self.stack.ready else "starting"
-            health = {"status": status, "routes": len(self.specs)}
+            health = {
+                "status": status,
+                "routes": len(self.specs),
+                "template": str(self.stack.template_path),
+                "layers": [str(folder) for folder in self.stack.layer_dirs],
+                "aws": {
+                    "endpoint": self.stack.moto_endpoint,
+                    "queues": {name: queue["url"] for name, queue in self.stack.queues.items()},
+                },
+            }
             for service in self.stack.services:  # services may report themselves (the WebSocket API's URL)
                 if hasattr(service, "health"):
                     health.update(service.health())
@@ -410,6 +427,11 @@ class HttpGateway:
             return _json_response(200, self.stack.issuer.jwks())
         if raw_path == "/local/token" and method == "POST":
             return self._issue_token(body)
+        if raw_path == "/local/functions" and method == "GET":
+            return _json_response(
+                200,
+                {f.spec.logical_id: {"invocations": f.invocations, "errors": f.errors} for f in self.stack.functions},
+            )
         return gateway_response(404, "Not Found")
 
     def _issue_token(self, body: bytes) -> HttpResponse:
@@ -674,6 +696,7 @@ class LocalStack:
         self.stream_arns: dict[str, str] = {}
         self.environment: dict[str, str] = {}
         self.functions = FunctionRegistry(tpl.functions(self.template), self.base_dir, region, account_id)
+        self.layer_dirs = tpl.layer_python_dirs(self.template, self.base_dir)
         self.issuer: JwtIssuer | None = None
         self.ready = False
 
@@ -888,7 +911,7 @@ class LocalStack:
 
     def _add_layers_to_path(self) -> None:
         # Stands in for Lambda mounting each layer's python/ folder at /opt/python.
-        for folder in tpl.layer_python_dirs(self.template, self.base_dir):
+        for folder in self.layer_dirs:
             python_dir = str(folder)
             if folder.is_dir() and python_dir not in sys.path:
                 sys.path.insert(0, python_dir)

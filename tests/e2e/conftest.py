@@ -77,18 +77,16 @@ def _wait_healthy(client: ArenaClient, process: subprocess.Popen[bytes] | None, 
     raise RuntimeError(f"the local stack at {client.base_url} was not healthy within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def arena() -> Iterator[ArenaClient]:
-    external = os.environ.get("ARENA_BASE_URL")
-    if external:
-        client = ArenaClient(external)
-        _wait_healthy(client, None, 30)
-        yield client
-        return
+@contextmanager
+def subprocess_stack(template: str | Path = "template.yaml", **environment: str) -> Iterator[ArenaClient]:
+    """`python -m local` on a free port, running `template` (the source tree's, or the one `sam build` wrote: then
+    the handlers and the layer are imported from the build output only), until the block ends."""
     port = _free_port()
-    log = open(ROOT / ".local-e2e.log", "wb")  # noqa: SIM115 - kept open for the process's lifetime
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    log = open(ROOT / f".local-e2e-{port}.log", "wb")  # noqa: SIM115 - kept open for the process's lifetime
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING", **environment}
+    env.pop("PYTHONPATH", None)  # the layer comes from the template, never from the caller's path
+    command = [sys.executable, "-m", "local", "--template", str(template)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     client = ArenaClient(f"http://127.0.0.1:{port}")
     try:
         _wait_healthy(client, process, 90)
@@ -100,6 +98,20 @@ def arena() -> Iterator[ArenaClient]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def arena() -> Iterator[ArenaClient]:
+    """The stack the e2e tests drive: ARENA_BASE_URL's, else one started for the session from ARENA_TEMPLATE
+    (`make test` points it at the artifact) or the source tree's template.yaml."""
+    external = os.environ.get("ARENA_BASE_URL")
+    if external:
+        client = ArenaClient(external)
+        _wait_healthy(client, None, 30)
+        yield client
+        return
+    with subprocess_stack(os.environ.get("ARENA_TEMPLATE", "template.yaml")) as client:
+        yield client
 
 
 @contextmanager

@@ -1,0 +1,236 @@
+"""End to end on what `sam build` ships: the local stack started from the build output's template, so every handler
+and the layer are imported from the artifact alone, drives every HTTP route, the WebSocket routes, a stream, a
+queue, the schedules and the distribution workflow once, then checks that every function of the template ran and
+none raised. `make test` builds the artifact first (`make artifact`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.e2e.conftest import ROOT, ArenaClient, Reply, iso, subprocess_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def _artifact_template() -> Path:
+    configured = os.environ.get("ARENA_TEMPLATE")
+    if configured and ".aws-sam" in configured:
+        return (ROOT / configured).resolve()
+    built = sorted((ROOT / ".aws-sam").glob("*/template.yaml")) if (ROOT / ".aws-sam").is_dir() else []
+    built = [path for path in built if path.parent.name in ("x86_64", "arm64")]
+    if not built:
+        pytest.fail("no sam build output under .aws-sam/: run `make artifact` (make test does it first)")
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def artifact_arena() -> Iterator[ArenaClient]:
+    # Seconds instead of minutes: the sweeps, the ingest grace, and a shard per connection so SendShard runs too.
+    with subprocess_stack(
+        _artifact_template(),
+        ARENA_LOCAL_SAFETY_NET_SECONDS="1",
+        INGEST_GRACE_SECONDS="2",
+        REALTIME_SHARD_SIZE="1",
+    ) as client:
+        yield client
+
+
+def _wait(what: str, probe: Callable[[], Any], seconds: float = 45) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _ok(reply: Reply, *statuses: int) -> Any:
+    assert reply.status in (statuses or (200,)), (reply.status, reply.body)
+    return reply.body
+
+
+async def _subscribe(url: str, token: str, topics: list[str]) -> ClientConnection:
+    socket = await connect(f"{url}/?token={token}")
+    for topic in topics:
+        await socket.send(json.dumps({"action": "subscribe", "topic": topic}))
+        assert json.loads(await socket.recv())["type"] == "subscribed"
+    return socket
+
+
+async def _next_of_type(socket: ClientConnection, kind: str, seconds: float = 30) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
+        while True:
+            message = json.loads(await socket.recv())
+            if message.get("type") == kind:
+                return message
+
+
+def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena: ArenaClient) -> None:
+    arena = artifact_arena
+    health = _ok(arena.call("GET", "/local/health"))
+    # Given a stack whose template and layer are the build output's
+    assert ".aws-sam" in Path(health["template"]).parts, health["template"]
+    assert health["layers"] and all(".aws-sam" in Path(layer).parts for layer in health["layers"]), health["layers"]
+    run = f"smoke{int(time.time())}"
+    admin, feed = arena.token(f"{run}-admin", ["admin"]), arena.token(f"{run}-feed", ["service"])
+    ann, bob = f"{run}-ann", f"{run}-bob"
+    tokens = {user: arena.token(user, ["user"]) for user in (ann, bob)}
+    now = datetime.now(UTC)
+
+    # When an event with a token and a custom prize, claimed by hand, is created, listed, read, edited and joined
+    created = _ok(
+        arena.call(
+            "POST",
+            "/api/events",
+            admin,
+            {
+                "name": "Artifact sprint",
+                "start_at": iso(now + timedelta(seconds=3)),
+                "end_at": iso(now + timedelta(seconds=14)),
+                "markets": ["BTC-USDT"],
+                "qualification": {"min_volume": "0", "min_trades": 0},
+                "prizes": [
+                    {"rank_from": 1, "rank_to": 1, "type": "token", "token": "USDT", "amount": "50"},
+                    {"rank_from": 2, "rank_to": 2, "type": "custom", "description": "Signed hardware wallet"},
+                ],
+                "claim": {"mode": "manual", "window_days": 7},
+            },
+        ),
+        201,
+    )
+    event_id = created["id"]
+    assert any(event["id"] == event_id for event in _ok(arena.call("GET", "/api/events?limit=100", admin))["items"])
+    version = _ok(arena.call("GET", f"/api/events/{event_id}", admin))["version"]
+    _ok(arena.call("PATCH", f"/api/events/{event_id}", admin, {"version": version, "name": "Artifact sprint!"}))
+    for user in (ann, bob):
+        _ok(arena.call("POST", f"/api/events/{event_id}/join", tokens[user]), 201)
+
+    # And both traders listen on the WebSocket API (connect, subscribe, ping, an unknown action, an announcement)
+    async def listen_then_trade() -> dict[str, Any]:
+        url = health["websocket"]["url"]
+        sockets = [await _subscribe(url, tokens[user], [f"leaderboard:{event_id}"]) for user in (ann, bob)]
+        watcher = await _subscribe(url, admin, [f"event:{event_id}", "admin"])
+        try:
+            await watcher.send(json.dumps({"action": "ping"}))
+            assert json.loads(await watcher.recv())["type"] == "pong"
+            await watcher.send(json.dumps({"action": "dance"}))
+            assert json.loads(await watcher.recv())["type"] == "error"
+            await watcher.send(json.dumps({"action": "announce", "event_id": event_id, "text": "Artifact live"}))
+            assert (await _next_of_type(watcher, "announcement"))["data"]["text"] == "Artifact live"
+            # the start schedule moves the event to ACTIVE
+            await asyncio.to_thread(
+                _wait,
+                "the start schedule",
+                lambda: arena.call("GET", f"/api/events/{event_id}", admin).body["status"] == "ACTIVE",
+            )
+            executed = iso(datetime.now(UTC))
+            trade = {"market": "BTC-USDT", "side": "buy", "price": "100", "executed_at": executed}
+            # a trade over HTTP, another through the SQS TradeQueue
+            posted = arena.call(
+                "POST",
+                "/api/trades",
+                feed,
+                {"trades": [{**trade, "trade_id": f"{run}-1", "user_id": bob, "quantity": "3"}]},
+            )
+            assert _ok(posted)["accepted"] == 1, posted.body
+            sqs = boto3.client(
+                "sqs",
+                endpoint_url=health["aws"]["endpoint"],
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto takes any
+            )
+            sqs.send_message(
+                QueueUrl=health["aws"]["queues"]["TradeQueue"],
+                MessageBody=json.dumps(
+                    {"trades": [{**trade, "trade_id": f"{run}-2", "user_id": ann, "quantity": "1"}]}
+                ),
+            )
+            pushed = await _next_of_type(sockets[0], "leaderboard")
+            await sockets[1].send(json.dumps({"action": "unsubscribe", "topic": f"leaderboard:{event_id}"}))
+            assert (await _next_of_type(sockets[1], "unsubscribed"))["topic"] == f"leaderboard:{event_id}"
+            return pushed
+        finally:
+            for socket in (*sockets, watcher):
+                await socket.close()
+
+    pushed = asyncio.run(listen_then_trade())
+    assert pushed["topic"] == f"leaderboard:{event_id}"
+
+    # Then the stream-fed leaderboard ranks both (the queued trade included), and the trader reads of it answer
+    board = _wait(
+        "both trades on the board",
+        lambda: (b := arena.call("GET", f"/api/events/{event_id}/leaderboard", admin).body)["total"] == 2 and b,
+    )
+    assert [entry["user_id"] for entry in board["entries"]] == [bob, ann]
+    assert _ok(arena.call("GET", f"/api/events/{event_id}/leaderboard/me?around=1", tokens[ann]))["rank"] == 2
+    _ok(arena.call("GET", f"/api/events/{event_id}/participants/me", tokens[ann]))
+    equity = {"update_id": f"{run}-eq", "user_id": ann, "kind": "deposit", "amount": "10", "at": iso(datetime.now(UTC))}
+    assert _ok(arena.call("POST", "/api/equity", feed, {"updates": [equity]}))["received"] == 1
+    moderation = f"/api/events/{event_id}/participants/{ann}"
+    _ok(arena.call("POST", f"{moderation}/disqualify", admin, {"reason": "artifact smoke"}))
+    _ok(arena.call("POST", f"{moderation}/reinstate", admin, {"reason": "artifact smoke"}))
+
+    # When the end schedule and the sweeps complete the event, the distribution workflow pays it
+    def distribution() -> dict[str, Any]:
+        return arena.call("GET", f"/api/events/{event_id}/prizes/distribution", admin).body
+
+    _wait("the distribution workflow", lambda: distribution().get("run", {}).get("status") == "COMPLETED", 60)
+    assert distribution()["prizes_by_status"] == {"CLAIMABLE": 2}
+    _ok(arena.call("GET", f"/api/events/{event_id}/prizes/validate", admin))
+    _ok(arena.call("POST", f"/api/events/{event_id}/prizes/distribute", admin))  # found, not started again
+    _ok(arena.call("GET", f"/api/events/{event_id}/prizes/users/{bob}", admin))
+
+    # Then the winners claim: a token payout the wallet confirms, a custom prize an admin fulfils
+    token_prize = _ok(arena.call("GET", "/api/events/prizes/me", tokens[bob]))["prizes"][0]
+    claimed = _ok(arena.call("POST", f"/api/events/prizes/{token_prize['prize_id']}/claim", tokens[bob], {}))
+    assert claimed["status"] == "PAYOUT_REQUESTED", claimed
+    _ok(arena.call("POST", f"/api/events/prizes/payouts/{claimed['claim_id']}", feed, {"outcome": "PAID"}))
+    custom_prize = _ok(arena.call("GET", "/api/events/prizes/me", tokens[ann]))["prizes"][0]
+    assert (
+        _ok(arena.call("POST", f"/api/events/prizes/{custom_prize['prize_id']}/claim", tokens[ann], {}))["status"]
+        == "CUSTOM_PENDING"
+    )
+    _ok(arena.call("POST", f"/api/events/prizes/{custom_prize['prize_id']}/fulfil", admin, {"reason": "shipped"}))
+    assert _ok(arena.call("GET", "/api/events/prizes/history", tokens[bob]))["entries"]
+    _ok(arena.call("GET", "/api/events/prizes/reviews", admin))
+    refused = arena.call(
+        "POST", f"/api/events/prizes/{token_prize['prize_id']}/review", admin, {"decision": "approve", "reason": "-"}
+    )
+    assert refused.status == 409 and refused.body["error"]["code"], refused.body  # nothing held for review
+    _ok(arena.call("POST", f"/api/users/{ann}/flag", feed, {"flagged": True, "reason": "artifact smoke"}))
+    _ok(arena.call("GET", "/api/users/me/points", tokens[bob]))
+    rollback = _ok(arena.call("POST", f"/api/events/{event_id}/prizes/rollback", admin, {"reason": "smoke"}), 200, 409)
+    assert rollback, rollback
+
+    # And a second event is started, extended and ended by hand, a third cancelled
+    later = now + timedelta(days=30)
+    other = {"start_at": iso(later), "end_at": iso(later + timedelta(days=1))}
+    manual = _ok(arena.call("POST", "/api/events", admin, {"name": "Manual", **other}), 201)["id"]
+    _ok(arena.call("POST", f"/api/events/{manual}/start", admin, {"reason": "smoke"}))
+    extended = {"end_at": iso(later + timedelta(days=2)), "reason": "smoke"}
+    _ok(arena.call("POST", f"/api/events/{manual}/extend", admin, extended))
+    _ok(arena.call("POST", f"/api/events/{manual}/end", admin, {"reason": "smoke"}))
+    cancelled = _ok(arena.call("POST", "/api/events", admin, {"name": "Cancelled", **other}), 201)["id"]
+    _ok(arena.call("POST", f"/api/events/{cancelled}/cancel", admin, {"reason": "smoke"}))
+
+    # Then every function of the template ran from the artifact, and none raised
+    def functions() -> dict[str, dict[str, int]]:
+        return _ok(arena.call("GET", "/local/functions"))
+
+    never_ran = lambda: [name for name, figures in functions().items() if not figures["invocations"]]  # noqa: E731
+    _wait(f"every function to run (still waiting for {never_ran()})", lambda: not never_ran(), 30)
+    raised = {name: figures for name, figures in functions().items() if figures["errors"]}
+    assert not raised, raised

@@ -1,0 +1,123 @@
+"""The artifact check (tools/artifact.py) on what `sam build` wrote: it passes on the real build and fails on a layer
+that Lambda could not import from (arena one folder too deep, a runtime dependency missing, a handler that does not
+exist); and the layer carries what the code imports, and nothing dev-only. `make test` builds the artifact first."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from local import template as tpl
+from tools import artifact
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = ROOT / ".local" / "lambda-runtime"
+DEV_ONLY = ("pytest", "moto", "hypothesis", "ruff", "websockets", "yaml", "boto3", "botocore", "werkzeug")
+
+
+@pytest.fixture(scope="module")
+def build_dir() -> Path:
+    for candidate in (ROOT / ".aws-sam" / "x86_64", ROOT / ".aws-sam" / "arm64"):
+        if (candidate / "template.yaml").is_file() and (RUNTIME / "boto3").is_dir():
+            return candidate
+    pytest.fail("no sam build output under .aws-sam/ (or no .local/lambda-runtime): run `make artifact`")
+
+
+def _copy(build_dir: Path, tmp_path: Path, functions: list[str]) -> Path:
+    """A copy of the build output with only `functions` (their folders), the template and the layer."""
+    copy = tmp_path / "build"
+    copy.mkdir()
+    shutil.copy(build_dir / "template.yaml", copy / "template.yaml")
+    shutil.copytree(build_dir / "SharedLayer", copy / "SharedLayer", symlinks=True)
+    for name in functions:
+        shutil.copytree(build_dir / name, copy / name)
+    return copy
+
+
+def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
+    # Given the build output; When three handlers of different kinds are imported as Lambda would
+    results = artifact.check(build_dir, RUNTIME, ["CreateEventFunction", "WsConnectFunction", "PushActivityFunction"])
+    # Then they import, and the cold import time is measured
+    assert [(r.function, r.ok, r.error) for r in results] == [
+        ("CreateEventFunction", True, None),
+        ("WsConnectFunction", True, None),
+        ("PushActivityFunction", True, None),
+    ]
+    assert all(r.import_ms and r.import_ms > 0 for r in results)
+
+
+def test_a_layer_one_folder_too_deep_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
+    # Given a layer whose package sits at python/python/arena (what a ContentUri above python/ ships)
+    copy = _copy(build_dir, tmp_path, ["CreateEventFunction"])
+    layer = copy / "SharedLayer" / "python"
+    (layer / "python").mkdir()
+    shutil.move(str(layer / "arena"), str(layer / "python" / "arena"))
+    # When the check runs
+    [result] = artifact.check(copy, RUNTIME, ["CreateEventFunction"])
+    # Then the function fails to import, naming the package
+    assert not result.ok and result.error == "ModuleNotFoundError: No module named 'arena'"
+
+
+def test_a_runtime_dependency_missing_from_the_layer_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
+    # Given a layer without PyJWT, which the WebSocket $connect handler needs and the event routes do not
+    copy = _copy(build_dir, tmp_path, ["WsConnectFunction", "CreateEventFunction"])
+    for path in (copy / "SharedLayer" / "python").glob("jwt*"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for path in (copy / "SharedLayer" / "python").glob("PyJWT*"):
+        shutil.rmtree(path)
+    # When the check runs on both
+    results = {r.function: r for r in artifact.check(copy, RUNTIME, ["WsConnectFunction", "CreateEventFunction"])}
+    # Then exactly the function that imports jwt fails, and the CLI exits 1 with the report
+    assert results["WsConnectFunction"].error == "ModuleNotFoundError: No module named 'jwt'"
+    assert results["CreateEventFunction"].ok
+    assert artifact.main(["check", str(copy), "--runtime", str(RUNTIME), "--function", "WsConnectFunction"]) == 1
+
+
+def test_a_handler_that_does_not_exist_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
+    # Given a built template whose handler names a function the module does not define
+    copy = _copy(build_dir, tmp_path, ["GetEventFunction"])
+    template = copy / "template.yaml"
+    text = template.read_text()
+    assert "Handler: get_event.lambda_handler" in text
+    template.write_text(text.replace("Handler: get_event.lambda_handler", "Handler: get_event.handler"))
+    # When the check runs; Then it fails on the missing attribute
+    [result] = artifact.check(copy, RUNTIME, ["GetEventFunction"])
+    assert not result.ok and result.error.startswith("AttributeError"), result.error
+
+
+def _imported_top_level_modules(folders: list[Path]) -> dict[str, str]:
+    """{top-level module: first file importing it} for every import in the code, nested and lazy ones included."""
+    found: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    return found
+
+
+def test_the_layer_carries_every_module_the_code_imports_and_nothing_dev_only(build_dir: Path) -> None:
+    # Given every import in the functions and the arena package, lazy ones included
+    imported = _imported_top_level_modules([ROOT / "functions", ROOT / "layers" / "shared" / "python" / "arena"])
+    layer = tpl.layer_python_dirs(tpl.load_template(build_dir / "template.yaml"), build_dir)[0]
+    shipped = {path.name.removesuffix(".py") for path in layer.iterdir()}
+    provided = {path.name.removesuffix(".py") for path in RUNTIME.iterdir()}
+    # Then each is the standard library's, the layer's or the Lambda runtime's
+    missing = {
+        name: where
+        for name, where in imported.items()
+        if name not in sys.stdlib_module_names and name not in shipped and name not in provided
+    }
+    assert not missing, f"imported but not shipped: {missing}"
+    # And the layer holds no test or local-stack tooling, nor the runtime's own boto3
+    assert not shipped & set(DEV_ONLY), shipped & set(DEV_ONLY)
