@@ -46,6 +46,7 @@ from local.apigw import (
     match_path,
     to_http_response,
 )
+from local.appconfig import AppConfigService
 from local.eventbridge import EventBridgeRules
 from local.jwt_issuer import JwtIssuer, TokenError
 from local.pollers import DynamoDBStreamPoller, Poller, SqsPoller, compile_filters
@@ -410,6 +411,10 @@ class HttpGateway:
             return _json_response(200, self.stack.issuer.jwks())
         if raw_path == "/local/token" and method == "POST":
             return self._issue_token(body)
+        for service in self.stack.services:  # services may serve helper routes of their own (/local/flags)
+            answer = service.local_route(method, raw_path, body) if hasattr(service, "local_route") else None
+            if answer is not None:
+                return answer
         return gateway_response(404, "Not Found")
 
     def _issue_token(self, body: bytes) -> HttpResponse:
@@ -659,6 +664,7 @@ class LocalStack:
         # The WebSocket API first: it sets the @connections endpoint the fan-out functions read (issue 6).
         self.services: list[Service] = [
             WebSocketService(),
+            AppConfigService(),  # before the pollers: it names the feature flags' AppConfig ids to the functions
             EventSourcePollers(),
             ScheduleService(),
             EventBridgeRules(),
