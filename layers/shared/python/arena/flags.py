@@ -84,10 +84,16 @@ def rollout_bucket(flag: str, user_id: str) -> int:
 
 
 def evaluation_context(
-    flag: str, principal: Principal | None = None, event_id: str | None = None, **extra: Any
+    flag: str,
+    principal: Principal | None = None,
+    event_id: str | None = None,
+    stage: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """The context a flag is evaluated with (the keys are listed in the module docstring); `extra` adds keys."""
-    context: dict[str, Any] = {"stage": settings_stage()}
+    context: dict[str, Any] = {}
+    if stage:
+        context["stage"] = stage
     if principal is not None:
         context["user_id"] = principal.user_id
         context["roles"] = sorted(str(role) for role in principal.roles)
@@ -99,13 +105,6 @@ def evaluation_context(
         context["event_id"] = event_id
     context.update(extra)
     return context
-
-
-def settings_stage() -> str:
-    try:
-        return settings().stage
-    except ValueError:  # no table settings (a tool, a pure test): the stage is not known
-        return "dev"
 
 
 # ---------------------------------------------------------------------------------------------- rule builders
@@ -152,8 +151,9 @@ class ArenaFlags:
     Evaluations are serialised: the store's AppConfig session hands out one token per poll, and the local stack
     runs many invocations in one process (in Lambda one invocation at a time holds it anyway)."""
 
-    def __init__(self, store: StoreProvider | None):
+    def __init__(self, store: StoreProvider | None, stage: str | None = None):
         self.store = store
+        self.stage = stage
         self._flags = None if store is None else FeatureFlags(store=store, logger=logger)
         self._lock = threading.Lock()
 
@@ -167,7 +167,7 @@ class ArenaFlags:
     ) -> bool:
         if self._flags is None:
             return default
-        evaluated = evaluation_context(str(name), principal, event_id, **context)
+        evaluated = evaluation_context(str(name), principal, event_id, self.stage, **context)
         with self._lock:
             try:
                 return bool(self._flags.evaluate(name=str(name), context=evaluated, default=default))
@@ -210,7 +210,7 @@ def store_from_settings(config: Mapping[str, Any] | None = None) -> AppConfigSto
 @cache
 def feature_flags() -> ArenaFlags:
     """The process's flags, built once from the settings (tests call `feature_flags.cache_clear()`)."""
-    return ArenaFlags(store_from_settings())
+    return ArenaFlags(store_from_settings(), stage=settings().stage)
 
 
 def is_enabled(
