@@ -48,6 +48,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.feature_flags import AppConfigStore, FeatureFlags, StoreProvider
 from aws_lambda_powertools.utilities.feature_flags.exceptions import SchemaValidationError
 from botocore.config import Config
@@ -202,7 +203,8 @@ def store_from_settings(config: Mapping[str, Any] | None = None) -> AppConfigSto
         application=application,
         name=profile,
         max_age=int(values.get("feature_flags_max_age_seconds", 45)),
-        boto_config=_STORE_CLIENT_CONFIG,
+        # A client of our own: AppConfigStore hands a boto_config on through a parameter Powertools deprecated.
+        boto3_client=boto3.client("appconfigdata", config=_STORE_CLIENT_CONFIG),
         logger=logger,
     )
 
