@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ VERSION_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
 FLAGS_ROUTE = "/local/flags"
 LOCAL_MAX_AGE_SECONDS = "1"
 DEFAULT_POLL_INTERVAL_SECONDS = 60
+FLAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
 class DataApiError(Exception):
@@ -99,6 +101,7 @@ class AppConfigService:
         self._registry = AppConfigRegistry()
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one change at a time: a PUT reads, merges and writes the document
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -109,6 +112,8 @@ class AppConfigService:
         if not tpl.resources_of_type(template, APPLICATION_TYPE):
             return
         self._stack = stack
+        self._registry = AppConfigRegistry()
+        self.flags_profile = None
         functions = list(stack.functions)
         before = {f.spec.logical_id: tpl.resolve(f.spec.environment, stack.context) for f in functions}
         self._create_resources(stack)
@@ -279,6 +284,11 @@ class AppConfigService:
         if self.flags_profile is None:
             return _error(404, "NOT_FOUND", "the template has no hosted AppConfig configuration")
         name = raw_path[len(FLAGS_ROUTE) + 1 :]
+        with self._write_lock:
+            return self._flags_route(method, raw_path, name, body)
+
+    def _flags_route(self, method: str, raw_path: str, name: str, body: bytes) -> HttpResponse:
+        assert self.flags_profile is not None
         try:
             if method == "GET" and not name:
                 return _json(200, self.describe())
@@ -315,6 +325,8 @@ class AppConfigService:
         }
 
     def put_flag(self, name: str, change: dict[str, Any]) -> dict[str, Any]:
+        if not FLAG_NAME.fullmatch(name):
+            raise ValueError("a flag name is letters, digits, '_', '-' and '.'")
         unknown = set(change) - {"default", "rules", "actions"}
         if unknown:
             raise ValueError(f"a flag has default, rules and actions; not {sorted(unknown)}")

@@ -138,14 +138,15 @@ def test_a_flip_is_seen_without_a_restart(base_url: str, capsys: pytest.CaptureF
 
 
 def test_the_flags_route_refuses_what_powertools_would_refuse(base_url: str) -> None:
-    """Given the flags route When sent a non-boolean default, an unknown key or a new flag without a default Then
-    400 each, and no new version is written."""
+    """Given the flags route When sent a non-boolean default, an unknown key, a new flag without a default, a body
+    that is no object or a name with a slash Then 400 each, and no new version is written."""
     _, before = call(base_url, "GET", "/local/flags")
     for path, body in [
         ("/local/flags/event_chat", {"default": "yes"}),
         ("/local/flags/event_chat", {"enabled": True}),
         ("/local/flags/brand_new", {"rules": {}}),
         ("/local/flags/event_chat", ["not", "an", "object"]),
+        ("/local/flags/a/b", {"default": True}),
     ]:
         status, answer = call(base_url, "PUT", path, body)
         assert status == 400, (path, body, answer)
