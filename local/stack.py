@@ -46,6 +46,7 @@ from local.apigw import (
     match_path,
     to_http_response,
 )
+from local.appconfig import AppConfigService
 from local.eventbridge import EventBridgeRules
 from local.jwt_issuer import JwtIssuer, TokenError
 from local.pollers import DynamoDBStreamPoller, Poller, SqsPoller, compile_filters
@@ -432,6 +433,10 @@ class HttpGateway:
                 200,
                 {f.spec.logical_id: {"invocations": f.invocations, "errors": f.errors} for f in self.stack.functions},
             )
+        for service in self.stack.services:  # services may serve helper routes of their own (/local/flags)
+            answer = service.local_route(method, raw_path, body) if hasattr(service, "local_route") else None
+            if answer is not None:
+                return answer
         return gateway_response(404, "Not Found")
 
     def _issue_token(self, body: bytes) -> HttpResponse:
@@ -681,6 +686,7 @@ class LocalStack:
         # The WebSocket API first: it sets the @connections endpoint the fan-out functions read (issue 6).
         self.services: list[Service] = [
             WebSocketService(),
+            AppConfigService(),  # before the pollers: it names the feature flags' AppConfig ids to the functions
             EventSourcePollers(),
             ScheduleService(),
             EventBridgeRules(),

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # posted by parallel sender invocations (no queue configured: the pushing function posts them all itself).
     realtime_shard_size: int = Field(default=2_000, ge=1, le=5_000)
     fanout_queue_url: str = Field(default="")
+    # Feature flags (arena/flags.py): the AppConfig application, environment and configuration profile (ids or
+    # names) holding the Powertools flags document, and how long a function keeps a fetched document before asking
+    # AppConfig again. Unset application: no store, every flag answers its caller's default.
+    feature_flags_application: str = Field(default="")
+    feature_flags_environment: str = Field(default="")
+    feature_flags_profile: str = Field(default="")
+    feature_flags_max_age_seconds: int = Field(default=45, ge=0, le=3_600)
 
 
 @cache

@@ -1,0 +1,424 @@
+"""AWS AppConfig for the local stack: the template's configurations in moto, and AppConfig's data API served.
+
+moto serves AppConfig's management API (applications, configuration profiles, hosted configuration versions) but
+not its data API (`appconfigdata`: StartConfigurationSession, GetLatestConfiguration), which Powertools'
+AppConfigStore calls. `AppConfigService` therefore
+
+1. creates the template's AWS::AppConfig::Application, ConfigurationProfile and HostedConfigurationVersion
+   resources in moto (moto has no environments: their ids are kept here), and points the functions' environment
+   variables that name them (FEATURE_FLAGS_APPLICATION, ...) at the ids it got;
+2. serves the data API on its own port, speaking its REST-JSON protocol, and sets AWS_ENDPOINT_URL_APPCONFIGDATA
+   so every boto3 client (the functions', the tests') reaches it. A session's poll answers the profile's latest
+   hosted configuration version when it is newer than the one the session last received, and an empty body
+   otherwise, as AppConfig does. Locally the latest version counts as deployed at once (no deployment strategy);
+3. serves local-only helper routes on the HTTP API's port (through the gateway's `/local/` routes):
+   `GET /local/flags` (the document and its version), `PUT /local/flags/{name}` with `{"default": true}` and/or
+   `{"rules": {...}}` (merged into that flag), `PUT /local/flags` (a whole document), `POST /local/flags/reset`
+   (the template's document again). Each change is a new hosted configuration version, validated with
+   Powertools' schema first; functions see it once their cached copy expires (FEATURE_FLAGS_MAX_AGE_SECONDS, 1 s
+   locally unless set). `python -m local.flags` is the command line for these routes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from local import template as tpl
+from local.apigw import HttpResponse
+
+if TYPE_CHECKING:
+    from local.stack import LocalStack
+
+logger = logging.getLogger("local.appconfig")
+
+APPLICATION_TYPE = "AWS::AppConfig::Application"
+ENVIRONMENT_TYPE = "AWS::AppConfig::Environment"
+PROFILE_TYPE = "AWS::AppConfig::ConfigurationProfile"
+VERSION_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
+FLAGS_ROUTE = "/local/flags"
+LOCAL_MAX_AGE_SECONDS = "1"
+DEFAULT_POLL_INTERVAL_SECONDS = 60
+FLAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+class DataApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class _Session:
+    application_id: str
+    environment_id: str
+    profile_id: str
+    poll_interval: int
+    served_version: int = 0
+
+
+@dataclass
+class FlagsProfile:
+    """The configuration the functions read their flags from (the one their environment names)."""
+
+    application_id: str
+    environment_id: str
+    profile_id: str
+    template_content: str
+    content_type: str
+
+
+@dataclass
+class _Environment:
+    id: str
+    name: str
+
+
+@dataclass
+class AppConfigRegistry:
+    """What the service created: moto's applications are read from moto, environments live here."""
+
+    environments: dict[str, list[_Environment]] = field(default_factory=dict)  # by application id
+
+
+class AppConfigService:
+    """The template's AppConfig resources in moto, the data API on a local port, and `/local/flags`."""
+
+    name = "appconfig"
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.flags_profile: FlagsProfile | None = None
+        self._stack: LocalStack | None = None
+        self._registry = AppConfigRegistry()
+        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one change at a time: a PUT reads, merges and writes the document
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    def start(self, stack: LocalStack) -> None:
+        template = stack.template
+        if not tpl.resources_of_type(template, APPLICATION_TYPE):
+            return
+        self._stack = stack
+        self._registry = AppConfigRegistry()
+        self.flags_profile = None
+        functions = list(stack.functions)
+        before = {f.spec.logical_id: tpl.resolve(f.spec.environment, stack.context) for f in functions}
+        self._create_resources(stack)
+        self._start_server(stack)
+        stack._set_environ("AWS_ENDPOINT_URL_APPCONFIGDATA", self.url)
+        # The variables that name these resources resolved to stand-ins before the ids existed: resolve them again.
+        for function in functions:
+            after = tpl.resolve(function.spec.environment, stack.context)
+            for name, value in after.items():
+                if value != before[function.spec.logical_id].get(name):
+                    text = tpl.environment_string(value)
+                    stack.environment[name] = text
+                    stack._set_environ(name, text)
+        if "FEATURE_FLAGS_MAX_AGE_SECONDS" not in os.environ:  # a flip is seen within a second or two
+            stack._set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
+        _clear_arena_caches()
+        logger.info("AppConfig data API at %s", self.url)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join(5)
+            self._server = None
+            self._thread = None
+        self._sessions.clear()
+        self.url = None
+        _clear_arena_caches()
+
+    def health(self) -> dict[str, Any]:
+        return {} if self.url is None else {"appconfigdata": self.url}
+
+    # -- resources
+
+    def _create_resources(self, stack: LocalStack) -> None:
+        client, context = stack.client("appconfig"), stack.context
+        for logical_id, props in tpl.resources_of_type(stack.template, APPLICATION_TYPE).items():
+            props = tpl.resolve(props, context)
+            created = client.create_application(Name=props["Name"], Description=props.get("Description", ""))
+            context.refs[logical_id] = created["Id"]
+            context.attributes[(logical_id, "ApplicationId")] = created["Id"]
+        for logical_id, props in tpl.resources_of_type(stack.template, ENVIRONMENT_TYPE).items():
+            props = tpl.resolve(props, context)
+            environment = _Environment(id=secrets.token_hex(4)[:7], name=props["Name"])
+            self._registry.environments.setdefault(props["ApplicationId"], []).append(environment)
+            context.refs[logical_id] = environment.id
+            context.attributes[(logical_id, "EnvironmentId")] = environment.id
+        for logical_id, props in tpl.resources_of_type(stack.template, PROFILE_TYPE).items():
+            props = tpl.resolve(props, context)
+            created = client.create_configuration_profile(
+                ApplicationId=props["ApplicationId"],
+                Name=props["Name"],
+                LocationUri=props.get("LocationUri", "hosted"),
+                Type=props.get("Type", "AWS.Freeform"),
+            )
+            context.refs[logical_id] = created["Id"]
+            context.attributes[(logical_id, "ConfigurationProfileId")] = created["Id"]
+        for logical_id, props in tpl.resources_of_type(stack.template, VERSION_TYPE).items():
+            props = tpl.resolve(props, context)
+            content = str(props["Content"])
+            created = client.create_hosted_configuration_version(
+                ApplicationId=props["ApplicationId"],
+                ConfigurationProfileId=props["ConfigurationProfileId"],
+                Content=content.encode(),
+                ContentType=props["ContentType"],
+                Description=props.get("Description", ""),
+            )
+            context.refs[logical_id] = str(created["VersionNumber"])
+            context.attributes[(logical_id, "VersionNumber")] = str(created["VersionNumber"])
+            if self.flags_profile is None:
+                environments = self._registry.environments.get(props["ApplicationId"]) or []
+                if environments:
+                    self.flags_profile = FlagsProfile(
+                        application_id=props["ApplicationId"],
+                        environment_id=environments[0].id,
+                        profile_id=props["ConfigurationProfileId"],
+                        template_content=content,
+                        content_type=props["ContentType"],
+                    )
+
+    def _backend(self) -> Any:
+        from moto.appconfig.models import appconfig_backends  # the stack's moto server runs in this process
+
+        assert self._stack is not None
+        return appconfig_backends[self._stack.account_id][self._stack.region]
+
+    def latest_version(self, application_id: str, profile_id: str) -> Any | None:
+        """The profile's newest hosted configuration version (moto's model), or None when it has none."""
+        versions = self._backend().get_configuration_profile(application_id, profile_id).config_versions
+        return versions[max(versions)] if versions else None
+
+    # -- the data API
+
+    def start_session(self, request: dict[str, Any]) -> str:
+        backend = self._backend()
+        wanted_app = str(request.get("ApplicationIdentifier") or "")
+        application = next(
+            (app for app in backend.applications.values() if wanted_app in (app.id, app.name)),
+            None,
+        )
+        if application is None:
+            raise DataApiError(404, "ResourceNotFoundException", f"Application {wanted_app} not found")
+        wanted_env = str(request.get("EnvironmentIdentifier") or "")
+        environment = next(
+            (env for env in self._registry.environments.get(application.id, []) if wanted_env in (env.id, env.name)),
+            None,
+        )
+        if environment is None:
+            raise DataApiError(404, "ResourceNotFoundException", f"Environment {wanted_env} not found")
+        wanted_profile = str(request.get("ConfigurationProfileIdentifier") or "")
+        profile = next(
+            (p for p in application.config_profiles.values() if wanted_profile in (p.id, p.name)),
+            None,
+        )
+        if profile is None:
+            raise DataApiError(404, "ResourceNotFoundException", f"Configuration profile {wanted_profile} not found")
+        interval = request.get("RequiredMinimumPollIntervalInSeconds")
+        if interval is not None and (not isinstance(interval, int) or not 15 <= interval <= 86_400):
+            raise DataApiError(
+                400, "BadRequestException", "RequiredMinimumPollIntervalInSeconds must be from 15 to 86400"
+            )
+        session = _Session(application.id, environment.id, profile.id, interval or DEFAULT_POLL_INTERVAL_SECONDS)
+        return self._issue_token(session)
+
+    def latest_configuration(self, token: str) -> tuple[bytes, dict[str, str]]:
+        """(content, headers) for one poll; the token is spent and the headers carry the next one."""
+        with self._lock:
+            session = self._sessions.pop(token, None)
+        if session is None:
+            raise DataApiError(400, "BadRequestException", "The configuration token is invalid or was already used")
+        latest = self.latest_version(session.application_id, session.profile_id)
+        content, headers = b"", {}
+        if latest is not None and latest.version > session.served_version:
+            raw = latest.content
+            content = raw if isinstance(raw, bytes) else str(raw).encode()
+            headers["Content-Type"] = latest.content_type or "application/octet-stream"
+            if latest.version_label:
+                headers["Version-Label"] = latest.version_label
+            session.served_version = latest.version
+        headers["Next-Poll-Configuration-Token"] = self._issue_token(session)
+        headers["Next-Poll-Interval-In-Seconds"] = str(session.poll_interval)
+        return content, headers
+
+    def _issue_token(self, session: _Session) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[token] = session
+        return token
+
+    def _start_server(self, stack: LocalStack) -> None:
+        host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
+        self._server = ThreadingHTTPServer((host, 0), _DataApiHandler)
+        self._server.daemon_threads = True
+        self._server.service = self  # type: ignore[attr-defined]
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="local-appconfigdata", daemon=True
+        )
+        self._thread.start()
+
+    # -- /local/flags
+
+    def local_route(self, method: str, raw_path: str, body: bytes) -> HttpResponse | None:
+        """The gateway's hook for `/local/...` paths: an answer for the flags routes, None for any other path."""
+        if raw_path != FLAGS_ROUTE and not raw_path.startswith(FLAGS_ROUTE + "/"):
+            return None
+        if self.flags_profile is None:
+            return _error(404, "NOT_FOUND", "the template has no hosted AppConfig configuration")
+        name = raw_path[len(FLAGS_ROUTE) + 1 :]
+        with self._write_lock:
+            return self._flags_route(method, raw_path, name, body)
+
+    def _flags_route(self, method: str, raw_path: str, name: str, body: bytes) -> HttpResponse:
+        assert self.flags_profile is not None
+        try:
+            if method == "GET" and not name:
+                return _json(200, self.describe())
+            if method == "POST" and name == "reset":
+                return _json(200, self.write_document(json.loads(self.flags_profile.template_content)))
+            if method == "PUT":
+                request = json.loads(body or b"null")
+                if not isinstance(request, dict):
+                    return _error(400, "BAD_REQUEST", "the body must be a JSON object")
+                return _json(200, self.put_flag(name, request) if name else self.write_document(request))
+        except ValueError as error:  # bad JSON, or a document Powertools' schema refuses
+            return _error(400, "BAD_REQUEST", str(error))
+        return _error(404, "NOT_FOUND", f"no {method} {raw_path}")
+
+    def current_document(self) -> tuple[int, dict[str, Any]]:
+        profile = self.flags_profile
+        assert profile is not None
+        latest = self.latest_version(profile.application_id, profile.profile_id)
+        if latest is None:
+            return 0, {}
+        raw = latest.content
+        return latest.version, json.loads(raw if isinstance(raw, bytes | str) else str(raw))
+
+    def describe(self) -> dict[str, Any]:
+        profile = self.flags_profile
+        assert profile is not None
+        version, document = self.current_document()
+        return {
+            "application": profile.application_id,
+            "environment": profile.environment_id,
+            "profile": profile.profile_id,
+            "version": version,
+            "flags": document,
+        }
+
+    def put_flag(self, name: str, change: dict[str, Any]) -> dict[str, Any]:
+        if not FLAG_NAME.fullmatch(name):
+            raise ValueError("a flag name is letters, digits, '_', '-' and '.'")
+        unknown = set(change) - {"default", "rules", "actions"}
+        if unknown:
+            raise ValueError(f"a flag has default, rules and actions; not {sorted(unknown)}")
+        _, document = self.current_document()
+        if name not in document and "default" not in change:
+            raise ValueError(f"{name} is a new flag: give its default")
+        document[name] = {**document.get(name, {}), **change}
+        written = self.write_document(document)
+        return {**written, "name": name, "flag": document[name]}
+
+    def write_document(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Validate the document with Powertools' schema, then store it as a new hosted configuration version."""
+        from aws_lambda_powertools.utilities.feature_flags import SchemaValidator
+        from aws_lambda_powertools.utilities.feature_flags.exceptions import SchemaValidationError
+
+        profile = self.flags_profile
+        assert profile is not None and self._stack is not None
+        try:
+            SchemaValidator(document).validate()
+        except SchemaValidationError as error:
+            raise ValueError(f"not a feature flags document: {error}") from error
+        created = self._stack.client("appconfig").create_hosted_configuration_version(
+            ApplicationId=profile.application_id,
+            ConfigurationProfileId=profile.profile_id,
+            Content=json.dumps(document, indent=2).encode(),
+            ContentType=profile.content_type,
+            Description="changed through /local/flags",
+        )
+        logger.info("feature flags: version %s", created["VersionNumber"])
+        return {"version": created["VersionNumber"], "flags": document}
+
+
+class _DataApiHandler(BaseHTTPRequestHandler):
+    """AppConfig's data API (REST-JSON): POST /configurationsessions, GET /configuration."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        service: AppConfigService = self.server.service  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            if self.command == "POST" and parts.path == "/configurationsessions":
+                try:
+                    request = json.loads(body or b"{}")
+                except ValueError as error:
+                    raise DataApiError(400, "BadRequestException", "the body is not JSON") from error
+                token = service.start_session(request if isinstance(request, dict) else {})
+                self._send(201, json.dumps({"InitialConfigurationToken": token}).encode(), "application/json")
+                return
+            if self.command == "GET" and parts.path == "/configuration":
+                token = (parse_qs(parts.query).get("configuration_token") or [""])[0]
+                content, headers = service.latest_configuration(token)
+                self._send(200, content, headers.pop("Content-Type", None), headers)
+                return
+            raise DataApiError(404, "ResourceNotFoundException", f"no {self.command} {parts.path}")
+        except DataApiError as error:
+            payload = json.dumps({"Message": error.message}).encode()
+            self._send(error.status, payload, "application/json", {"x-amzn-ErrorType": error.code})
+
+    def _send(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _json(status: int, payload: Any) -> HttpResponse:
+    return HttpResponse(status, [("content-type", "application/json")], json.dumps(payload).encode())
+
+
+def _error(status: int, code: str, message: str) -> HttpResponse:
+    return _json(status, {"error": {"code": code, "message": message, "details": None}})
+
+
+def _clear_arena_caches() -> None:
+    """Settings and the flags store read before the service set its variables would keep the old values."""
+    import sys
+
+    config = sys.modules.get("arena.config")
+    if config is not None:
+        config.settings.cache_clear()
+    flags = sys.modules.get("arena.flags")
+    if flags is not None:
+        flags.feature_flags.cache_clear()
