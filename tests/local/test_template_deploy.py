@@ -384,4 +384,4 @@ def test_each_stage_profile_sets_the_stage_parameters(template: dict[str, Any]) 
     assert "*" not in [origin.strip() for origin in prod["CorsOrigins"].split(",")]
     rule = template["Rules"]["ProdCorsIsExplicit"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
-    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Contains": [["*"], {"Ref": "CorsOrigins"}]}]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Contains": [{"Ref": "CorsOrigins"}, "*"]}]}
