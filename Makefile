@@ -65,7 +65,7 @@ format: setup
 	$(BIN)/ruff format .
 
 validate: tools
-	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/cfn-lint --include-checks I -- template.yaml
 	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
 openapi: setup

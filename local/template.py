@@ -98,6 +98,13 @@ for _tag in (
     "Length",
     "ToJsonString",
     "Transform",
+    # Rules-only functions (read, never evaluated: Rules constrain deploys, not the local run).
+    "Contains",
+    "EachMemberEquals",
+    "EachMemberIn",
+    "RefAll",
+    "ValueOf",
+    "ValueOfAll",
 ):
     CloudFormationLoader.add_constructor(f"!{_tag}", _long_form(f"Fn::{_tag}"))
 
@@ -430,15 +437,19 @@ def http_apis(template: Mapping[str, Any]) -> dict[str, HttpApiSettings]:
     declared = resources_of_type(template, HTTP_API_TYPE)
     if IMPLICIT_HTTP_API not in declared:
         declared[IMPLICIT_HTTP_API] = {}
+    # Throttling and CORS may come from parameters (per stage): their defaults are what runs locally.
+    context = LocalContext(template=template)
     for logical_id, own in declared.items():
         props = {**globals_api, **own}
-        defaults = props.get("DefaultRouteSettings") or {}
+        defaults = resolve(props.get("DefaultRouteSettings") or {}, context)
         auth = props.get("Auth") or {}
         route_throttling = {
             route_key: (settings.get("ThrottlingBurstLimit"), settings.get("ThrottlingRateLimit"))
-            for route_key, settings in (props.get("RouteSettings") or {}).items()
+            for route_key, settings in resolve(props.get("RouteSettings") or {}, context).items()
         }
-        cors = props.get("CorsConfiguration")
+        cors = resolve(props.get("CorsConfiguration"), context)
+        if cors is NO_VALUE:
+            cors = None
         if cors is True:  # SAM's shorthand: allow everything
             cors = {"AllowOrigins": ["*"], "AllowHeaders": ["*"], "AllowMethods": ["*"]}
         apis[logical_id] = HttpApiSettings(
@@ -545,8 +556,13 @@ class LocalContext:
         self.attributes[(logical_id, "QueueUrl")] = url
 
     def add_function(self, logical_id: str, name: str) -> None:
+        arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         self.refs[logical_id] = name
-        self.attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+        self.attributes[(logical_id, "Arn")] = arn
+        # AutoPublishAlias: `!Ref Fn.Alias` / `${Fn.Alias}` is the alias ARN in AWS. Locally there are no versions,
+        # so the alias is the function itself.
+        self.refs[f"{logical_id}.Alias"] = arn
+        self.attributes[(logical_id, "Alias")] = arn
 
 
 def _getatt_parts(value: Any) -> tuple[str, str]:
@@ -571,13 +587,14 @@ def _ref(name: str, context: LocalContext) -> Any:
     }
     if name in pseudo:
         return pseudo[name]
-    if name in context.parameters:
-        return context.parameters[name]
     parameters = context.template.get("Parameters") or {}
+    parameter = parameters.get(name) or {}
+    if name in context.parameters or "Default" in parameter:
+        value = context.parameters[name] if name in context.parameters else parameter["Default"]
+        if parameter.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+            return [item.strip() for item in value.split(",")] if value else []
+        return value
     if name in parameters:
-        parameter = parameters[name] or {}
-        if "Default" in parameter:
-            return parameter["Default"]
         return f"<parameter {name}>"
     if name in context.refs:
         return context.refs[name]

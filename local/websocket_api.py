@@ -50,7 +50,7 @@ STAGE_TYPE = "AWS::ApiGatewayV2::Stage"
 CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60
 IDLE_TIMEOUT_SECONDS = 10 * 60
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket message limit
-_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.Arn\}")
+_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,17 @@ def websocket_apis(template: Mapping[str, Any], context: tpl.LocalContext) -> li
     for integration_id, props in tpl.resources_of_type(template, INTEGRATION_TYPE).items():
         uri = props.get("IntegrationUri")
         text = uri.get("Fn::Sub") if isinstance(uri, dict) else uri
+        variables = text[1] if isinstance(text, list) and len(text) > 1 and isinstance(text[1], dict) else {}
         text = text[0] if isinstance(text, list) else text
         match = _FUNCTION_ARN.search(text or "") if isinstance(text, str) else None
         if match:
             integrations[integration_id] = match.group(1)
+            continue
+        # !Sub [".../functions/${Fn}/invocations", {Fn: !Ref SomeFunction.Alias}]: the alias is the function here.
+        for name, value in variables.items():
+            ref = value.get("Ref") if isinstance(value, dict) else None
+            if isinstance(ref, str) and isinstance(text, str) and "${" + name + "}" in text:
+                integrations[integration_id] = ref.partition(".")[0]
     for props in tpl.resources_of_type(template, STAGE_TYPE).values():
         api_id = (props.get("ApiId") or {}).get("Ref") if isinstance(props.get("ApiId"), dict) else None
         if api_id in apis:

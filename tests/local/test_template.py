@@ -252,7 +252,8 @@ Resources:
 
 
 def test_route_throttling_comes_from_default_route_settings(template: dict[str, Any]) -> None:
-    settings = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    # (the limits are stage parameters: their defaults are what runs locally)
+    settings = resolve(template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"], LocalContext(template))
     throttling = route_throttling(template)
     assert set(throttling) == {route.route_key for route in http_routes(template)}
     assert set(throttling.values()) == {(settings["ThrottlingBurstLimit"], settings["ThrottlingRateLimit"])}
