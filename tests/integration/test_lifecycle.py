@@ -125,6 +125,24 @@ def test_creating_an_event_schedules_its_start_and_end(arena: Arena) -> None:
     assert json.loads(end["Target"]["Input"]) == {"event_id": event_id, "transition": "end"}
 
 
+def test_a_schedule_sends_what_it_cannot_deliver_to_the_dead_letter_queue(
+    arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arena.config import settings
+
+    # Given a deployment that names a dead-letter queue for schedules
+    dead_letters = "arn:aws:sqs:us-east-1:123456789012:arena-delivery-dlq"
+    monkeypatch.setenv("SCHEDULE_DEAD_LETTER_ARN", dead_letters)
+    settings.cache_clear()
+    # When an event is created
+    event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
+    # Then both of its schedules name it
+    for transition in ("start", "end"):
+        schedule = _schedule(event_id, transition)
+        assert schedule is not None and schedule["Target"]["DeadLetterConfig"] == {"Arn": dead_letters}
+    settings.cache_clear()
+
+
 def test_an_event_that_has_started_gets_only_its_end_schedule(arena: Arena) -> None:
     event_id = _event(arena, NOON - timedelta(hours=1), NOON + timedelta(hours=1))
     assert _schedule(event_id, "start") is None

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         default="arn:aws:lambda:us-east-1:123456789012:function:RunTransitionFunction", min_length=20
     )
     scheduler_role_arn: str = Field(default="arn:aws:iam::123456789012:role/SchedulerRole", min_length=20)
+    # Where a one-shot schedule sends what it still cannot deliver after its retries (DeliveryDLQ, alarmed).
+    schedule_dead_letter_arn: str | None = Field(default=None, min_length=20)
     # The prize-distribution workflow (statemachine/distribution.asl.json). Unset: a distribution runs its steps in
     # the request that starts it (tests, tools).
     distribution_state_machine_arn: str | None = Field(default=None, min_length=20)

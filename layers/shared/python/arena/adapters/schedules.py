@@ -47,6 +47,14 @@ def _code(error: ClientError) -> str:
 def set_schedule(event_id: str, transition: Transition, moment: datetime) -> None:
     """Create the schedule, or update it when it exists (a changed time)."""
     s = settings()
+    target: dict[str, Any] = {
+        "Arn": s.lifecycle_function_arn,
+        "RoleArn": s.scheduler_role_arn,
+        "Input": json.dumps({"event_id": event_id, "transition": transition}),
+        "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+    }
+    if s.schedule_dead_letter_arn:
+        target["DeadLetterConfig"] = {"Arn": s.schedule_dead_letter_arn}
     request = {
         "Name": schedule_name(event_id, transition),
         "GroupName": s.schedule_group,
@@ -56,12 +64,7 @@ def set_schedule(event_id: str, transition: Transition, moment: datetime) -> Non
         "ActionAfterCompletion": "DELETE",
         "State": "ENABLED",
         "Description": f"arena: {transition} of event {event_id}",
-        "Target": {
-            "Arn": s.lifecycle_function_arn,
-            "RoleArn": s.scheduler_role_arn,
-            "Input": json.dumps({"event_id": event_id, "transition": transition}),
-            "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
-        },
+        "Target": target,
     }
     try:
         client().create_schedule(**request)
