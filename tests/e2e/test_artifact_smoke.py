@@ -150,7 +150,7 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
                 endpoint_url=health["aws"]["endpoint"],
                 region_name="us-east-1",
                 aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 - moto takes any
+                aws_secret_access_key="local",
             )
             sqs.send_message(
                 QueueUrl=health["aws"]["queues"]["TradeQueue"],
