@@ -245,7 +245,13 @@ def recorded(stack: LocalStack, name: str) -> list[dict[str, Any]]:
 
 
 def test_health_reports_ready_with_the_route_count(stack: LocalStack) -> None:
-    assert call(stack, "GET", "/local/health")[::2] == (200, {"status": "ok", "routes": 7})
+    status, _, health = call(stack, "GET", "/local/health")
+    assert (status, health["status"], health["routes"]) == (200, "ok", 7)
+    # and what it runs: the template, the layers on the path, the local AWS endpoint and the queues' URLs
+    assert health["template"] == str(stack.template_path)
+    assert health["layers"] == [str(folder) for folder in stack.layer_dirs]
+    assert health["aws"]["endpoint"] == stack.moto_endpoint
+    assert health["aws"]["queues"] == {name: queue["url"] for name, queue in stack.queues.items()}
 
 
 def test_token_route_issues_verifiable_tokens(stack: LocalStack, token: str) -> None:
