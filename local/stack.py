@@ -15,6 +15,7 @@ One stack per process: moto's state is process-wide, and the stack resets it whe
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import logging
@@ -27,6 +28,7 @@ import time
 import traceback
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -83,6 +85,65 @@ class Service(Protocol):
     def start(self, stack: LocalStack) -> None: ...
 
     def stop(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------- log labels
+
+# The invocation this thread (or task) is running for: the Lambda context keys Powertools' Logger writes. One process
+# hosts every function and Powertools' Logger is one instance whose `inject_lambda_context` keys are shared by all
+# threads, so they name whichever function was invoked last; labels from here, set per invocation, win instead.
+_INVOCATION: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("local_invocation", default=None)
+_labels_lock = threading.Lock()
+_labels_installed = False
+
+
+def invocation_labels(context: Any) -> dict[str, Any]:
+    """The keys Powertools' `inject_lambda_context` derives from a Lambda context."""
+    return {
+        "function_name": getattr(context, "function_name", None),
+        "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+        "function_arn": getattr(context, "invoked_function_arn", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
+
+
+def install_invocation_labels() -> Callable[[], None]:
+    """Label every log record made during an invocation with that invocation's function and request, and carry the
+    invocation into the worker threads a handler starts through a ThreadPoolExecutor (each Lambda function has a
+    process of its own; here they share one). A record's own attributes override the Logger's shared keys in
+    Powertools' formatter. Returns the undo; installing twice installs once."""
+    global _labels_installed
+    with _labels_lock:
+        if _labels_installed:
+            return lambda: None
+        _labels_installed = True
+        previous_factory = logging.getLogRecordFactory()
+        original_submit = ThreadPoolExecutor.submit
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous_factory(*args, **kwargs)
+        labels = _INVOCATION.get()
+        if labels:
+            record.__dict__.update(labels)
+        return record
+
+    def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if _INVOCATION.get() is None:
+            return original_submit(self, fn, *args, **kwargs)
+        return original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    logging.setLogRecordFactory(factory)
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+
+    def undo() -> None:
+        global _labels_installed
+        with _labels_lock:
+            if logging.getLogRecordFactory() is factory:
+                logging.setLogRecordFactory(previous_factory)
+            ThreadPoolExecutor.submit = original_submit  # type: ignore[method-assign]
+            _labels_installed = False
+
+    return undo
 
 
 # ---------------------------------------------------------------------------------------------- functions
@@ -154,9 +215,11 @@ class FunctionRuntime:
             account_id=self._registry.account_id,
         )
         started = time.perf_counter()
+        labels = _INVOCATION.set(invocation_labels(context))
         try:
             return handler(event, context)
         finally:
+            _INVOCATION.reset(labels)
             elapsed = time.perf_counter() - started
             if elapsed > self.spec.timeout:
                 # Lambda would have killed it; a thread cannot be killed, so say so loudly instead.
@@ -689,6 +752,7 @@ class LocalStack:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._quieted_werkzeug = False
+        self._undo_labels: Callable[[], None] | None = None
 
     # -- public surface
 
@@ -730,6 +794,7 @@ class LocalStack:
         if self._server is not None or self._moto is not None:
             raise RuntimeError("the stack is already started")
         self.tables, self.queues, self.stream_arns, self.environment = {}, {}, {}, {}
+        self._undo_labels = install_invocation_labels()
         try:
             self._start_aws()
             self._create_resources()
@@ -793,6 +858,9 @@ class LocalStack:
         if self._quieted_werkzeug:
             logging.getLogger("werkzeug").setLevel(logging.NOTSET)
             self._quieted_werkzeug = False
+        if self._undo_labels is not None:
+            self._undo_labels()
+            self._undo_labels = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
