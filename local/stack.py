@@ -16,12 +16,14 @@ One stack per process: moto's state is process-wide, and the stack resets it whe
 from __future__ import annotations
 
 import contextvars
+import errno
 import importlib.util
 import json
 import logging
 import math
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -66,6 +68,15 @@ FAKE_CREDENTIALS = {
 # A profile could name real credentials or a missing profile; neither belongs in a local run.
 REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+
+
+class PortInUse(RuntimeError):
+    """The HTTP API's port is taken by another process."""
+
+    def __init__(self, host: str, port: int):
+        super().__init__(f"port {port} is in use")
+        self.host = host
+        self.port = port
 
 
 # ---------------------------------------------------------------------------------------------- services
@@ -464,7 +475,10 @@ class HttpGateway:
     def _local(self, method: str, raw_path: str, body: bytes) -> HttpResponse:
         if raw_path == "/local/health" and method == "GET":
             status = "ok" if self.stack.ready else "starting"
-            health = {"status": status, "routes": len(self.specs)}
+            health: dict[str, Any] = {"status": status, "routes": len(self.specs)}
+            trade_queue = self.stack.queues.get("TradeQueue") if self.stack.ready else None
+            if trade_queue:  # where to send the exchange's trade batches yourself (python -m local.send_trades)
+                health["trade_queue"] = {"url": trade_queue["url"], "aws_endpoint": self.stack.moto_endpoint}
             for service in self.stack.services:  # services may report themselves (the WebSocket API's URL)
                 if hasattr(service, "health"):
                     health.update(service.health())
@@ -794,6 +808,7 @@ class LocalStack:
         if self._server is not None or self._moto is not None:
             raise RuntimeError("the stack is already started")
         self.tables, self.queues, self.stream_arns, self.environment = {}, {}, {}, {}
+        self._check_port()  # before the slow steps: a taken port fails at once
         self._undo_labels = install_invocation_labels()
         try:
             self._start_aws()
@@ -817,14 +832,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        """Stop in dependency order: the HTTP API (no new invocations), then the services (pollers, schedules, the
+        WebSocket API; each ends its threads), and only then DynamoDB Local and moto, which they all call."""
         self.ready = False
-        for service in reversed(self._started_services):
-            try:
-                service.stop()
-            except Exception:
-                logger.exception("service %s failed to stop", getattr(service, "name", service))
-        self._started_services.clear()
-        self.workflows.stop()  # prepared before the services start: undone even when the start failed half-way
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -832,6 +842,13 @@ class LocalStack:
                 self._server_thread.join(5)
             self._server = None
             self._server_thread = None
+        for service in reversed(self._started_services):
+            try:
+                service.stop()
+            except Exception:
+                logger.exception("service %s failed to stop", getattr(service, "name", service))
+        self._started_services.clear()
+        self.workflows.stop()  # prepared before the services start: undone even when the start failed half-way
         if self._dynamodb_local is not None:
             self._dynamodb_local.stop()
             self._dynamodb_local = None
@@ -962,8 +979,25 @@ class LocalStack:
                 sys.path.insert(0, python_dir)
                 self._added_paths.append(python_dir)
 
+    def _check_port(self) -> None:
+        if not self.port:
+            return
+        with socket.socket(_GatewayServer.address_family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no clash
+            try:
+                sock.bind((self.host, self.port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse(self.host, self.port) from None
+                raise
+
     def _start_http(self) -> None:
-        self._server = _GatewayServer((self.host, self.port))
+        try:
+            self._server = _GatewayServer((self.host, self.port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(self.host, self.port) from None
+            raise
         self.issuer = JwtIssuer(issuer=f"{self.base_url}/local")
         self._gateway = HttpGateway(self)
         self._server.gateway = self._gateway
