@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from asyncio import CancelledError
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stopping.set()
 
+    # Stopping cancels the WebSocket API's open @connections sessions; Python 3.11's asyncio streams report each
+    # cancelled session task as an ERROR with a traceback (StreamReaderProtocol's callback). Expected, so unsaid.
+    logging.getLogger("asyncio").addFilter(
+        lambda record: (
+            not (stopping.is_set() and record.exc_info is not None and isinstance(record.exc_info[1], CancelledError))
+        )
+    )
     # Handlers for both, so Ctrl-C is a clean stop rather than a KeyboardInterrupt somewhere in a join.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
