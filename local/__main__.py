@@ -201,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             event_id = demo.start()
         exports = _exports(stack, tokens, event_id)
         _write_env_file(exports)
-        levels = f"functions {args.function_log_level}, stack {args.log_level} (LOG_LEVEL=INFO for more)"
+        levels = f"functions {args.function_log_level}, stack {args.log_level}"
+        if args.function_log_level in ("WARNING", "ERROR"):
+            levels += " (LOG_LEVEL=INFO make run for more)"
         print(_banner(stack, exports, args.demo, _grace_seconds(), levels), flush=True)
         while not stopping.wait(0.5):
             pass
