@@ -39,7 +39,7 @@ tools: $(TOOLS)/.installed
 # ARENA_DEMO=0 make run: no demo event or simulator. LOG_LEVEL=INFO (or DEBUG) make run: louder logs.
 # INGEST_GRACE_SECONDS=30 make run: ended events take late trades for 30 s instead of 300.
 run: setup
-	@PORT=$(PORT) ARENA_DEMO=$(or $(ARENA_DEMO),1) $(BIN)/python -m local
+	@PORT=$(PORT) ARENA_DEMO=$(or $(ARENA_DEMO),1) ARENA_ENV_FILE=.local/env.sh $(BIN)/python -m local
 
 lint: setup
 	$(BIN)/ruff check .

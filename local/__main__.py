@@ -1,7 +1,8 @@
 """`python -m local`: run template.yaml locally until Ctrl-C (SIGINT) or SIGTERM; `make run` runs this.
 
 Listens on HOST:PORT (defaults 127.0.0.1:3000). Prints ready-to-paste `export` lines (the API's URL, the WebSocket
-URL, tokens for an admin, trader-01 and the trade feed, the TradeQueue's URL) and writes them to .local/env.sh.
+URL, tokens for an admin, trader-01 and the trade feed, the TradeQueue's URL) and, given ARENA_ENV_FILE (`make run`
+gives .local/env.sh), writes them there too.
 With ARENA_DEMO=1 (`make run`'s default) it also creates a demo event and keeps a trade simulator running.
 
 Environment: PORT, HOST, ARENA_DEMO (1/0), LOG_LEVEL (the functions' POWERTOOLS_LOG_LEVEL and the stack's own log
@@ -24,7 +25,6 @@ from typing import Any
 from local.stack import LocalStack, PortInUse
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV_FILE = ROOT / ".local" / "env.sh"
 TOKEN_TTL_SECONDS = 12 * 3600  # the printed tokens last a working day
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("LOCAL_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "WARNING",
         help="the stack's own log level (LOCAL_LOG_LEVEL, else LOG_LEVEL)",
     )
+    parser.add_argument(
+        "--env-file",
+        default=os.environ.get("ARENA_ENV_FILE") or None,
+        help="also write the export lines to this file (ARENA_ENV_FILE; relative to the repository root)",
+    )
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=_flag(os.environ.get("ARENA_DEMO"), False))
     demo.add_argument("--no-demo", dest="demo", action="store_false")
@@ -94,20 +99,26 @@ def _exports(stack: LocalStack, tokens: dict[str, str], event_id: str | None) ->
     return exports
 
 
-def _write_env_file(exports: list[tuple[str, str, str]]) -> Path | None:
-    try:
-        ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
-        ENV_FILE.write_text("".join(f"export {name}={value}\n" for name, value, _ in exports))
-        ENV_FILE.chmod(0o600)
-    except OSError as error:
-        log.warning("could not write %s: %s", ENV_FILE, error)
+def _write_env_file(name: str | None, exports: list[tuple[str, str, str]]) -> str | None:
+    """The export lines written to `name` (relative to the repository root), for `source`; None when not asked or
+    not written."""
+    if not name:
         return None
-    return ENV_FILE
+    path = ROOT / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"export {variable}={value}\n" for variable, value, _ in exports))
+        path.chmod(0o600)  # tokens
+    except OSError as error:
+        log.warning("could not write %s: %s", path, error)
+        return None
+    return name
 
 
-def _banner(stack: LocalStack, exports: list[tuple[str, str, str]], demo: bool, grace: Any, levels: str) -> str:
+def _banner(
+    stack: LocalStack, exports: list[tuple[str, str, str]], demo: bool, grace: Any, levels: str, env_file: str | None
+) -> str:
     values = {name: value for name, value, _ in exports}
-    env_file = ENV_FILE.relative_to(ROOT)
     lines = [
         "",
         f"Arena local stack is up on {stack.base_url}  (health: {stack.base_url}/local/health)",
@@ -119,7 +130,9 @@ def _banner(stack: LocalStack, exports: list[tuple[str, str, str]], demo: bool, 
     lines += [
         f"Ended events stay FINALIZING {grace} s for late trades (INGEST_GRACE_SECONDS). Logs: {levels}.",
         "",
-        f"In another terminal: source {env_file}  (or paste these lines)",
+        f"In another terminal: source {env_file}  (or paste these lines)"
+        if env_file
+        else "In another terminal, paste these lines:",
         *(f"export {name}={value}" for name, value, _ in exports),
         "",
         "Then try (more in README.md):",
@@ -200,11 +213,11 @@ def main(argv: list[str] | None = None) -> int:
             demo = Demo(stack.base_url, tokens["admin"], traders, tokens["feed"])
             event_id = demo.start()
         exports = _exports(stack, tokens, event_id)
-        _write_env_file(exports)
+        env_file = _write_env_file(args.env_file, exports)
         levels = f"functions {args.function_log_level}, stack {args.log_level}"
         if args.function_log_level in ("WARNING", "ERROR"):
             levels += " (LOG_LEVEL=INFO make run for more)"
-        print(_banner(stack, exports, args.demo, _grace_seconds(), levels), flush=True)
+        print(_banner(stack, exports, args.demo, _grace_seconds(), levels, env_file), flush=True)
         while not stopping.wait(0.5):
             pass
     finally:
