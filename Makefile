@@ -9,7 +9,7 @@ STAGE ?= dev
 PIP_QUIET := --quiet --disable-pip-version-check
 # The artifact the tests run: sam build for this machine's architecture (the deploy default stays arm64).
 ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
-ARTIFACT := .aws-sam/$(ARCH)
+ARTIFACT_DIR := .aws-sam/$(ARCH)
 LAMBDA_RUNTIME := .local/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
@@ -49,12 +49,16 @@ $(LAMBDA_RUNTIME)/.installed: layers/runtime-provided.txt $(VENV)/.installed
 	@touch $@
 
 artifact: setup tools $(LAMBDA_RUNTIME)/.installed
-	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT) --cache-dir .aws-sam/cache-$(ARCH) \
+	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT_DIR) --cache-dir .aws-sam/cache-$(ARCH) \
 		--cached --parallel --parameter-overrides Architecture=$(ARCH)
-	$(BIN)/python tools/artifact.py check $(ARTIFACT) --runtime $(LAMBDA_RUNTIME)
+	$(BIN)/python tools/artifact.py check $(ARTIFACT_DIR) --runtime $(LAMBDA_RUNTIME)
 
-run: setup
-	PORT=$(PORT) $(BIN)/python -m local.demo
+# ARENA_DEMO=0 make run: no demo event or simulator. LOG_LEVEL=INFO (or DEBUG) make run: louder logs.
+# INGEST_GRACE_SECONDS=30 make run: ended events take late trades for 30 s instead of 300.
+# make run ARTIFACT=1: the same stack from what sam build wrote (built and import-checked first).
+RUN_TEMPLATE := $(if $(filter 1,$(ARTIFACT)),$(ARTIFACT_DIR)/template.yaml,template.yaml)
+run: setup $(if $(filter 1,$(ARTIFACT)),artifact)
+	@PORT=$(PORT) ARENA_DEMO=$(or $(ARENA_DEMO),1) ARENA_ENV_FILE=.local/env.sh $(BIN)/python -m local --template $(RUN_TEMPLATE)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -85,7 +89,7 @@ e2e: setup
 
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
 test: setup lint validate openapi-check artifact
-	ARENA_TEMPLATE=$(ARTIFACT)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
+	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
 
 bench: setup
 	$(BIN)/python -m bench

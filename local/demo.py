@@ -1,15 +1,13 @@
-"""`make run`: the local stack plus a live demo competition.
+"""The demo competition `make run` starts on the local stack: an event, 20 traders who joined it, and a trade
+simulator posting through the real POST /api/trades route so the leaderboard moves.
 
-Starts every route of template.yaml on 127.0.0.1:$PORT, creates a demo event with 20 traders, and keeps a trade
-simulator posting through the real POST /api/trades route so the leaderboard moves. Prints the URLs and
-ready-to-use tokens. Ctrl-C stops everything.
+`python -m local` runs it when ARENA_DEMO=1 (`make run` sets that unless you say ARENA_DEMO=0);
+`python -m local.demo` is the same as `ARENA_DEMO=1 python -m local`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import threading
 import time
 import urllib.request
@@ -17,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.simulator import TradeSimulator
-from local.stack import LocalStack
 
 DEMO_TRADERS = [f"trader-{i:02d}" for i in range(1, 21)]
 TRADES_PER_TICK = 25
@@ -40,6 +37,7 @@ def call(base_url: str, method: str, path: str, token: str, body: Any = None, ti
 
 
 def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
+    """Create the demo event (live now, for a week) and join every demo trader; returns its id."""
     now = datetime.now(UTC)
     event = call(
         base_url,
@@ -71,60 +69,42 @@ def simulate(base_url: str, feed_token: str, stop: threading.Event) -> None:
         trades = [simulator.trade(now - timedelta(milliseconds=i * 7)) for i in range(TRADES_PER_TICK)]
         try:
             call(base_url, "POST", "/api/trades", feed_token, {"trades": trades})
-        except OSError as error:  # the stack is stopping, or a transient local error: keep the demo alive
-            print(f"simulator: {error}")
+        except OSError as error:  # a transient local error: keep the demo alive; the stack stopping: say nothing
+            if not stop.is_set():
+                print(f"simulator: {error}", flush=True)
 
 
-def _websocket_url(stack: LocalStack) -> str:
-    return next((s.url for s in stack.services if getattr(s, "name", "") == "websocket-api" and s.url), "(none)")
+class Demo:
+    """The demo event and its simulator on a started stack; `stop()` ends the simulator (before the stack stops)."""
+
+    def __init__(self, base_url: str, admin_token: str, trader_tokens: dict[str, str], feed_token: str):
+        self.base_url = base_url
+        self.tokens = {"admin": admin_token, **trader_tokens}
+        self.feed_token = feed_token
+        self.event_id: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        self.event_id = seed_demo(self.base_url, self.tokens)
+        self._thread = threading.Thread(
+            target=simulate, args=(self.base_url, self.feed_token, self._stop), name="trade-simulator", daemon=True
+        )
+        self._thread.start()
+        return self.event_id
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
 
 
-def main() -> None:
-    port = int(os.environ.get("PORT", "3000"))
-    # One INFO line per invocation is a lot on a console; LOG_LEVEL=INFO make run shows them.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ.get("LOG_LEVEL", "WARNING"))
-    stack = LocalStack(port=port)
-    stack.start()
-    base = stack.base_url
-    tokens = {"admin": stack.issuer.issue("demo-admin", groups=["admin"])}
-    tokens.update({t: stack.issuer.issue(t, groups=["user"]) for t in DEMO_TRADERS})
-    feed_token = stack.issuer.issue("exchange-feed", groups=[], scopes=["arena/trades.write"])
-    event_id = seed_demo(base, tokens)
+def main() -> int:
+    from local.__main__ import main as run
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    feeder = threading.Thread(target=simulate, args=(base, feed_token, stop), name="trade-simulator", daemon=True)
-    feeder.start()
-    print(
-        f"""
-Arena local stack is up.
-  API           {base}/api/events
-  Health        {base}/local/health
-  Token         POST {base}/local/token  {{"sub": "alice", "groups": ["user"]}}
-  OpenAPI       docs/openapi.json
-
-Demo event {event_id}: {len(DEMO_TRADERS)} traders, {TRADES_PER_TICK} trades a second.
-  Leaderboard   curl -s -H "Authorization: Bearer $ADMIN" {base}/api/events/{event_id}/leaderboard
-
-Live updates (WebSocket API {_websocket_url(stack)}): the leaderboard and trader-01's own channel
-  .venv/bin/python -m local.watch "{_websocket_url(stack)}/?token=$TRADER" leaderboard:{event_id} user:trader-01
-
-export ADMIN={tokens["admin"]}
-export TRADER={tokens[DEMO_TRADERS[0]]}   # trader-01
-export FEED={feed_token}
-
-Ctrl-C to stop.""",
-        flush=True,
-    )
-    try:
-        while not stop.wait(1):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        stack.stop()
+    return run(["--demo"])
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

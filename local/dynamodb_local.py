@@ -79,6 +79,9 @@ class DynamoDBLocal:
             env={k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C in the terminal signals the whole foreground process group, and the engine
+            # must outlive the pollers and functions that still call it while the stack stops (stop() ends it).
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -180,6 +180,8 @@ class Poller(ABC):
             try:
                 delivered = self.poll_once()
             except Exception:  # the source itself failed (e.g. the engine restarted): log, back off, go on
+                if self._stop.is_set():
+                    return  # the stack is stopping and its engines with it: nothing to report
                 logger.exception("poller %s failed to poll", self.name)
                 self._stop.wait(1.0)
                 continue
@@ -191,7 +193,10 @@ class Poller(ABC):
         try:
             return True, self.handler(event)
         except Exception:
-            logger.exception("handler of %s raised on a batch of %d", self.name, len(event.get("Records", [])))
+            if self._stop.is_set():  # cut off by the stack stopping; the batch is not checkpointed either way
+                logger.debug("handler of %s raised while stopping", self.name, exc_info=True)
+            else:
+                logger.exception("handler of %s raised on a batch of %d", self.name, len(event.get("Records", [])))
             return False, None
 
 
@@ -459,8 +464,13 @@ class DynamoDBStreamPoller(Poller):
                 self._acquire(shard, "AFTER_SEQUENCE_NUMBER" if shard.last_sequence else "TRIM_HORIZON")
                 return
             if code == "TrimmedDataAccessException":
-                logger.warning(
-                    "%s: records of shard %s were trimmed; reading from the horizon", self.name, shard.shard_id
+                # Before the first record nothing can have been lost (DynamoDB Local answers so for a new table's
+                # LATEST iterator): not worth a console line.
+                logger.log(
+                    logging.INFO if shard.last_sequence is None else logging.WARNING,
+                    "%s: records of shard %s were trimmed; reading from the horizon",
+                    self.name,
+                    shard.shard_id,
                 )
                 self._acquire(shard, "TRIM_HORIZON")
                 return

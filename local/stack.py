@@ -15,18 +15,22 @@ One stack per process: moto's state is process-wide, and the stack resets it whe
 
 from __future__ import annotations
 
+import contextvars
+import errno
 import importlib.util
 import json
 import logging
 import math
 import os
 import re
+import socket
 import sys
 import threading
 import time
 import traceback
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -67,6 +71,15 @@ REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 
 
+class PortInUse(RuntimeError):
+    """The HTTP API's port is taken by another process."""
+
+    def __init__(self, host: str, port: int):
+        super().__init__(f"port {port} is in use")
+        self.host = host
+        self.port = port
+
+
 # ---------------------------------------------------------------------------------------------- services
 
 
@@ -84,6 +97,65 @@ class Service(Protocol):
     def start(self, stack: LocalStack) -> None: ...
 
     def stop(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------- log labels
+
+# The invocation this thread (or task) is running for: the Lambda context keys Powertools' Logger writes. One process
+# hosts every function and Powertools' Logger is one instance whose `inject_lambda_context` keys are shared by all
+# threads, so they name whichever function was invoked last; labels from here, set per invocation, win instead.
+_INVOCATION: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("local_invocation", default=None)
+_labels_lock = threading.Lock()
+_labels_installed = False
+
+
+def invocation_labels(context: Any) -> dict[str, Any]:
+    """The keys Powertools' `inject_lambda_context` derives from a Lambda context."""
+    return {
+        "function_name": getattr(context, "function_name", None),
+        "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+        "function_arn": getattr(context, "invoked_function_arn", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
+
+
+def install_invocation_labels() -> Callable[[], None]:
+    """Label every log record made during an invocation with that invocation's function and request, and carry the
+    invocation into the worker threads a handler starts through a ThreadPoolExecutor (each Lambda function has a
+    process of its own; here they share one). A record's own attributes override the Logger's shared keys in
+    Powertools' formatter. Returns the undo; installing twice installs once."""
+    global _labels_installed
+    with _labels_lock:
+        if _labels_installed:
+            return lambda: None
+        _labels_installed = True
+        previous_factory = logging.getLogRecordFactory()
+        original_submit = ThreadPoolExecutor.submit
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous_factory(*args, **kwargs)
+        labels = _INVOCATION.get()
+        if labels:
+            record.__dict__.update(labels)
+        return record
+
+    def submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if _INVOCATION.get() is None:
+            return original_submit(self, fn, *args, **kwargs)
+        return original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    logging.setLogRecordFactory(factory)
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+
+    def undo() -> None:
+        global _labels_installed
+        with _labels_lock:
+            if logging.getLogRecordFactory() is factory:
+                logging.setLogRecordFactory(previous_factory)
+            ThreadPoolExecutor.submit = original_submit  # type: ignore[method-assign]
+            _labels_installed = False
+
+    return undo
 
 
 # ---------------------------------------------------------------------------------------------- functions
@@ -163,9 +235,11 @@ class FunctionRuntime:
             account_id=self._registry.account_id,
         )
         started = time.perf_counter()
+        labels = _INVOCATION.set(invocation_labels(context))
         try:
             return handler(event, context)
         finally:
+            _INVOCATION.reset(labels)
             elapsed = time.perf_counter() - started
             if elapsed > self.spec.timeout:
                 # Lambda would have killed it; a thread cannot be killed, so say so loudly instead.
@@ -410,7 +484,7 @@ class HttpGateway:
     def _local(self, method: str, raw_path: str, body: bytes) -> HttpResponse:
         if raw_path == "/local/health" and method == "GET":
             status = "ok" if self.stack.ready else "starting"
-            health = {
+            health: dict[str, Any] = {
                 "status": status,
                 "routes": len(self.specs),
                 "template": str(self.stack.template_path),
@@ -718,6 +792,7 @@ class LocalStack:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._quieted_werkzeug = False
+        self._undo_labels: Callable[[], None] | None = None
 
     # -- public surface
 
@@ -759,6 +834,8 @@ class LocalStack:
         if self._server is not None or self._moto is not None:
             raise RuntimeError("the stack is already started")
         self.tables, self.queues, self.stream_arns, self.environment = {}, {}, {}, {}
+        self._check_port()  # before the slow steps: a taken port fails at once
+        self._undo_labels = install_invocation_labels()
         try:
             self._start_aws()
             self._create_resources()
@@ -781,14 +858,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        """Stop in dependency order: the HTTP API (no new invocations), then the services (pollers, schedules, the
+        WebSocket API; each ends its threads), and only then DynamoDB Local and moto, which they all call."""
         self.ready = False
-        for service in reversed(self._started_services):
-            try:
-                service.stop()
-            except Exception:
-                logger.exception("service %s failed to stop", getattr(service, "name", service))
-        self._started_services.clear()
-        self.workflows.stop()  # prepared before the services start: undone even when the start failed half-way
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -796,6 +868,13 @@ class LocalStack:
                 self._server_thread.join(5)
             self._server = None
             self._server_thread = None
+        for service in reversed(self._started_services):
+            try:
+                service.stop()
+            except Exception:
+                logger.exception("service %s failed to stop", getattr(service, "name", service))
+        self._started_services.clear()
+        self.workflows.stop()  # prepared before the services start: undone even when the start failed half-way
         if self._dynamodb_local is not None:
             self._dynamodb_local.stop()
             self._dynamodb_local = None
@@ -822,6 +901,9 @@ class LocalStack:
         if self._quieted_werkzeug:
             logging.getLogger("werkzeug").setLevel(logging.NOTSET)
             self._quieted_werkzeug = False
+        if self._undo_labels is not None:
+            self._undo_labels()
+            self._undo_labels = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -923,8 +1005,25 @@ class LocalStack:
                 sys.path.insert(0, python_dir)
                 self._added_paths.append(python_dir)
 
+    def _check_port(self) -> None:
+        if not self.port:
+            return
+        with socket.socket(_GatewayServer.address_family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no clash
+            try:
+                sock.bind((self.host, self.port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise PortInUse(self.host, self.port) from None
+                raise
+
     def _start_http(self) -> None:
-        self._server = _GatewayServer((self.host, self.port))
+        try:
+            self._server = _GatewayServer((self.host, self.port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(self.host, self.port) from None
+            raise
         self.issuer = JwtIssuer(issuer=f"{self.base_url}/local")
         self._gateway = HttpGateway(self)
         self._server.gateway = self._gateway

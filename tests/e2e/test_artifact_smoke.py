@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from local import send_trades
 from tests.e2e.conftest import ROOT, ArenaClient, Reply, iso, subprocess_stack
 
 pytestmark = pytest.mark.e2e
@@ -145,19 +145,8 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
                 {"trades": [{**trade, "trade_id": f"{run}-1", "user_id": bob, "quantity": "3"}]},
             )
             assert _ok(posted)["accepted"] == 1, posted.body
-            sqs = boto3.client(
-                "sqs",
-                endpoint_url=health["aws"]["endpoint"],
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-            sqs.send_message(
-                QueueUrl=health["aws"]["queues"]["TradeQueue"],
-                MessageBody=json.dumps(
-                    {"trades": [{**trade, "trade_id": f"{run}-2", "user_id": ann, "quantity": "1"}]}
-                ),
-            )
+            queued = {"trades": [{**trade, "trade_id": f"{run}-2", "user_id": ann, "quantity": "1"}]}
+            send_trades.send(health["aws"]["queues"]["TradeQueue"], queued)
             pushed = await _next_of_type(sockets[0], "leaderboard")
             await sockets[1].send(json.dumps({"action": "unsubscribe", "topic": f"leaderboard:{event_id}"}))
             assert (await _next_of_type(sockets[1], "unsubscribed"))["topic"] == f"leaderboard:{event_id}"
