@@ -1,6 +1,8 @@
 """Check what `sam build` ships: import every function's handler from the build output alone, as Lambda would.
 
-    python tools/artifact.py check .aws-sam/x86_64 [--runtime .local/lambda-runtime] [--function NAME ...]
+    python tools/artifact.py check [BUILD_DIR] [--runtime .local/lambda-runtime] [--function NAME ...]
+
+BUILD_DIR defaults to what `make artifact` writes for this machine, .aws-sam/<x86_64|arm64>.
 
 Each function is imported in its own clean interpreter (`python -I -S`: no site-packages, no PYTHONPATH) whose
 path is what Lambda gives a python3.11 function: the function's folder, each layer's python/ folder (/opt/python),
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -56,6 +59,11 @@ _LAMBDA_ENVIRONMENT = {
     "TZ": ":UTC",
     "PATH": "/usr/local/bin:/usr/bin:/bin",
 }
+
+
+def default_build_dir() -> Path:
+    """Where `make artifact` builds for this machine (Lambda names aarch64 arm64)."""
+    return ROOT / ".aws-sam" / platform.machine().replace("aarch64", "arm64")
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools/artifact.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     checking = commands.add_parser("check", help="import every handler from the build output")
-    checking.add_argument("build_dir", type=Path)
+    checking.add_argument("build_dir", type=Path, nargs="?", default=default_build_dir())
     checking.add_argument("--runtime", type=Path, default=ROOT / ".local" / "lambda-runtime")
     checking.add_argument("--function", action="append", dest="functions", metavar="LOGICAL_ID")
     checking.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))

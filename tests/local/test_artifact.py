@@ -21,9 +21,9 @@ DEV_ONLY = ("pytest", "moto", "hypothesis", "ruff", "websockets", "yaml", "boto3
 
 @pytest.fixture(scope="module")
 def build_dir() -> Path:
-    for candidate in (ROOT / ".aws-sam" / "x86_64", ROOT / ".aws-sam" / "arm64"):
-        if (candidate / "template.yaml").is_file() and (RUNTIME / "boto3").is_dir():
-            return candidate
+    candidate = artifact.default_build_dir()
+    if (candidate / "template.yaml").is_file() and (RUNTIME / "boto3").is_dir():
+        return candidate
     pytest.fail("no sam build output under .aws-sam/ (or no .local/lambda-runtime): run `make artifact`")
 
 
