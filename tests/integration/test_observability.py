@@ -244,3 +244,53 @@ def test_a_stream_batchs_log_lines_carry_its_sequence_range(
         lines = records(log_lines)
         assert lines, "the refresher logs every batch"
         assert {r["correlation_id"] for r in lines} == {f"{first}..{last}"}
+
+
+def test_every_distribution_task_runs_with_its_executions_id(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given statemachine/distribution.asl.json run by moto's ASL interpreter (as on the local stack), each Lambda
+    task answered by a recorder that plays a clean two-batch run
+    When an execution runs to the end
+    Then every task, the Map's batches too, received the execution's ARN as `execution_id`: the id the workflow
+    handler puts on its log lines (`workflow_execution_id`)."""
+    import time
+
+    import boto3
+    from arena.observability import correlation_id, workflow_execution_id
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaBackend
+    from moto.core.config import default_user_config
+
+    tasks: list[dict[str, Any]] = []
+    answers = {"calculate": {"batches": [0, 1], "status": "CALCULATED"}}
+
+    def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response: Any) -> bytes:
+        task = json.loads(body)
+        tasks.append(task)
+        return json.dumps(answers.get(task["step"], {"ok": True})).encode()
+
+    monkeypatch.setattr(LambdaBackend, "invoke", invoke)
+    monkeypatch.setitem(default_user_config.setdefault("stepfunctions", {}), "execute_state_machine", True)
+    definition = (ROOT / "statemachine" / "distribution.asl.json").read_text()
+    function_arn = "arn:aws:lambda:us-east-1:123456789012:function:DistributionStepFunction"
+    definition = definition.replace("${DistributionStepFunctionArn}", function_arn)
+    with mock_aws():
+        sfn = boto3.client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="Distribution", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(
+            stateMachineArn=machine, name="run-obs-1", input=json.dumps({"event_id": "ev-1", "requested_by": "admin"})
+        )["executionArn"]
+        deadline = time.monotonic() + 60
+        while (status := sfn.describe_execution(executionArn=execution)["status"]) == "RUNNING":
+            assert time.monotonic() < deadline, "the execution never ended"
+            time.sleep(0.05)
+
+    assert status == "SUCCEEDED"
+    steps = [t["step"] for t in tasks]
+    assert sorted(steps) == sorted(
+        ["validate", "freeze", "calculate", "distribute_batch", "distribute_batch", "verify", "complete"]
+    )
+    for task in tasks:
+        assert task["execution_id"] == execution, task["step"]
+        assert correlation_id(workflow_execution_id, task, None) == execution

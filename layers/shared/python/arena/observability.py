@@ -80,13 +80,17 @@ def _records(event: Any) -> list[Any]:
 
 
 def sqs_batch_id(event: Any) -> str | None:
-    """An SQS batch: its first message's messageId."""
+    """An SQS batch: its first message's messageId. That id stays with the message through retries and into the
+    dead-letter queue, and partial batch failures name messages by it, so an operator holding a failed message
+    (or a batch item failure) finds the batch's log lines, and the batch's other messages, from it."""
     records = _records(event)
     return records[0].get("messageId") if records and isinstance(records[0], Mapping) else None
 
 
 def stream_batch_id(event: Any) -> str | None:
-    """A DynamoDB stream batch: "<first SequenceNumber>..<last SequenceNumber>"."""
+    """A DynamoDB stream batch: "<first SequenceNumber>..<last SequenceNumber>". Lambda's on-failure destination
+    describes a batch it gave up on by exactly these two numbers (startSequenceNumber, endSequenceNumber), and batch
+    item failures name records by their SequenceNumber, so either leads to the batch's log lines."""
     stream_records = [record.get("dynamodb") for record in _records(event) if isinstance(record, Mapping)]
     sequences = [r.get("SequenceNumber") for r in stream_records if isinstance(r, Mapping) and r.get("SequenceNumber")]
     return f"{sequences[0]}..{sequences[-1]}" if sequences else None
