@@ -294,3 +294,37 @@ def test_every_distribution_task_runs_with_its_executions_id(aws_env: None, monk
     for task in tasks:
         assert task["execution_id"] == execution, task["step"]
         assert correlation_id(workflow_execution_id, task, None) == execution
+
+
+def test_a_handler_called_without_a_lambda_context_is_still_observed(
+    tables: dict[str, str],
+    recorder: RecordingProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    log_lines: io.StringIO,
+) -> None:
+    """Given the WebSocket ping route called as a script or a test calls it, with no Lambda context
+    When it runs
+    Then it answers, traced, its metrics flushed, its log lines correlated by the frame's request id."""
+    from arena.services import realtime
+
+    ping = realtime.ping
+
+    def logged_ping(connection_id: str) -> dict[str, Any]:
+        observability.logger.info("ping")
+        return ping(connection_id)
+
+    monkeypatch.setattr(realtime, "ping", logged_ping)
+    spec = next(s for s in SPECS if s.handler.startswith("ping."))
+    handler = load_entry_point(spec)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    event = sample_for(spec)
+    capsys.readouterr()
+
+    answer = handler(event, None)
+
+    assert "statusCode" in answer
+    assert [s.name for s in recorder.subsegments] == ["## lambda_handler"]
+    assert [b for b in emf_blobs(capsys.readouterr().out) if PROBE in b]
+    pings = [r for r in records(log_lines) if r["message"] == "ping"]
+    assert [r["correlation_id"] for r in pings] == [event["requestContext"]["requestId"]]

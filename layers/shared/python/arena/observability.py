@@ -140,13 +140,14 @@ def entry_point(correlation: Correlation) -> Callable[[Handler], Handler]:
             return handler(event, context)
 
         traced = tracer.capture_lambda_handler(correlated, capture_response=False)
-        logged = logger.inject_lambda_context(traced)
-        flushed = metrics.log_metrics(logged, raise_on_empty_metrics=False)
+        flushed = metrics.log_metrics(logger.inject_lambda_context(traced), raise_on_empty_metrics=False)
+        # Called without a Lambda context (a script, a test): no context keys to log, all the rest the same.
+        flushed_without_context = metrics.log_metrics(traced, raise_on_empty_metrics=False)
 
         @functools.wraps(handler)
         def lambda_handler(event: Any, context: Any) -> Any:
             try:
-                return flushed(event, context)
+                return (flushed if context is not None else flushed_without_context)(event, context)
             finally:
                 if is_metrics_disabled():
                     metrics.clear_metrics()  # disabled means dropped, not kept until Powertools prints 100 of them
