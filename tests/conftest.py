@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 
 from local.samples import api_event, sample_event  # noqa: F401 - the tests import them from here
+
+# No X-Ray daemon here: the shared Tracer (arena/observability.py) is created when arena is first imported, which
+# is before any fixture runs, so tracing is turned off for the whole session here (as the local stack does).
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_ENV = {
@@ -37,6 +42,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     # botocore otherwise sends stream calls to an account-specific host that moto does not serve.
     monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 

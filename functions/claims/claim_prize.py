@@ -26,4 +26,4 @@ def claim_prize(
     return service.claim(principal(app), prizeId, request, idempotency_key, app.lambda_context)
 
 
-lambda_handler = lambda_handler_for(app, with_metrics=True)
+lambda_handler = lambda_handler_for(app)

@@ -3,11 +3,11 @@ crash left half settled. Idempotent: conditional transitions, fixed ledger keys,
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import EVENTBRIDGE, entry_point, logger
 from arena.services import claims
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=EVENTBRIDGE)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     done = claims.sweep()
     logger.info("claims sweep", extra=done)

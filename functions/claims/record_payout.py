@@ -21,4 +21,4 @@ def record_payout(payoutId: Annotated[str, Path(max_length=400)], request: Payou
     return service.payout_outcome(principal(app), payoutId, request)
 
 
-lambda_handler = lambda_handler_for(app, with_metrics=True)
+lambda_handler = lambda_handler_for(app)

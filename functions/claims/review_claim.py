@@ -21,4 +21,4 @@ def review_claim(prizeId: Annotated[str, Path(max_length=400)], request: ReviewD
     return service.decide(principal(app), prizeId, request.decision, request.reason)
 
 
-lambda_handler = lambda_handler_for(app, with_metrics=True)
+lambda_handler = lambda_handler_for(app)

@@ -32,4 +32,4 @@ def get_leaderboard(
     return json_response(200, result.body, result.headers)
 
 
-lambda_handler = lambda_handler_for(app, with_metrics=True)
+lambda_handler = lambda_handler_for(app)

@@ -20,4 +20,4 @@ def get_my_rank(eventId: str, around: Annotated[int, Query(ge=0, le=50)] = 0) ->
     return service.my_standing(principal(app), eventId, around)
 
 
-lambda_handler = lambda_handler_for(app, with_metrics=True)
+lambda_handler = lambda_handler_for(app)

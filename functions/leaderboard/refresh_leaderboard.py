@@ -7,11 +7,11 @@ refresh DLQ after MaximumRetryAttempts.
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import entry_point, logger, stream_batch_id
 from arena.services import snapshots
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=stream_batch_id)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records", [])
     try:

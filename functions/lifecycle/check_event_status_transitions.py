@@ -6,11 +6,11 @@ and its ranking is fresh). Idempotent: conditional writes, publications only on 
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import EVENTBRIDGE, entry_point, logger
 from arena.services import lifecycle
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=EVENTBRIDGE)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     done = lifecycle.sweep()
     moved = {a.event_id: a.transitions for a in done if a.transitions}

@@ -4,11 +4,11 @@ missing ones from the final snapshot) and starts the prize distribution of those
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import EVENTBRIDGE, entry_point, logger
 from arena.services import lifecycle
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=EVENTBRIDGE)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = lifecycle.process_completed()
     logger.info("completed events checked", extra={"events": len(report)})

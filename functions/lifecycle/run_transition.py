@@ -8,11 +8,11 @@ does nothing and leaves the move to the minute sweep. Raising makes Scheduler re
 from dataclasses import asdict
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import entry_point, lifecycle_schedule_name, logger
 from arena.services import lifecycle
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=lifecycle_schedule_name)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     event_id = str(event["event_id"])
     outcome = lifecycle.advance(event_id)

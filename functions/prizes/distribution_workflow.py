@@ -9,10 +9,10 @@ the error it retries or catches.
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import entry_point, workflow_execution_id
 from arena.services import distribution
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=workflow_execution_id)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return distribution.run_step(event)

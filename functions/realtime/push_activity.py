@@ -9,7 +9,7 @@ admin) are at most once.
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import entry_point, logger, stream_batch_id
 from arena.services import realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=stream_batch_id)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     batch = realtime.ActivityBatch()
 

@@ -4,11 +4,11 @@ repeated delivery posts nothing."""
 
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import EVENTBRIDGE, entry_point
 from arena.services import realtime
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=EVENTBRIDGE)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = realtime.push_domain_event(event)
     return {"messages": report.messages, "posts": report.outcome.sent}

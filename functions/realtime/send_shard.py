@@ -6,7 +6,7 @@ clients drop; a 410 deletes that connection only. Partial batch response per sha
 import json
 from typing import Any
 
-from arena.observability import logger
+from arena.observability import entry_point, logger, sqs_batch_id
 from arena.services import realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -20,6 +20,6 @@ def record_handler(record: SQSRecord) -> None:
     logger.info("shard posted", extra={"sent": report.outcome.sent, "gone": len(report.outcome.gone)})
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=sqs_batch_id)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -8,7 +8,7 @@ invalid trades inside a valid batch are logged and dropped, since retrying canno
 import json
 
 from arena.models.trades import TradeBatchIn
-from arena.observability import logger
+from arena.observability import entry_point, logger, sqs_batch_id
 from arena.services import ingest as service
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -31,6 +31,6 @@ def record_handler(record: SQSRecord) -> None:
         )
 
 
-@logger.inject_lambda_context
+@entry_point(correlation=sqs_batch_id)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -26,7 +26,7 @@ from arena.errors import (
     RateLimited,
     Unauthenticated,
 )
-from arena.observability import logger, metrics
+from arena.observability import HTTP, entry_point, logger
 
 STATUS_BY_ERROR: dict[type[ArenaError], int] = {
     BadRequest: 400,
@@ -149,12 +149,12 @@ def error_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     }
 
 
-def lambda_handler_for(app: APIGatewayHttpResolver, *, with_metrics: bool = False) -> Any:
-    """The Lambda entry point of a one-route module: structured logs with the request context, then resolve;
-    `with_metrics` flushes the metrics the route emitted."""
+def lambda_handler_for(app: APIGatewayHttpResolver) -> Any:
+    """The Lambda entry point of a one-route module: resolve the request, with the metrics it added flushed, the
+    API Gateway request id as every log line's correlation_id, and a trace (`arena.observability.entry_point`)."""
 
-    @logger.inject_lambda_context
+    @entry_point(correlation=HTTP)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return metrics.log_metrics(lambda_handler) if with_metrics else lambda_handler
+    return lambda_handler

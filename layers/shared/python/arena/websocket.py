@@ -16,7 +16,7 @@ from typing import Any
 
 from arena.errors import ArenaError, BadRequest
 from arena.http import status_for, to_json
-from arena.observability import logger
+from arena.observability import WEBSOCKET, entry_point, logger
 
 MAX_BODY_CHARS = 32 * 1024
 
@@ -49,8 +49,11 @@ def error_body(code: str, message: str, details: Any = None, action: Any = None)
 
 
 def route(function: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]) -> Callable[..., Any]:
-    """Wrap `function(event, message) -> reply | None` as a Lambda handler for one WebSocket route."""
+    """Wrap `function(event, message) -> reply | None` as the Lambda entry point of one WebSocket route: metrics
+    flushed, the frame's API Gateway request id as every log line's correlation_id, traced
+    (`arena.observability.entry_point`)."""
 
+    @entry_point(correlation=WEBSOCKET)
     @wraps(function)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         action = None

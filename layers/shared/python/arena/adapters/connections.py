@@ -4,7 +4,8 @@ The endpoint is the WebSocket API stage's https URL (CONNECTIONS_ENDPOINT), the 
 locally, so the same boto3 client serves both. Posts run in parallel on a thread pool; a 410 Gone marks that one
 connection gone (the caller deletes exactly it), and any other failure of one post is counted, logged and never
 stops the rest. Delivery is at most once per call: a failed post is not retried here (the client's seq gap tells
-it to refetch over HTTP).
+it to refetch over HTTP). Each call counts its posts in the metrics ConnectionPostSent, ConnectionGone and
+ConnectionPostFailed (`_count_posts`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from arena.config import settings
-from arena.observability import logger
+from arena.observability import count, logger
 
 
 @cache
@@ -94,7 +95,20 @@ def post_many(posts: Iterable[tuple[str, bytes]]) -> Outcome:
         outcome.failed += statuses.count("failed")
         if "gone" in statuses:
             outcome.gone.append(connection_id)
+    _count_posts(outcome)
     return outcome
+
+
+def _count_posts(outcome: Outcome) -> None:
+    """Metrics (namespace Arena): ConnectionPostSent; ConnectionGone, connections that answered 410 (deleted by
+    the caller: clients that left without $disconnect); ConnectionPostFailed, posts that failed otherwise
+    (throttling, timeouts, a broken endpoint: lost messages, the one to alarm on)."""
+    if outcome.sent:
+        count("ConnectionPostSent", outcome.sent)
+    if outcome.gone:
+        count("ConnectionGone", len(outcome.gone))
+    if outcome.failed:
+        count("ConnectionPostFailed", outcome.failed)
 
 
 def post(connection_ids: Iterable[str], data: bytes) -> Outcome:
