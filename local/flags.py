@@ -9,8 +9,8 @@
     .venv/bin/python -m local.flags clear event_chat                 drop the flag's rules
     .venv/bin/python -m local.flags reset                            back to template.yaml's document
 
-It calls the stack's `/local/flags` routes (--url, else ARENA_BASE_URL, else http://127.0.0.1:$PORT, 3000 by
-default); each change is a new hosted configuration version, seen by the functions within a second or two.
+It calls the stack's `/local/flags` routes (--url, else local.stack_url(): $ARENA, $ARENA_BASE_URL or port 3000);
+each change is a new hosted configuration version, seen by the functions within a second or two.
 A rule replaces the flag's rule of the same kind, so `rule X percent 25` grows a 10% rollout to 25%.
 """
 
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
 from typing import Any
 
+from local import stack_url
 from local import template as tpl
 
 
@@ -82,7 +82,7 @@ def _show(document: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.flags", description=__doc__.split("\n")[0])
-    default_url = os.environ.get("ARENA_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
+    default_url = stack_url()
     parser.add_argument("--url", default=default_url, help="the local stack (default %(default)s)")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("list", help="every flag")

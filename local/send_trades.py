@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from local import stack_url
 from local.template import DEFAULT_REGION  # the stack's region, whatever AWS_REGION says in this shell
 
 # moto accepts any credentials; these keep boto3 from looking for real ones.
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", default=os.environ.get("TRADE_QUEUE"), help="the queue URL (default $TRADE_QUEUE)")
     parser.add_argument(
         "--arena",
-        default=os.environ.get("ARENA") or f"http://127.0.0.1:{os.environ.get('PORT', '3000')}",
+        default=stack_url(),
         help="the local stack, asked for the queue when --queue is not given (default $ARENA)",
     )
     args = parser.parse_args(argv)

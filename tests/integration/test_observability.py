@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from arena import observability
+from arena.config import settings
 
 from local.template import FunctionSpec, functions, load_template
 from tests.conftest import api_event, sample_event
@@ -135,6 +136,9 @@ def test_every_function_is_traced_and_flushes_its_metrics(
     (directive,) = flushed[0]["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "Arena"
     assert flushed[0]["service"] == "arena"
+    # the stage a dimension too: the alarms select their stage's metrics when stages share an account
+    assert ["service", "stage"] in [sorted(dimensions) for dimensions in directive["Dimensions"]]
+    assert flushed[0]["stage"] == settings().stage
     assert observability.metrics.metric_set == {}
 
 

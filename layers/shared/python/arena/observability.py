@@ -5,7 +5,7 @@ Lambda entry point out of a handler.
 routes through `arena.websocket`, the stream, queue, schedule and workflow handlers directly):
 
 * metrics: everything the invocation added (`count`, `metrics.add_metric`) is flushed when it ends, returning or
-  raising, as CloudWatch embedded metric format on stdout (namespace `Arena`, dimension `service=arena`).
+  raising, as CloudWatch embedded metric format on stdout (namespace `Arena`, dimensions `service=arena` and `stage`).
   POWERTOOLS_METRICS_DISABLED=true (the local stack's and the tests' default) prints nothing and drops them.
 * logs: the Lambda context on every line, and a `correlation_id` an operator can search for (below).
 * traces: an X-Ray subsegment for the handler, annotated ColdStart and Service; every boto3 call inside it is a
@@ -47,6 +47,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities import jmespath_utils
+
+from arena.config import settings
 
 logger = Logger(service="arena")
 # Before any boto3 client exists (see the module docstring): patch_modules left at its default patches botocore.
@@ -137,6 +139,8 @@ def entry_point(correlation: Correlation) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         def correlated(event: Any, context: Any) -> Any:
             logger.set_correlation_id(correlation_id(correlation, event, context))
+            # Stages may share an account: the stage is a dimension of every metric, and the alarms select it.
+            metrics.set_default_dimensions(stage=settings().stage)
             return handler(event, context)
 
         traced = tracer.capture_lambda_handler(correlated, capture_response=False)
