@@ -10,7 +10,6 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # The artifact the tests run: sam build for this machine's architecture (the deploy default stays arm64).
 ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 ARTIFACT_DIR := .aws-sam/$(ARCH)
-LAMBDA_RUNTIME := .local/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help setup tools artifact run test unit integration e2e lint format validate openapi openapi-check bench build deploy clean
@@ -27,7 +26,7 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt layers/shared/python/requirements.txt layers/runtime-provided.txt
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt layers/shared/python/requirements.txt
 	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
 	$(BIN)/pip install $(PIP_QUIET) -r requirements-dev.txt
 	@touch $@
@@ -42,16 +41,10 @@ $(TOOLS)/.installed: requirements-tools.txt
 setup: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
-# What the Lambda runtime provides itself (boto3), beside the build output, for the artifact's import check.
-$(LAMBDA_RUNTIME)/.installed: layers/runtime-provided.txt $(VENV)/.installed
-	rm -rf $(LAMBDA_RUNTIME)
-	$(BIN)/pip install $(PIP_QUIET) --target $(LAMBDA_RUNTIME) -r layers/runtime-provided.txt
-	@touch $@
-
-artifact: setup tools $(LAMBDA_RUNTIME)/.installed
+artifact: setup tools
 	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT_DIR) --cache-dir .aws-sam/cache-$(ARCH) \
 		--cached --parallel --parameter-overrides Architecture=$(ARCH)
-	$(BIN)/python tools/artifact.py check $(ARTIFACT_DIR) --runtime $(LAMBDA_RUNTIME)
+	$(BIN)/python tools/artifact.py check $(ARTIFACT_DIR)
 
 # ARENA_DEMO=0 make run: no demo event or simulator. LOG_LEVEL=INFO (or DEBUG) make run: louder logs.
 # INGEST_GRACE_SECONDS=30 make run: ended events take late trades for 30 s instead of 300.

@@ -1,13 +1,13 @@
 """Check what `sam build` ships: import every function's handler from the build output alone, as Lambda would.
 
-    python tools/artifact.py check [BUILD_DIR] [--runtime .local/lambda-runtime] [--function NAME ...]
+    python tools/artifact.py check [BUILD_DIR] [--function NAME ...]
 
 BUILD_DIR defaults to what `make artifact` writes for this machine, .aws-sam/<x86_64|arm64>.
 
 Each function is imported in its own clean interpreter (`python -I -S`: no site-packages, no PYTHONPATH) whose
-path is what Lambda gives a python3.11 function: the function's folder, each layer's python/ folder (/opt/python),
-then the runtime's own packages (boto3, pinned in layers/runtime-provided.txt and installed into --runtime), with
-the function's environment from the built template. A module missing from the layer, a layer one folder too deep
+path is what Lambda gives a python3.11 function, less the runtime's own boto3 (the layer ships a pinned one): the
+function's folder, then each layer's python/ folder (/opt/python), with the function's environment from the built
+template. A module missing from the layer, a layer one folder too deep
 or a handler name that does not exist fails the check. It prints each function's cold import time and exits 1 when
 any function fails.
 """
@@ -75,10 +75,10 @@ class ImportResult:
     error: str | None
 
 
-def lambda_path(build_dir: Path, template: dict, code_uri: str, runtime_dir: Path) -> list[str]:
-    """The import path Lambda gives a function: its code, the layers' python/ folders, the runtime's packages."""
+def lambda_path(build_dir: Path, template: dict, code_uri: str) -> list[str]:
+    """The import path Lambda gives a function: its code, then the layers' python/ folders."""
     layers = [str(folder) for folder in tpl.layer_python_dirs(template, build_dir)]
-    return [str((build_dir / code_uri).resolve()), *layers, str(runtime_dir.resolve())]
+    return [str((build_dir / code_uri).resolve()), *layers]
 
 
 def function_environment(spec: tpl.FunctionSpec, context: tpl.LocalContext) -> dict[str, str]:
@@ -87,9 +87,9 @@ def function_environment(spec: tpl.FunctionSpec, context: tpl.LocalContext) -> d
     return {**_LAMBDA_ENVIRONMENT, **own, "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id}
 
 
-def import_handler(build_dir: Path, template: dict, spec: tpl.FunctionSpec, runtime_dir: Path) -> ImportResult:
+def import_handler(build_dir: Path, template: dict, spec: tpl.FunctionSpec) -> ImportResult:
     """Import one function's handler in a fresh interpreter with only Lambda's path."""
-    path = lambda_path(build_dir, template, spec.code_uri, runtime_dir)
+    path = lambda_path(build_dir, template, spec.code_uri)
     environment = function_environment(spec, tpl.LocalContext(template=template))
     completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
         [sys.executable, "-I", "-S", "-c", _PROBE, spec.handler, json.dumps(path)],
@@ -108,19 +108,17 @@ def import_handler(build_dir: Path, template: dict, spec: tpl.FunctionSpec, runt
     return ImportResult(spec.logical_id, spec.handler, answer["ok"], answer.get("import_ms"), answer.get("error"))
 
 
-def check(build_dir: Path, runtime_dir: Path, only: list[str] | None = None, workers: int = 2) -> list[ImportResult]:
+def check(build_dir: Path, only: list[str] | None = None, workers: int = 2) -> list[ImportResult]:
     template_path = build_dir / "template.yaml"
     if not template_path.is_file():
         raise SystemExit(f"{template_path} not found: run `make artifact` (sam build) first")
-    if not (runtime_dir / "boto3").is_dir():
-        raise SystemExit(f"{runtime_dir} holds no boto3: run `make artifact` first")
     template = tpl.load_template(template_path.resolve())
     specs = [spec for spec in tpl.functions(template) if not only or spec.logical_id in only]
     if only and len(specs) != len(set(only)):
         missing = sorted(set(only) - {spec.logical_id for spec in specs})
         raise SystemExit(f"no such function in {template_path}: {', '.join(missing)}")
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda spec: import_handler(build_dir, template, spec, runtime_dir), specs))
+        return list(pool.map(lambda spec: import_handler(build_dir, template, spec), specs))
 
 
 def report(results: list[ImportResult]) -> str:
@@ -140,12 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     checking = commands.add_parser("check", help="import every handler from the build output")
     checking.add_argument("build_dir", type=Path, nargs="?", default=default_build_dir())
-    checking.add_argument("--runtime", type=Path, default=ROOT / ".local" / "lambda-runtime")
     checking.add_argument("--function", action="append", dest="functions", metavar="LOGICAL_ID")
     checking.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     args = parser.parse_args(argv)
     started = time.monotonic()
-    results = check(args.build_dir, args.runtime, args.functions, args.workers)
+    results = check(args.build_dir, args.functions, args.workers)
     print(report(results))
     print(f"checked in {time.monotonic() - started:.1f} s")
     return 0 if all(result.ok for result in results) else 1
