@@ -27,17 +27,18 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from arena.domain import exact
+from arena.domain.statuses import PrizeStatus
 
-CLAIMABLE = "CLAIMABLE"
-CLAIMED = "CLAIMED"
-PAYOUT_REQUESTED = "PAYOUT_REQUESTED"
-PAID = "PAID"
-PAYOUT_FAILED = "PAYOUT_FAILED"
-CUSTOM_PENDING = "CUSTOM_PENDING"
-FULFILLED = "FULFILLED"
-IN_REVIEW = "IN_REVIEW"
-REJECTED = "REJECTED"
-EXPIRED = "EXPIRED"
+CLAIMABLE = PrizeStatus.CLAIMABLE
+CLAIMED = PrizeStatus.CLAIMED
+PAYOUT_REQUESTED = PrizeStatus.PAYOUT_REQUESTED
+PAID = PrizeStatus.PAID
+PAYOUT_FAILED = PrizeStatus.PAYOUT_FAILED
+CUSTOM_PENDING = PrizeStatus.CUSTOM_PENDING
+FULFILLED = PrizeStatus.FULFILLED
+IN_REVIEW = PrizeStatus.IN_REVIEW
+REJECTED = PrizeStatus.REJECTED
+EXPIRED = PrizeStatus.EXPIRED
 
 # The state a prize of each type reaches when its claim is accepted (directly or on approval).
 PAID_STATE = {"points": CLAIMED, "token": PAYOUT_REQUESTED, "custom": CUSTOM_PENDING}

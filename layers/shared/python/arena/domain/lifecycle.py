@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from arena.domain.events import EventStatus
+from arena.domain.statuses import DomainEvent
 from arena.errors import Conflict, InvalidInput
 
 # The rule that orders the frozen results (stored with every result so a rank can be explained later).
@@ -19,12 +20,12 @@ RANKING_RULE = "score desc, earliest reached, earliest joined"
 
 # Domain-event names per transition target.
 EVENT_NAMES = {
-    EventStatus.ACTIVE: "EventStarted",
-    EventStatus.FINALIZING: "EventEnded",
-    EventStatus.COMPLETED: "ResultsFrozen",
-    EventStatus.CANCELLED: "EventCancelled",
+    EventStatus.ACTIVE: DomainEvent.EVENT_STARTED,
+    EventStatus.FINALIZING: DomainEvent.EVENT_ENDED,
+    EventStatus.COMPLETED: DomainEvent.RESULTS_FROZEN,
+    EventStatus.CANCELLED: DomainEvent.EVENT_CANCELLED,
 }
-EXTENDED = "EventExtended"
+EXTENDED = DomainEvent.EVENT_EXTENDED
 
 # Where each target may be reached from (the condition of its conditional write).
 ALLOWED_FROM: dict[EventStatus, tuple[EventStatus, ...]] = {

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from arena.domain.statuses import PrizeStatus
 from arena.models.common import ApiModel, DecimalStr, UtcDatetime
-from arena.models.prizes import PrizeStatus
 
 Reason = Field(min_length=1, max_length=500)
 

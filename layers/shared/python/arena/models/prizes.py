@@ -10,25 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from arena.domain.statuses import BatchStatus, PrizeStatus, RunStatus
 from arena.models.common import ApiModel
-
-RunStatus = Literal["PLANNED", "DISTRIBUTING", "VERIFIED", "COMPLETED", "FAILED", "ROLLED_BACK"]
-PrizeStatus = Literal[
-    "PLANNED",
-    "CREDITED",
-    "PAYOUT_REQUESTED",
-    "CUSTOM_PENDING",
-    "CLAIMABLE",
-    "ROLLED_BACK",
-    # Claims (services/claims.py): accepted, paid out or failed, fulfilled, held for review, rejected, expired.
-    "CLAIMED",
-    "PAID",
-    "PAYOUT_FAILED",
-    "FULFILLED",
-    "IN_REVIEW",
-    "REJECTED",
-    "EXPIRED",
-]
 
 
 class PrizeAward(BaseModel):
@@ -41,7 +24,7 @@ class PrizeAward(BaseModel):
     token: str | None = None
     description: str | None = None
     amount: Decimal
-    status: PrizeStatus = "PLANNED"
+    status: PrizeStatus = PrizeStatus.PLANNED
     key: str = Field(description="The idempotency key of its ledger posting (points) or its payout id (token).")
 
 
@@ -72,7 +55,7 @@ class UserPrize(BaseModel):
 
 class BatchProgress(BaseModel):
     batch_index: int
-    status: Literal["PENDING", "DONE"]
+    status: BatchStatus
     awards: int
     user_ids: list[str]
 

@@ -48,6 +48,7 @@ from arena.domain import claims as rules
 from arena.domain import ledger as ledger_rules
 from arena.domain.claims import PrizeRef
 from arena.domain.events import EventStatus
+from arena.domain.statuses import DomainEvent
 from arena.errors import ArenaError, BadRequest, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from arena.models.claims import (
     AccountFlag,
@@ -71,7 +72,7 @@ from arena.store import distribution as distribution_store
 from arena.store import events as event_store
 from arena.store import participants as participant_store
 
-PAYOUT_REQUESTED_EVENT = "PayoutRequested"
+PAYOUT_REQUESTED_EVENT = DomainEvent.PAYOUT_REQUESTED
 SYSTEM = "arena:claims-sweep"
 
 

@@ -51,6 +51,7 @@ from arena.domain import prizes
 from arena.domain.events import EventStatus
 from arena.domain.exact import EXACT
 from arena.domain.prizes import Award, Currency, Placed, Plan
+from arena.domain.statuses import BatchStatus, DomainEvent, PrizeStatus, RunStatus
 from arena.errors import BadRequest, Conflict, NotFound
 from arena.ids import new_id
 from arena.models.events import Event
@@ -67,7 +68,7 @@ from arena.models.prizes import (
 from arena.observability import count, logger
 from arena.services import ledger
 from arena.services.events import load, require_manager
-from arena.store import audit, dynamo
+from arena.store import audit
 from arena.store import distribution as store
 from arena.store import results as results_store
 
@@ -79,20 +80,25 @@ _ROLLBACK_ATTEMPTS = 10
 POINTS = Currency("points", None)
 
 PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK = (
-    "PLANNED",
-    "DISTRIBUTING",
-    "VERIFIED",
-    "COMPLETED",
-    "FAILED",
-    "ROLLED_BACK",
+    RunStatus.PLANNED,
+    RunStatus.DISTRIBUTING,
+    RunStatus.VERIFIED,
+    RunStatus.COMPLETED,
+    RunStatus.FAILED,
+    RunStatus.ROLLED_BACK,
 )
-CREDITED, PAYOUT_REQUESTED, CUSTOM_PENDING, CLAIMABLE = "CREDITED", "PAYOUT_REQUESTED", "CUSTOM_PENDING", "CLAIMABLE"
+CREDITED, PAYOUT_REQUESTED, CUSTOM_PENDING, CLAIMABLE = (
+    PrizeStatus.CREDITED,
+    PrizeStatus.PAYOUT_REQUESTED,
+    PrizeStatus.CUSTOM_PENDING,
+    PrizeStatus.CLAIMABLE,
+)
 # A rollback reverses prizes in these states; any other (claimed, paid out, fulfilled...) is refused and listed.
-REVERSIBLE = frozenset({"PLANNED", CREDITED, CUSTOM_PENDING, CLAIMABLE, "ROLLED_BACK"})
+REVERSIBLE = frozenset({PrizeStatus.PLANNED, CREDITED, CUSTOM_PENDING, CLAIMABLE, PrizeStatus.ROLLED_BACK})
 
-PRIZES_DISTRIBUTED = "PrizesDistributed"
-PRIZES_ROLLED_BACK = "PrizesRolledBack"
-PAYOUT_REQUESTED_EVENT = "PayoutRequested"
+PRIZES_DISTRIBUTED = DomainEvent.PRIZES_DISTRIBUTED
+PRIZES_ROLLED_BACK = DomainEvent.PRIZES_ROLLED_BACK
+PAYOUT_REQUESTED_EVENT = DomainEvent.PAYOUT_REQUESTED
 
 
 class DistributionInvalid(Conflict):
@@ -304,16 +310,11 @@ def _run_view(run: dict[str, Any], created: bool = False) -> DistributionRun:
     )
 
 
-def _audit(event_id: str, principal: Principal, action: str, now: datetime, reason: str, **details: Any) -> None:
-    put = audit.record_action(f"EVENT#{event_id}", principal.user_id, action, now, reason, **details)["Put"]
-    dynamo.client().put_item(**put)
-
-
 def _batches_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "batch_index": i,
-            "status": "PENDING",
+            "status": BatchStatus.PENDING,
             "awards": records[start : start + BATCH_SIZE],
             "user_ids": list(dict.fromkeys(r["user_id"] for r in records[start : start + BATCH_SIZE])),
         }
@@ -369,7 +370,13 @@ def distribute_event_prizes(principal: Principal, event_id: str) -> Distribution
     _require_completed(event)
     run, created = _open_run(event, principal.user_id)
     if created:
-        _audit(event_id, principal, "prizes.distribute", clock.now(), "prize distribution requested")
+        audit.append(
+            audit.event_subject(event_id),
+            principal.user_id,
+            "prizes.distribute",
+            clock.now(),
+            "prize distribution requested",
+        )
     return _run_view(_launch(event, run), created)
 
 
@@ -460,7 +467,7 @@ def calculate(event_id: str) -> dict[str, Any]:
     if run["status"] != DISTRIBUTING:
         return {"event_id": event_id, "status": run["status"], "batches": []}
     _fund(event_id, run)
-    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != "DONE"]
+    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != BatchStatus.DONE]
     return {"event_id": event_id, "status": run["status"], "batches": pending}
 
 
@@ -476,7 +483,7 @@ def distribute_batch(event_id: str, batch_index: int) -> dict[str, Any]:
     batch = store.get_batch(event_id, batch_index)
     if batch is None:
         raise NotFound(f"No batch {batch_index} in this distribution.", code="batch_not_found")
-    if batch["status"] == "DONE":
+    if batch["status"] == BatchStatus.DONE:
         return {"batch_index": batch_index, "applied": False, "run_status": run["status"]}
     now = clock.now()
     prizes, credits = _batch_prizes(event, run, batch, now)
@@ -678,7 +685,7 @@ def verify(event_id: str, prizes: list[dict[str, Any]] | None = None) -> list[st
     for name, planned_count in run.get("counts", {}).items():
         if counted[name] != int(planned_count):
             problems.append(f"{name}: {counted[name]} prizes written, {int(planned_count)} planned")
-    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != "DONE"]
+    pending = [int(b["batch_index"]) for b in store.batch_statuses(event_id) if b["status"] != BatchStatus.DONE]
     if pending:
         problems.append(f"batches not done: {pending}")
     if currency_name(POINTS) in run.get("pool_total", {}):
@@ -732,7 +739,14 @@ def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | No
             event_id, others, ROLLED_BACK, now, rolled_back_by=actor, previous_status=run["status"], reason=reason
         )
         if updated is not None and audited_by is not None:
-            _audit(event_id, audited_by, "prizes.rollback", now, reason, previous_status=run["status"])
+            audit.append(
+                audit.event_subject(event_id),
+                audited_by.user_id,
+                "prizes.rollback",
+                now,
+                reason,
+                previous_status=run["status"],
+            )
         run = updated or _reread(event_id)
     if run["status"] != ROLLED_BACK:
         raise Conflict("The distribution changed meanwhile; retry.", code="distribution_changed")
@@ -742,7 +756,7 @@ def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | No
         stored.setdefault(int(prize.get("batch_index", -1)), []).append(prize)
     for batch in store.batches(event_id):
         index = int(batch["batch_index"])
-        if batch["status"] == "DONE":
+        if batch["status"] == BatchStatus.DONE:
             _rollback_batch(event, index, stored.get(index, []), now)
         else:  # never paid (all or nothing): its awards are simply rolled back
             written = {(p["user_id"], int(p["rule_index"])) for p in stored.get(index, [])}

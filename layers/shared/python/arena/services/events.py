@@ -10,6 +10,7 @@ from arena.auth import Principal, Role
 from arena.config import settings
 from arena.domain import events as rules
 from arena.domain.events import EventStatus
+from arena.domain.statuses import DomainEvent
 from arena.errors import Conflict, Forbidden, InvalidInput, NotFound
 from arena.ids import new_id
 from arena.models.events import (
@@ -181,7 +182,7 @@ def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> E
         logger.exception("could not remove the event's schedules", extra={"event_id": event_id})
     try:
         domain_events.publish(
-            "EventCancelled",
+            DomainEvent.EVENT_CANCELLED,
             {
                 "event_id": event_id,
                 "status": cancelled.status,

@@ -32,7 +32,7 @@ from arena.models.lifecycle import EventExtend, LifecycleAction
 from arena.observability import count, logger
 from arena.services import distribution as distribution_service
 from arena.services.events import current_status, grace, load, require_manager, with_current_status
-from arena.store import audit, dynamo
+from arena.store import audit
 from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
 from arena.store import results as results_store
@@ -50,10 +50,6 @@ class Advanced:
     transitions: list[str] = field(default_factory=list)
     blocked: str | None = None
     stale_users: list[str] = field(default_factory=list)
-
-
-def event_subject(event_id: str) -> str:
-    return f"EVENT#{event_id}"
 
 
 def _detail(event: Event, **extra: Any) -> dict[str, Any]:
@@ -215,11 +211,6 @@ def process_completed(now: datetime | None = None) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- admins
 
 
-def _audit(event_id: str, principal: Principal, action: str, now: datetime, reason: str, **details: Any) -> None:
-    put = audit.record_action(event_subject(event_id), principal.user_id, action, now, reason, **details)["Put"]
-    dynamo.client().put_item(**put)
-
-
 def _changed() -> Conflict:
     return Conflict("The event changed while this was being done; read it again and retry.", code="event_changed")
 
@@ -234,7 +225,14 @@ def start_now(principal: Principal, event_id: str, request: LifecycleAction) -> 
     )
     if updated is None:
         raise _changed()
-    _audit(event_id, principal, "event.start_now", now, request.reason, scheduled_start_at=clock.to_iso(event.start_at))
+    audit.append(
+        audit.event_subject(event_id),
+        principal.user_id,
+        "event.start_now",
+        now,
+        request.reason,
+        scheduled_start_at=clock.to_iso(event.start_at),
+    )
     schedules.remove_schedule(event_id, "start")
     return with_current_status(updated)
 
@@ -251,7 +249,14 @@ def end_now(principal: Principal, event_id: str, request: LifecycleAction) -> Ev
     updated = _transition(event, EventStatus.FINALIZING, now, end_at=now)
     if updated is None:
         raise _changed()
-    _audit(event_id, principal, "event.end_now", now, request.reason, scheduled_end_at=clock.to_iso(event.end_at))
+    audit.append(
+        audit.event_subject(event_id),
+        principal.user_id,
+        "event.end_now",
+        now,
+        request.reason,
+        scheduled_end_at=clock.to_iso(event.end_at),
+    )
     schedules.remove_event(event_id)
     return with_current_status(updated)
 
@@ -263,9 +268,9 @@ def extend(principal: Principal, event_id: str, request: EventExtend) -> Event:
     rules.check_extend(current_status(event), event.end_at, request.end_at, now)
     event_rules.validate_schedule(event.start_at, request.end_at, now)
     updated = event_store.update_fields(event_id, event.version, {"end_at": request.end_at}, now)
-    _audit(
-        event_id,
-        principal,
+    audit.append(
+        audit.event_subject(event_id),
+        principal.user_id,
         "event.extend",
         now,
         request.reason,
@@ -279,4 +284,4 @@ def extend(principal: Principal, event_id: str, request: EventExtend) -> Event:
 
 def history(event_id: str) -> list[dict[str, Any]]:
     """The event's audit trail (admin actions), oldest first."""
-    return audit.history(event_subject(event_id))
+    return audit.history(audit.event_subject(event_id))

@@ -35,6 +35,7 @@ from arena.domain import realtime as rt
 from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.claims import PrizeRef
 from arena.domain.realtime import Milestone, Row, Standing, Topic
+from arena.domain.statuses import DomainEvent
 from arena.errors import BadRequest, Unauthenticated
 from arena.models.events import Event
 from arena.observability import logger
@@ -435,8 +436,14 @@ def flush_activity(batch: ActivityBatch) -> Report:
 
 # ------------------------------------------------------------------------------------------------ domain events
 
-STATUS_EVENTS = {"EventStarted", "EventEnded", "ResultsFrozen", "EventCancelled", "EventExtended"}
-PRIZE_EVENTS = {"PrizesDistributed", "PrizesRolledBack"}
+STATUS_EVENTS = {
+    DomainEvent.EVENT_STARTED,
+    DomainEvent.EVENT_ENDED,
+    DomainEvent.RESULTS_FROZEN,
+    DomainEvent.EVENT_CANCELLED,
+    DomainEvent.EVENT_EXTENDED,
+}
+PRIZE_EVENTS = {DomainEvent.PRIZES_DISTRIBUTED, DomainEvent.PRIZES_ROLLED_BACK}
 
 
 def push_domain_event(envelope: Mapping[str, Any]) -> Report:
@@ -453,9 +460,9 @@ def push_domain_event(envelope: Mapping[str, Any]) -> Report:
         report.add(publish(rt.event_topic(str(event_id)), "event_status", data))
     if event_id and name in PRIZE_EVENTS:
         report.add(publish(rt.event_topic(str(event_id)), "prizes", data))
-    if name == "PayoutRequested" and detail.get("user_id"):
+    if name == DomainEvent.PAYOUT_REQUESTED and detail.get("user_id"):
         report.add(publish(rt.user_topic(str(detail["user_id"])), "prize", data))
-    if name == "PrizesDistributed" and event_id:
+    if name == DomainEvent.PRIZES_DISTRIBUTED and event_id:
         report.add(_tell_winners(str(event_id)))
     report.add(publish(rt.ADMIN_TOPIC, "domain_event", data))
     return report

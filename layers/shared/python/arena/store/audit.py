@@ -11,6 +11,10 @@ from arena.ids import new_id
 from arena.store import dynamo
 
 
+def event_subject(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
 def participant_subject(event_id: str, user_id: str) -> str:
     return f"PARTICIPANT#{event_id}#{user_id}"
 
@@ -34,6 +38,11 @@ def record_action(subject: str, actor: str, action: str, at: datetime, reason: s
             "ExpressionAttributeNames": {"#entry": "entry"},
         }
     }
+
+
+def append(subject: str, actor: str, action: str, at: datetime, reason: str, **details: Any) -> None:
+    """Append one audit record on its own (`record_action` writes one inside a caller's transaction)."""
+    dynamo.client().put_item(**record_action(subject, actor, action, at, reason, **details)["Put"])
 
 
 def history(subject: str) -> list[dict[str, Any]]:

@@ -1,0 +1,55 @@
+"""The statuses prizes, distribution runs and their batches move through, each defined once (an event's own
+statuses are EventStatus in domain/events.py), and the names of the domain events Arena publishes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PrizeStatus(StrEnum):
+    """One user's prize under one rule of the prize table (distribution, then claims)."""
+
+    PLANNED = "PLANNED"
+    CREDITED = "CREDITED"
+    PAYOUT_REQUESTED = "PAYOUT_REQUESTED"
+    CUSTOM_PENDING = "CUSTOM_PENDING"
+    CLAIMABLE = "CLAIMABLE"
+    ROLLED_BACK = "ROLLED_BACK"
+    CLAIMED = "CLAIMED"
+    PAID = "PAID"
+    PAYOUT_FAILED = "PAYOUT_FAILED"
+    FULFILLED = "FULFILLED"
+    IN_REVIEW = "IN_REVIEW"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class RunStatus(StrEnum):
+    """An event's prize distribution run."""
+
+    PLANNED = "PLANNED"
+    DISTRIBUTING = "DISTRIBUTING"
+    VERIFIED = "VERIFIED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    ROLLED_BACK = "ROLLED_BACK"
+
+
+class BatchStatus(StrEnum):
+    """One batch of a run's awards: paid in one transaction, or not at all."""
+
+    PENDING = "PENDING"
+    DONE = "DONE"
+
+
+class DomainEvent(StrEnum):
+    """The DetailType of each event Arena puts on its EventBridge bus."""
+
+    EVENT_STARTED = "EventStarted"
+    EVENT_ENDED = "EventEnded"
+    RESULTS_FROZEN = "ResultsFrozen"
+    EVENT_CANCELLED = "EventCancelled"
+    EVENT_EXTENDED = "EventExtended"
+    PRIZES_DISTRIBUTED = "PrizesDistributed"
+    PRIZES_ROLLED_BACK = "PrizesRolledBack"
+    PAYOUT_REQUESTED = "PayoutRequested"
