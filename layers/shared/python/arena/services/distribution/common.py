@@ -3,6 +3,7 @@ domain/distribution.py), its run, the API's view of a run, and the errors the wo
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from arena.auth import Principal
@@ -77,22 +78,7 @@ def rolled_back() -> Conflict:
 
 
 def run_view(run: Run, created: bool = False) -> DistributionRun:
-    return DistributionRun(
-        event_id=run.event_id,
-        run_id=run.run_id,
-        status=run.status,
-        created_by=run.created_by,
-        created_at=run.created_at,
-        updated_at=run.updated_at,
-        award_count=run.award_count,
-        batch_count=run.batch_count,
-        batches_done=run.batches_done,
-        pool_total=run.pool_total,
-        paid=run.paid,
-        treasury=run.treasury,
-        problems=list(run.problems),
-        created=created,
-    )
+    return DistributionRun(**asdict(run), created=created)
 
 
 def published(run: Run, **extra: Any) -> dict[str, Any]:
