@@ -121,7 +121,7 @@ class PlannedPrize(Record):
     key: str  # the idempotency key of its ledger posting (points) or its payout id (token)
 
     @property
-    def currency(self) -> str:
+    def currency_name(self) -> str:
         return currency_name(Currency(self.type, self.description if self.type == "custom" else self.token))
 
     def written(self, event_id: str, status: PrizeStatus, **how: Any) -> PrizeRecord:
@@ -233,7 +233,7 @@ class DryRun:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(a.currency for a in self.awards))
+        return dict(Counter(a.currency_name for a in self.awards))
 
     def batches(self, size: int = BATCH_SIZE) -> list[Batch]:
         return _batches_of(self.awards, size)

@@ -52,7 +52,7 @@ def calculate_user_prize(event_id: str, user_id: str, principal: Principal | Non
     for award in (a for a in dry.awards if a.user_id == user_id):
         status = stored.get(award.rule_index, PrizeStatus.PLANNED)
         awards.append(PrizeAward(**asdict(award), status=status))
-        totals[award.currency] = EXACT.add(totals.get(award.currency, Decimal(0)), award.amount)
+        totals[award.currency_name] = EXACT.add(totals.get(award.currency_name, Decimal(0)), award.amount)
     # The prize rank among the eligible (prizes roll down past the ineligible); else the frozen one.
     prize_rank = min((a.prize_rank for a in awards), default=None)
     if prize_rank is None and mine and mine.get("prize_rank") is not None:

@@ -194,8 +194,8 @@ def verify(event_id: str, prizes: list[PrizeRecord] | None = None) -> list[str]:
     for prize in store.prizes(event_id) if prizes is None else prizes:
         if prize.status == PrizeStatus.ROLLED_BACK:
             continue
-        paid[prize.currency] = EXACT.add(paid.get(prize.currency, Decimal(0)), prize.amount)
-        counted[prize.currency] += 1
+        paid[prize.currency_name] = EXACT.add(paid.get(prize.currency_name, Decimal(0)), prize.amount)
+        counted[prize.currency_name] += 1
     planned = {name: Decimal(v) for name, v in run.paid.items()}
     for name in sorted(set(planned) | set(paid)):
         if paid.get(name, Decimal(0)) != planned.get(name, Decimal(0)):
