@@ -133,7 +133,8 @@ def _step(result: DistributionResult, counters: DynamoCounters, name: str, work:
 
 def run_size(n: int, concurrency: int, seed: int = 7) -> DistributionResult:
     from arena.config import settings
-    from arena.services import distribution, ledger
+    from arena.services import ledger
+    from arena.services.distribution import start, workflow
     from arena.store import dynamo
 
     from local.template import TABLE_TYPE, create_tables, load_template, resources_of_type
@@ -149,10 +150,10 @@ def run_size(n: int, concurrency: int, seed: int = 7) -> DistributionResult:
 
     result = DistributionResult(winners=n, concurrency=concurrency)
     event_id = _step(result, counters, "seed results", lambda: _seed(n, random.Random(seed + n)))
-    plan = distribution.validate_prize_distribution(event_id)
+    plan = start.validate_prize_distribution(event_id)
     assert plan.ok, plan.problems
-    _step(result, counters, "freeze (open the run)", lambda: distribution.freeze(event_id, "bench"))
-    batches = _step(result, counters, "calculate (batches, pool)", lambda: distribution.calculate(event_id))["batches"]
+    _step(result, counters, "freeze (open the run)", lambda: workflow.freeze(event_id, "bench"))
+    batches = _step(result, counters, "calculate (batches, pool)", lambda: workflow.calculate(event_id))["batches"]
     result.batches = len(batches)
     transactions_before = sizes.count
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -160,15 +161,15 @@ def run_size(n: int, concurrency: int, seed: int = 7) -> DistributionResult:
             result,
             counters,
             f"distribute {len(batches):,} batches",
-            lambda: list(pool.map(lambda i: distribution.distribute_batch(event_id, i), batches)),
+            lambda: list(pool.map(lambda i: workflow.distribute_batch(event_id, i), batches)),
         )
     result.transactions = sizes.count - transactions_before
     result.largest_transaction = sizes.largest
-    _step(result, counters, "verify", lambda: distribution.verify_run(event_id))
-    _step(result, counters, "complete", lambda: distribution.complete(event_id))
+    _step(result, counters, "verify", lambda: workflow.verify_or_fail(event_id))
+    _step(result, counters, "complete", lambda: workflow.complete(event_id))
 
     # The checks that make the figures count.
-    run = distribution.store.get_run(event_id)
+    run = workflow.store.get_run(event_id)
     assert run is not None and run["status"] == "COMPLETED", run
     planned = {a.user_id: a.amount for a in plan.awards if a.amount > 0}
     sample = random.Random(seed).sample(sorted(planned), min(200, len(planned)))
@@ -195,19 +196,24 @@ NAIVE_MAX = 10_000
 def _naive(result: DistributionResult, counters: DynamoCounters, awards: list[Any], seed: int) -> None:
     """The baseline: what a distribution without batching does, one award at a time (a two-leg ledger posting,
     then the prize record), with the same workers, on the same engine, for a second event's identical plan."""
+    from arena.domain import distribution as plans
     from arena.domain import ledger as ledger_rules
-    from arena.services import distribution, ledger
+    from arena.domain.statuses import PrizeStatus
+    from arena.services import ledger
+    from arena.services.distribution import workflow
+    from arena.store import distribution as store
 
     event_id = _seed(result.winners, random.Random(seed + result.winners))
-    distribution.freeze(event_id, "bench")
-    distribution.calculate(event_id)  # the same batches written and pool funded: only paying differs
+    workflow.freeze(event_id, "bench")
+    workflow.calculate(event_id)  # the same batches written and pool funded: only paying differs
     pool = ledger_rules.event_pool_account(event_id)
 
     def pay(award: Any) -> None:
-        key = distribution.prize_key(event_id, award.user_id, award.rule_index)
+        key = plans.prize_key(event_id, award.user_id, award.rule_index)
         if award.amount > 0:
             ledger.post(ledger_rules.transfer(pool, f"user:{award.user_id}", award.amount), key, "prize_credit")
-        distribution.store.put_prize(event_id, {**award.model_dump(), "status": "CREDITED"})
+        planned = plans.PlannedPrize(**award.model_dump(exclude={"status"}))
+        store.put_prize(planned.written(event_id, PrizeStatus.CREDITED))
 
     before, started = counters.snapshot(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=result.concurrency) as workers:

@@ -3,7 +3,7 @@ failure (admin or its manager). 201 when this request started the run, 200 when 
 
 from arena.http import error_responses, json_response, lambda_handler_for, make_resolver, principal
 from arena.models.prizes import DistributionRun
-from arena.services import distribution as service
+from arena.services.distribution import start as service
 from aws_lambda_powertools.event_handler import Response
 
 app = make_resolver()

@@ -10,7 +10,7 @@ the error it retries or catches.
 from typing import Any
 
 from arena.observability import entry_point, workflow_execution_id
-from arena.services import distribution
+from arena.services.distribution import workflow as distribution
 
 
 @entry_point(correlation=workflow_execution_id)

@@ -3,7 +3,7 @@
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.prizes import UserPrize
-from arena.services import distribution as service
+from arena.services.distribution import views as service
 
 app = make_resolver()
 

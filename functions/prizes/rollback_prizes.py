@@ -3,7 +3,7 @@ audited). Prizes already paid out are refused and listed; the rest is rolled bac
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.prizes import RollbackRequest, RollbackResult
-from arena.services import distribution as service
+from arena.services.distribution import rollback as service
 
 app = make_resolver()
 

@@ -3,7 +3,7 @@ treasury and every problem found (admin or its manager). Writes nothing."""
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.prizes import ValidationResult
-from arena.services import distribution as service
+from arena.services.distribution import start as service
 
 app = make_resolver()
 

@@ -115,7 +115,7 @@ def test_a_batch_that_fails_once_is_retried(stack: Any, client: ArenaClient, mon
     """Given a batch task that fails on its first attempt (DynamoDB throttled, say)
     When the workflow runs
     Then the Map's retry runs it again and the distribution completes, paying each prize once."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     admin = client.token("wf-admin", ["admin"])
     event_id = _completed_event(client, admin, "b")
@@ -143,7 +143,7 @@ def test_a_failed_verification_is_caught_and_rolled_back(
     When the workflow runs
     Then Verify fails without retries, the Catch runs Rollback, the execution ends in Failed (DistributionFailed),
     the run is ROLLED_BACK and every points balance it touched is back to zero."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     admin = client.token("wf-admin", ["admin"])
     event_id = _completed_event(client, admin, "c")

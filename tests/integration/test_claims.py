@@ -577,7 +577,7 @@ def test_a_claim_landing_during_a_rollback_is_not_overwritten(arena: Arena, monk
     When ann claims hers before the rollback writes
     Then the rollback's transaction is refused, the batch is read again, ann's claim stands (refused "claimed",
     her points hers) and the rest is rolled back; the ledger sums to zero."""
-    from arena.services import distribution
+    from arena.services.distribution import rollback as distribution
 
     event_id = manual_event(arena)
     stale = distribution.store.prizes(event_id)

@@ -290,7 +290,7 @@ def test_a_crash_after_any_write_resumes_to_the_same_ledger(arena: Arena, monkey
     caller never learnt it)
     When distribute is called again
     Then the run completes and the event's ledger equals, entry for entry, that of a run without faults."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     faults = Faults(monkeypatch, "after")
@@ -323,7 +323,7 @@ def test_status_shows_batch_progress(arena: Arena, monkeypatch: pytest.MonkeyPat
     """Given a distribution in batches of 2 that crashes right after its first batch is done
     When its status is read
     Then it is DISTRIBUTING with one batch of three done; resuming finishes the rest."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     event_id = _seeded_event(arena)
@@ -421,7 +421,7 @@ def test_rollback_of_a_crashed_run(arena: Arena, monkeypatch: pytest.MonkeyPatch
     """Given a distribution that crashed half-way
     When it is rolled back
     Then what was paid is reversed and the pool returned: every balance is back where it was."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     event_id = _seeded_event(arena)
@@ -564,7 +564,7 @@ def test_a_batch_never_pays_once_a_rollback_has_begun(arena: Arena, monkeypatch:
     When a rollback begins before the batch writes
     Then the batch's transaction is refused (it holds only while the run distributes), nothing is paid, and the
     rollback leaves every balance where it was."""
-    from arena.services import distribution
+    from arena.services.distribution import workflow as distribution
 
     event_id = _seeded_event(arena)
     before = balances()

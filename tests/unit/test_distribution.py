@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from arena.domain import distribution
 from arena.domain.prizes import Currency
-from arena.services import distribution
 
 
 def test_amounts_are_canonical_as_dynamodb_reads_them_back() -> None:

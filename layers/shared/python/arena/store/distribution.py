@@ -4,23 +4,31 @@ Key: event_id (HASH) and item (RANGE):
 * ``RUN`` - the run: status (PLANNED, DISTRIBUTING, VERIFIED, COMPLETED, FAILED, ROLLED_BACK), the plan's totals
   per currency, batch_count, batches_done, award_count, the plan's fingerprint. Created by a conditional put
   (attribute_not_exists), so two distribute requests start one run only.
-* ``BATCH#<00000>`` - at most 30 awards (user, rule, type, token, amount...), status PENDING or DONE. A batch's
-  ledger posting, its prizes, DONE and the run's batches_done are written in one transaction: all or nothing.
+* ``BATCH#<00000>`` - at most ``BATCH_SIZE`` awards (user, rule, type, token, amount...), status PENDING or DONE.
+  A batch's ledger posting, its prizes, DONE and the run's batches_done are written in one transaction: all or
+  nothing.
 * ``PRIZE#<user>#<rule 000>`` - what one user got under one rule, with its status (CREDITED, PAYOUT_REQUESTED,
   CUSTOM_PENDING, CLAIMABLE, ROLLED_BACK...), its key (the payout id of a token prize) and the idempotency key of
   the batch posting that paid it. ``payout_pending`` marks a token payout not yet published (the outbox).
   ``user_id`` feeds the sparse ``by_user`` index (a user's prizes across events).
+
+Reads return the records of domain/distribution.py (Run, Batch, PrizeRecord); writes take them.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from arena import clock
 from arena.config import settings
+from arena.domain.distribution import Batch, PlannedPrize, PrizeRecord, Run
+from arena.domain.statuses import BatchStatus, PrizeStatus, RunStatus
 from arena.store import dynamo
 
 RUN = "RUN"
@@ -45,17 +53,55 @@ def _key(event_id: str, item: str) -> dict[str, Any]:
     return {"event_id": {"S": event_id}, "item": {"S": item}}
 
 
-def get_run(event_id: str) -> dict[str, Any] | None:
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _run(item: Mapping[str, Any]) -> Run:
+    return Run(
+        event_id=item["event_id"],
+        run_id=item["run_id"],
+        status=RunStatus(item["status"]),
+        created_by=item["created_by"],
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        award_count=int(item["award_count"]),
+        batch_count=int(item["batch_count"]),
+        batches_done=int(item.get("batches_done", 0)),
+        pool_total=dict(item.get("pool_total", {})),
+        paid=dict(item.get("paid", {})),
+        treasury=dict(item.get("treasury", {})),
+        counts={name: int(n) for name, n in item.get("counts", {}).items()},
+        fingerprint=item.get("fingerprint", ""),
+        attempt=int(item.get("attempt", 0)),
+        problems=list(item.get("problems", [])),
+        reason=item.get("reason"),
+        rolled_back_by=item.get("rolled_back_by"),
+        previous_status=item.get("previous_status"),
+        rollback_published=bool(item.get("rollback_published", False)),
+        refused_count=_optional_int(item.get("refused_count")),
+    )
+
+
+def _run_item(run: Run) -> dict[str, Any]:
+    item = asdict(run)
+    for name, default in (("attempt", 0), ("problems", []), ("rollback_published", False)):
+        if item[name] == default:  # written when they first change
+            del item[name]
+    return item
+
+
+def get_run(event_id: str) -> Run | None:
     answer = dynamo.client().get_item(TableName=_table(), Key=_key(event_id, RUN), ConsistentRead=True)
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+    return _run(dynamo.from_item(answer["Item"])) if "Item" in answer else None
 
 
-def create_run(event_id: str, run: dict[str, Any]) -> bool:
+def create_run(event_id: str, run: Run) -> bool:
     """Put the run unless the event has one already: True when this call created it."""
     try:
         dynamo.client().put_item(
             TableName=_table(),
-            Item=dynamo.to_item({**run, "event_id": event_id, "item": RUN}),
+            Item=dynamo.to_item({**_run_item(run), "event_id": event_id, "item": RUN}),
             ConditionExpression="attribute_not_exists(event_id)",
         )
         return True
@@ -64,8 +110,8 @@ def create_run(event_id: str, run: dict[str, Any]) -> bool:
 
 
 def set_run_status(
-    event_id: str, allowed_from: tuple[str, ...], status: str, at: datetime, **extra: Any
-) -> dict[str, Any] | None:
+    event_id: str, allowed_from: tuple[RunStatus, ...], status: RunStatus, at: datetime, **extra: Any
+) -> Run | None:
     """Conditional transition of the run; None when it is not in one of `allowed_from`."""
     clause = dynamo.SetClause.of({"status": status, "updated_at": clock.to_iso(at), **extra})
     allowed = {f":from{i}": {"S": s} for i, s in enumerate(allowed_from)}
@@ -82,13 +128,51 @@ def set_run_status(
         )
     except dynamo.client().exceptions.ConditionalCheckFailedException:
         return None
-    return dynamo.from_item(answer["Attributes"])
+    return _run(dynamo.from_item(answer["Attributes"]))
 
 
-def put_batches(event_id: str, batches: list[dict[str, Any]]) -> None:
+def put_batches(event_id: str, batches: list[Batch]) -> None:
     """Write every batch (deterministic keys: a repeat rewrites the same PENDING items)."""
     dynamo.batch_write(
-        _table(), [{**b, "event_id": event_id, "item": batch_item(int(b["batch_index"]))} for b in batches]
+        _table(), [{**asdict(b), "event_id": event_id, "item": batch_item(b.batch_index)} for b in batches]
+    )
+
+
+def _planned(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": item["user_id"],
+        "rule_index": int(item["rule_index"]),
+        "prize_rank": int(item["prize_rank"]),
+        "type": item["type"],
+        "token": item.get("token"),
+        "description": item.get("description"),
+        "amount": Decimal(item["amount"]),
+        "key": item["key"],
+    }
+
+
+def _batch(item: Mapping[str, Any]) -> Batch:
+    return Batch(
+        batch_index=int(item["batch_index"]),
+        status=BatchStatus(item["status"]),
+        awards=[PlannedPrize(**_planned(a)) for a in item["awards"]],
+        user_ids=list(item.get("user_ids", [])),
+    )
+
+
+def _prize(item: Mapping[str, Any]) -> PrizeRecord:
+    return PrizeRecord(
+        **_planned(item),
+        event_id=item["event_id"],
+        status=PrizeStatus(item["status"]),
+        batch_index=_optional_int(item.get("batch_index")),
+        applied_at=item.get("applied_at"),
+        claim_deadline=item.get("claim_deadline"),
+        posting_key=item.get("posting_key"),
+        payout_pending=bool(item.get("payout_pending", False)),
+        payout_published_at=item.get("payout_published_at"),
+        previous_status=item.get("previous_status"),
+        rolled_back_at=item.get("rolled_back_at"),
     )
 
 
@@ -111,62 +195,80 @@ def _query(event_id: str, prefix: str, projection: str | None = None) -> list[di
     return items
 
 
-def batch_statuses(event_id: str) -> list[dict[str, Any]]:
-    """Every batch's index and status, without its awards (a 100,000-winner run's batches hold megabytes)."""
-    return _query(event_id, BATCH_PREFIX, projection="batch_index, #st")
+def pending_batches(event_id: str) -> list[int]:
+    """The indexes of the batches not DONE, read without their awards (a 100,000-winner run's batches hold
+    megabytes)."""
+    statuses = _query(event_id, BATCH_PREFIX, projection="batch_index, #st")
+    return [int(b["batch_index"]) for b in statuses if b["status"] != BatchStatus.DONE]
 
 
-def batches(event_id: str) -> list[dict[str, Any]]:
+def batches(event_id: str) -> list[Batch]:
     """Every batch of the event's run, in batch order."""
-    return _query(event_id, BATCH_PREFIX)
+    return [_batch(b) for b in _query(event_id, BATCH_PREFIX)]
 
 
-def prizes(event_id: str) -> list[dict[str, Any]]:
-    return _query(event_id, PRIZE_PREFIX)
+def prizes(event_id: str) -> list[PrizeRecord]:
+    return [_prize(p) for p in _query(event_id, PRIZE_PREFIX)]
 
 
-def get_prizes(event_id: str, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+def get_prizes(event_id: str, keys: list[tuple[str, int]]) -> dict[tuple[str, int], PrizeRecord]:
     """The stored prizes among (user, rule) keys."""
     found = dynamo.batch_get(_table(), [{"event_id": event_id, "item": prize_item(u, r)} for u, r in keys])
-    return {(p["user_id"], int(p["rule_index"])): p for p in found}
+    return {(p.user_id, p.rule_index): p for p in map(_prize, found)}
 
 
-def user_prizes(event_id: str, user_id: str) -> list[dict[str, Any]]:
-    return _query(event_id, f"{PRIZE_PREFIX}{user_id}#")
+def user_prizes(event_id: str, user_id: str) -> list[PrizeRecord]:
+    return [_prize(p) for p in _query(event_id, f"{PRIZE_PREFIX}{user_id}#")]
 
 
-def put_prize(event_id: str, prize: dict[str, Any]) -> None:
+def put_prize(prize: PrizeRecord) -> None:
     """Write (or rewrite, same key) one user prize."""
-    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(_prize_record(event_id, prize)))
+    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(_prize_item(prize)))
 
 
-def put_prizes(event_id: str, prizes: list[dict[str, Any]]) -> None:
+def put_prizes(prizes: list[PrizeRecord]) -> None:
     """Write (or rewrite) many user prizes, 25 to a request."""
-    dynamo.batch_write(_table(), [_prize_record(event_id, p) for p in prizes])
+    dynamo.batch_write(_table(), [_prize_item(p) for p in prizes])
 
 
-def _prize_record(event_id: str, prize: dict[str, Any]) -> dict[str, Any]:
-    return {**prize, "event_id": event_id, "item": prize_item(prize["user_id"], int(prize["rule_index"]))}
+def _prize_item(prize: PrizeRecord) -> dict[str, Any]:
+    item = {**asdict(prize), "item": prize_item(prize.user_id, prize.rule_index)}
+    if not prize.payout_pending:
+        del item["payout_pending"]
+    return item
 
 
-def get_batch(event_id: str, index: int) -> dict[str, Any] | None:
+def get_batch(event_id: str, index: int) -> Batch | None:
     answer = dynamo.client().get_item(TableName=_table(), Key=_key(event_id, batch_item(index)), ConsistentRead=True)
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+    return _batch(dynamo.from_item(answer["Item"])) if "Item" in answer else None
 
 
-def prize_puts(event_id: str, prizes: list[dict[str, Any]], was: list[str] | None = None) -> list[dict[str, Any]]:
-    """Transaction actions writing user prizes (for a caller's transaction, e.g. with a ledger posting). With `was`
-    (one status per prize), each put holds only while the stored prize still has that status: a prize a concurrent
-    claim has moved on cancels the whole transaction instead of being overwritten."""
-    actions = []
-    for index, prize in enumerate(prizes):
-        put: dict[str, Any] = {"TableName": _table(), "Item": dynamo.to_item(_prize_record(event_id, prize))}
-        if was is not None:
-            put["ConditionExpression"] = "#st = :was"
-            put["ExpressionAttributeNames"] = {"#st": "status"}
-            put["ExpressionAttributeValues"] = {":was": {"S": was[index]}}
-        actions.append({"Put": put})
-    return actions
+def prize_puts(prizes: list[PrizeRecord]) -> list[dict[str, Any]]:
+    """Transaction actions writing user prizes (for a caller's transaction, e.g. with a ledger posting)."""
+    return [{"Put": {"TableName": _table(), "Item": dynamo.to_item(_prize_item(p))}} for p in prizes]
+
+
+def rolled_back_actions(prizes: list[PrizeRecord], at: datetime) -> list[dict[str, Any]]:
+    """Transaction actions turning prizes ROLLED_BACK, each only while the stored prize still has the status it
+    was read in: a prize a concurrent claim has moved on cancels the whole transaction instead of being
+    overwritten."""
+    return [
+        {
+            "Update": {
+                "TableName": _table(),
+                "Key": _key(p.event_id, prize_item(p.user_id, p.rule_index)),
+                "UpdateExpression": "SET #st = :rolled, previous_status = :was, rolled_back_at = :at",
+                "ConditionExpression": "#st = :was",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":rolled": {"S": PrizeStatus.ROLLED_BACK},
+                    ":was": {"S": p.status},
+                    ":at": {"S": clock.to_iso(at)},
+                },
+            }
+        }
+        for p in prizes
+    ]
 
 
 def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str, Any]]:
@@ -180,7 +282,7 @@ def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str
                 "UpdateExpression": "SET #st = :done, done_at = :at",
                 "ConditionExpression": "attribute_exists(event_id) AND #st <> :done",
                 "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":done": {"S": "DONE"}, ":at": {"S": clock.to_iso(at)}},
+                "ExpressionAttributeValues": {":done": {"S": BatchStatus.DONE}, ":at": {"S": clock.to_iso(at)}},
             }
         },
         {
@@ -193,7 +295,7 @@ def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str
                 "ExpressionAttributeValues": {
                     ":one": {"N": "1"},
                     ":at": {"S": clock.to_iso(at)},
-                    ":distributing": {"S": "DISTRIBUTING"},
+                    ":distributing": {"S": RunStatus.DISTRIBUTING},
                 },
             }
         },
@@ -202,7 +304,7 @@ def batch_done_actions(event_id: str, index: int, at: datetime) -> list[dict[str
 
 def write_all(actions: list[dict[str, Any]]) -> bool:
     """One transaction of `actions`: True when written; False when one of their conditions failed and nothing was
-    written (the batch of `batch_done_actions` was DONE already: a repeat; or a prize of `prize_puts(was=...)` has
+    written (the batch of `batch_done_actions` was DONE already: a repeat; or a prize of `rolled_back_actions` has
     moved on)."""
     for attempt in range(_ATTEMPTS):
         if attempt:  # concurrent batches meet on the run item: back off with jitter, then try again
@@ -215,12 +317,12 @@ def write_all(actions: list[dict[str, Any]]) -> bool:
     raise RuntimeError(f"distribution transaction still conflicting after {_ATTEMPTS} attempts: {outcome.codes}")
 
 
-def mark_payouts_published(event_id: str, prizes: list[dict[str, Any]], at: datetime) -> None:
+def mark_payouts_published(prizes: list[PrizeRecord], at: datetime) -> None:
     """The outbox's second half: these token prizes' payout requests are on the bus."""
     for prize in prizes:
         dynamo.client().update_item(
             TableName=_table(),
-            Key=_key(event_id, prize_item(prize["user_id"], int(prize["rule_index"]))),
+            Key=_key(prize.event_id, prize_item(prize.user_id, prize.rule_index)),
             UpdateExpression="SET payout_published_at = :at REMOVE payout_pending",
             ExpressionAttributeValues={":at": {"S": clock.to_iso(at)}},
         )
