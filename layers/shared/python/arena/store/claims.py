@@ -14,7 +14,7 @@ Key ``pk`` (HASH) + ``sk`` (RANGE):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -24,6 +24,7 @@ from arena.config import settings
 from arena.errors import BadRequest
 from arena.ids import new_id
 from arena.store import dynamo
+from arena.store._convert import storable
 
 HISTORY_KEY = frozenset({"pk", "sk"})
 REVIEW_PK = "REVIEW"
@@ -145,18 +146,7 @@ def history_entry(user_id: str, at: datetime, values: dict[str, Any]) -> dict[st
 
 def history_put(entry: HistoryRecord) -> dict[str, Any]:
     """`history_entry` for a record, for a caller's transaction."""
-    values = {
-        "action": entry.action,
-        "outcome": entry.outcome,
-        "reason": entry.reason,
-        "review_reasons": entry.review_reasons,
-        "actor": entry.actor,
-        "note": entry.note,
-        "prize_id": entry.prize_id,
-        "event_id": entry.event_id,
-        "type": entry.type,
-        "amount": entry.amount,
-    }
+    values = {k: v for k, v in storable(asdict(entry)).items() if k not in ("user_id", "at")}
     return history_entry(entry.user_id, entry.at, values)
 
 
@@ -229,16 +219,8 @@ def get_flag(user_id: str) -> FlagRecord | None:
 
 
 def put_flag(flag: FlagRecord) -> None:
-    values = {
-        "user_id": flag.user_id,
-        "flagged": flag.flagged,
-        "reason": flag.reason,
-        "set_by": flag.set_by,
-        "set_at": clock.to_iso(flag.set_at),
-    }
-    dynamo.client().put_item(
-        TableName=_table(), Item=dynamo.to_item({"pk": f"FLAG#{flag.user_id}", "sk": "FLAG", **values})
-    )
+    item = {"pk": f"FLAG#{flag.user_id}", "sk": "FLAG", **storable(asdict(flag))}
+    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
 
 
 # ---------------------------------------------------------------------------------------------- review queue
@@ -250,20 +232,11 @@ def _review_sk(queued_at: datetime, prize_id: str) -> str:
 
 def enqueue_review(review: ReviewRecord) -> dict[str, Any]:
     """The transaction action putting a claim in the review queue."""
-    values = {
-        "prize_id": review.prize_id,
-        "claim_id": review.claim_id,
-        "event_id": review.event_id,
-        "user_id": review.user_id,
-        "type": review.type,
-        "amount": review.amount,
-        "reasons": review.reasons,
-        "queued_at": clock.to_iso(review.queued_at),
-    }
+    item = {"pk": REVIEW_PK, "sk": _review_sk(review.queued_at, review.prize_id), **storable(asdict(review))}
     return {
         "Put": {
             "TableName": _table(),
-            "Item": dynamo.to_item({"pk": REVIEW_PK, "sk": _review_sk(review.queued_at, review.prize_id), **values}),
+            "Item": dynamo.to_item(item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
