@@ -19,6 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
 from arena import clock
 from arena.config import settings
 from arena.errors import BadRequest
@@ -89,6 +91,11 @@ def _table() -> str:
 
 def history_pk(user_id: str) -> str:
     return f"HISTORY#{user_id}"
+
+
+def idempotency_records() -> DynamoDBPersistenceLayer:
+    """Where Powertools keeps the first answer to a claim sent with an Idempotency-Key (its own table)."""
+    return DynamoDBPersistenceLayer(table_name=settings().claim_idempotency_table, boto3_client=dynamo.client())
 
 
 def apply(actions: list[dict[str, Any]]) -> bool:

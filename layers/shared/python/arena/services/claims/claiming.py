@@ -28,11 +28,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -50,14 +46,10 @@ from arena.observability import count
 from arena.services.claims.settlement import settle_or_leave
 from arena.services.claims.shared import history_record, load, prize_ref
 from arena.store import claims as store
-from arena.store import dynamo, user_prizes
 from arena.store import participants as participant_store
+from arena.store import user_prizes
 from arena.store.claims import HistoryRecord, ReviewRecord
 from arena.store.user_prizes import PrizeRecord
-
-
-def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(table_name=settings().claim_idempotency_table, boto3_client=dynamo.client())
 
 
 def claim(
@@ -83,7 +75,7 @@ def claim(
         lambda_context=lambda_context,
     )
 
-    @idempotent_function(data_keyword_argument="attempt", persistence_store=_persistence(), config=config)
+    @idempotent_function(data_keyword_argument="attempt", persistence_store=store.idempotency_records(), config=config)
     def claim_once(attempt: dict[str, Any]) -> dict[str, Any]:
         return _claim(principal, prize_id, body).model_dump(mode="json")
 
