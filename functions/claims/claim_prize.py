@@ -6,7 +6,7 @@ from typing import Annotated
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import ClaimRequest, ClaimResult
-from arena.services import claims as service
+from arena.services.claims import claiming as service
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 
 app = make_resolver()

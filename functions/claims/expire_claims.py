@@ -4,7 +4,7 @@ crash left half settled. Idempotent: conditional transitions, fixed ledger keys,
 from typing import Any
 
 from arena.observability import EVENTBRIDGE, entry_point, logger
-from arena.services import claims
+from arena.services.claims import sweep as claims
 
 
 @entry_point(correlation=EVENTBRIDGE)

@@ -3,7 +3,7 @@ deadline, status), then those in review, awaiting payout or fulfilment."""
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import MyPrizes
-from arena.services import claims as service
+from arena.services.claims import my_prizes as service
 
 app = make_resolver()
 

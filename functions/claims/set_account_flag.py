@@ -5,7 +5,7 @@ from typing import Annotated
 
 from arena.http import error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import AccountFlag, AccountFlagState
-from arena.services import claims as service
+from arena.services.claims import flags as service
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 app = make_resolver()

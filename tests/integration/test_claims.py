@@ -44,7 +44,7 @@ def _ledger() -> Any:
 
 def _ledger_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next ledger posting of the claims service raises, as a ledger outage right after a claim would."""
-    from arena.services import claims as service
+    from arena.services.claims import settlement as service
 
     real_post = service.ledger.post
     failures = iter([True])
@@ -59,7 +59,7 @@ def _ledger_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _prize(event_id: str, user: str, rule: int) -> dict[str, Any]:
     from arena.domain.claims import PrizeRef
-    from arena.store import claims as store
+    from arena.store import user_prizes as store
 
     found = store.get_prize(PrizeRef(event_id, user, rule))
     assert found is not None

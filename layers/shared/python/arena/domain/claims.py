@@ -29,11 +29,11 @@ from decimal import Decimal
 from arena.domain import exact
 from arena.domain.statuses import PrizeStatus
 
+# Short names tests/unit/test_claim_rules.py reads statuses by (`rules.CLAIMED`); the code says PrizeStatus.
 CLAIMABLE = PrizeStatus.CLAIMABLE
 CLAIMED = PrizeStatus.CLAIMED
 PAYOUT_REQUESTED = PrizeStatus.PAYOUT_REQUESTED
 PAID = PrizeStatus.PAID
-PAYOUT_FAILED = PrizeStatus.PAYOUT_FAILED
 CUSTOM_PENDING = PrizeStatus.CUSTOM_PENDING
 FULFILLED = PrizeStatus.FULFILLED
 IN_REVIEW = PrizeStatus.IN_REVIEW
@@ -41,9 +41,30 @@ REJECTED = PrizeStatus.REJECTED
 EXPIRED = PrizeStatus.EXPIRED
 
 # The state a prize of each type reaches when its claim is accepted (directly or on approval).
-PAID_STATE = {"points": CLAIMED, "token": PAYOUT_REQUESTED, "custom": CUSTOM_PENDING}
+PAID_STATE = {
+    "points": PrizeStatus.CLAIMED,
+    "token": PrizeStatus.PAYOUT_REQUESTED,
+    "custom": PrizeStatus.CUSTOM_PENDING,
+}
 # Still waiting for something (the owner, a reviewer, the wallet, an admin): shown under "my prizes".
-OPEN_STATES = frozenset({CLAIMABLE, IN_REVIEW, PAYOUT_REQUESTED, PAYOUT_FAILED, CUSTOM_PENDING})
+OPEN_STATES = frozenset(
+    {
+        PrizeStatus.CLAIMABLE,
+        PrizeStatus.IN_REVIEW,
+        PrizeStatus.PAYOUT_REQUESTED,
+        PrizeStatus.PAYOUT_FAILED,
+        PrizeStatus.CUSTOM_PENDING,
+    }
+)
+# Paid or being paid: at distribution (auto mode, no deadline) or after an accepted claim.
+_PAID_OR_PAYING = (
+    PrizeStatus.CLAIMED,
+    PrizeStatus.PAYOUT_REQUESTED,
+    PrizeStatus.PAID,
+    PrizeStatus.PAYOUT_FAILED,
+    PrizeStatus.CUSTOM_PENDING,
+    PrizeStatus.FULFILLED,
+)
 # How many counterparties a participant's summary keeps.
 COUNTERPARTY_CAPACITY = 16
 
@@ -123,26 +144,28 @@ class Refusal:
     kind: str
 
 
-def claim_refusal(owner: str, status: str, deadline: datetime | None, user_id: str, now: datetime) -> Refusal | None:
+def claim_refusal(
+    owner: str, status: PrizeStatus, deadline: datetime | None, user_id: str, now: datetime
+) -> Refusal | None:
     """Why `user_id` may not claim this prize now; None when the claim may proceed."""
     if owner != user_id:
         return Refusal("not_prize_owner", "Only the prize's owner can claim it.", "forbidden")
-    if status == CLAIMABLE and deadline is not None and now >= deadline:
+    if status == PrizeStatus.CLAIMABLE and deadline is not None and now >= deadline:
         return Refusal("claim_deadline_passed", "The claim deadline of this prize has passed.", "conflict")
-    if status == CLAIMABLE:
+    if status == PrizeStatus.CLAIMABLE:
         return None
-    if status in (CLAIMED, PAYOUT_REQUESTED, PAID, PAYOUT_FAILED, CUSTOM_PENDING, FULFILLED) and deadline is None:
+    if status in _PAID_OR_PAYING and deadline is None:
         return Refusal("not_claimable", "This prize was paid at distribution; there is nothing to claim.", "conflict")
-    if status == IN_REVIEW:
+    if status == PrizeStatus.IN_REVIEW:
         return Refusal("claim_in_review", "This prize was claimed and is being reviewed.", "conflict")
-    if status in (CLAIMED, PAYOUT_REQUESTED, PAID, PAYOUT_FAILED, CUSTOM_PENDING, FULFILLED, REJECTED):
+    if status in _PAID_OR_PAYING or status == PrizeStatus.REJECTED:
         return Refusal("already_claimed", "This prize was already claimed.", "conflict")
-    if status == EXPIRED:
+    if status == PrizeStatus.EXPIRED:
         return Refusal("claim_deadline_passed", "The claim deadline of this prize has passed.", "conflict")
     return Refusal("not_claimable", f"This prize cannot be claimed ({status.lower()}).", "conflict")
 
 
-def paid_state(prize_type: str) -> str:
+def paid_state(prize_type: str) -> PrizeStatus:
     return PAID_STATE[prize_type]
 
 

@@ -1,7 +1,6 @@
-"""Prize claims in DynamoDB: the claim transitions of user prizes (the distribution table's ``PRIZE#`` items) and
-the claims table.
+"""The claims table: what the claims area keeps besides the prizes themselves (store/user_prizes.py), as records.
 
-Claims table, key ``pk`` (HASH) + ``sk`` (RANGE):
+Key ``pk`` (HASH) + ``sk`` (RANGE):
 * ``HISTORY#<user>`` / ``<iso time>#<ulid>`` - the claim history, append-only: every claim attempt (accepted or
   refused) and every later step of the user's claims (review decision, payout outcome, fulfilment, expiry). Put
   with ``attribute_not_exists``, so an entry is never overwritten; read newest first.
@@ -15,122 +14,88 @@ Claims table, key ``pk`` (HASH) + ``sk`` (RANGE):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from arena import clock
 from arena.config import settings
-from arena.domain.claims import PrizeRef
+from arena.errors import BadRequest
 from arena.ids import new_id
 from arena.store import dynamo
-from arena.store.distribution import prize_item
+from arena.store._convert import storable
 
 HISTORY_KEY = frozenset({"pk", "sk"})
 REVIEW_PK = "REVIEW"
 SETTLED_PK = "SETTLED"
+
+Record = TypeVar("Record")
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One entry of a user's claim history."""
+
+    user_id: str
+    at: datetime
+    action: str  # claim, review, payout, fulfil or expire
+    outcome: str  # the prize's status after it, or REFUSED
+    actor: str  # the user, an admin, the wallet service or the sweep
+    prize_id: str | None = None
+    event_id: str | None = None
+    type: str | None = None
+    amount: Decimal | None = None
+    reason: str | None = None
+    # The fraud signals that held a claim for review: kept for admins and the audit, never shown to the claimant.
+    review_reasons: list[str] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A claim held for review, in the queue until an admin decides it."""
+
+    prize_id: str
+    claim_id: str
+    event_id: str
+    user_id: str
+    type: str
+    amount: Decimal
+    reasons: list[str]
+    queued_at: datetime
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    """The exchange's flag on an account: a flagged account's claims are held for review."""
+
+    user_id: str
+    flagged: bool
+    reason: str
+    set_by: str
+    set_at: datetime
+
+
+@dataclass(frozen=True)
+class Page(Generic[Record]):
+    items: list[Record]
+    next_cursor: str | None
 
 
 def _table() -> str:
     return settings().claims_table
 
 
-def _prizes() -> str:
-    return settings().distribution_table
-
-
-def _prize_key(ref: PrizeRef) -> dict[str, Any]:
-    return {"event_id": {"S": ref.event_id}, "item": {"S": prize_item(ref.user_id, ref.rule_index)}}
-
-
 def history_pk(user_id: str) -> str:
     return f"HISTORY#{user_id}"
 
 
-# ---------------------------------------------------------------------------------------------- prizes
-
-
-def get_prize(ref: PrizeRef) -> dict[str, Any] | None:
-    answer = dynamo.client().get_item(TableName=_prizes(), Key=_prize_key(ref), ConsistentRead=True)
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
-
-
-def user_prizes(user_id: str) -> list[dict[str, Any]]:
-    """Every prize of a user across events (the sparse by_user index: only prize items carry user_id)."""
-    found: list[dict[str, Any]] = []
-    for page in dynamo.query_pages(
-        TableName=_prizes(),
-        IndexName="by_user",
-        KeyConditionExpression="user_id = :u",
-        ExpressionAttributeValues={":u": {"S": user_id}},
-    ):
-        found.extend(dynamo.from_item(i) for i in page.get("Items", []))
-    return [p for p in found if str(p.get("item", "")).startswith("PRIZE#")]
-
-
-def event_prizes(event_id: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for page in dynamo.query_pages(
-        TableName=_prizes(),
-        KeyConditionExpression="event_id = :e AND begins_with(#item, :p)",
-        ExpressionAttributeNames={"#item": "item"},
-        ExpressionAttributeValues={":e": {"S": event_id}, ":p": {"S": "PRIZE#"}},
-        ConsistentRead=True,
-    ):
-        found.extend(dynamo.from_item(i) for i in page.get("Items", []))
-    return found
-
-
-def prize_transition(
-    ref: PrizeRef,
-    allowed_from: tuple[str, ...],
-    status: str,
-    fields: dict[str, Any],
-    *,
-    owner: str | None = None,
-    deadline_after: datetime | None = None,
-    deadline_before: datetime | None = None,
-) -> dict[str, Any]:
-    """The transaction action moving a prize from one of `allowed_from` to `status` (and setting `fields`; None
-    removes one). Optional guards: the owner, and the claim deadline still ahead of (or already behind) a moment.
-    The condition is what makes each prize claimed, expired or decided once, however many requests race."""
-    clause = dynamo.SetClause.of({"status": status, **fields})
-    allowed = {f":from{i}": {"S": s} for i, s in enumerate(allowed_from)}
-    names = {**clause.names, "#st": "status"}
-    values = {**clause.values, **allowed}
-    condition = f"attribute_exists(event_id) AND #st IN ({', '.join(allowed)})"
-    if owner is not None:
-        condition += " AND user_id = :owner"
-        values[":owner"] = {"S": owner}
-    if deadline_after is not None:
-        condition += " AND claim_deadline > :now"
-        values[":now"] = {"S": clock.to_iso(deadline_after)}
-    if deadline_before is not None:
-        condition += " AND claim_deadline <= :due"
-        values[":due"] = {"S": clock.to_iso(deadline_before)}
-    return {
-        "Update": {
-            "TableName": _prizes(),
-            "Key": _prize_key(ref),
-            "UpdateExpression": clause.expression(),
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
-
-
-def set_prize_fields(ref: PrizeRef, fields: dict[str, Any]) -> None:
-    """Record a step done after a transition (settled_at...): unconditional, the steps are idempotent."""
-    clause = dynamo.SetClause.of(fields)
-    dynamo.client().update_item(
-        TableName=_prizes(),
-        Key=_prize_key(ref),
-        UpdateExpression=clause.expression(),
-        ConditionExpression="attribute_exists(event_id)",
-        ExpressionAttributeNames=clause.names,
-        ExpressionAttributeValues=clause.values,
-    )
+def idempotency_records() -> DynamoDBPersistenceLayer:
+    """Where Powertools keeps the first answer to a claim sent with an Idempotency-Key (its own table)."""
+    return DynamoDBPersistenceLayer(table_name=settings().claim_idempotency_table, boto3_client=dynamo.client())
 
 
 def apply(actions: list[dict[str, Any]]) -> bool:
@@ -146,12 +111,37 @@ def apply(actions: list[dict[str, Any]]) -> bool:
     raise RuntimeError("the claim transaction kept conflicting")
 
 
+def _page(
+    pk: str, limit: int, cursor: str | None, *, newest_first: bool, consistent: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a partition, and the cursor of the next (None at the end). A cursor of another partition (someone
+    else's history, the queue's) is refused: never page someone else's entries."""
+    start = dynamo.start_key(dynamo.decode_cursor(cursor), HISTORY_KEY)
+    if start is not None and start["pk"]["S"] != pk:
+        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "Limit": limit,
+    }
+    if newest_first:
+        kwargs["ScanIndexForward"] = False
+    if consistent:
+        kwargs["ConsistentRead"] = True
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    answer = dynamo.client().query(**kwargs)
+    last = answer.get("LastEvaluatedKey")
+    return [dynamo.from_item(i) for i in answer.get("Items", [])], dynamo.encode_cursor({"k": last}) if last else None
+
+
 # ---------------------------------------------------------------------------------------------- history
 
 
-def history_entry(user_id: str, at: datetime, entry: dict[str, Any]) -> dict[str, Any]:
+def history_entry(user_id: str, at: datetime, values: dict[str, Any]) -> dict[str, Any]:
     """The transaction action appending one history entry (a new unique key, put only if absent: append-only)."""
-    item = {"pk": history_pk(user_id), "sk": f"{clock.to_iso(at)}#{new_id()}", "user_id": user_id, **entry}
+    item = {"pk": history_pk(user_id), "sk": f"{clock.to_iso(at)}#{new_id()}", "user_id": user_id, **values}
     return {
         "Put": {
             "TableName": _table(),
@@ -161,28 +151,37 @@ def history_entry(user_id: str, at: datetime, entry: dict[str, Any]) -> dict[str
     }
 
 
-def append_history(user_id: str, at: datetime, entry: dict[str, Any]) -> None:
-    dynamo.client().put_item(**history_entry(user_id, at, entry)["Put"])
+def history_put(entry: HistoryRecord) -> dict[str, Any]:
+    """`history_entry` for a record, for a caller's transaction."""
+    values = {k: v for k, v in storable(asdict(entry)).items() if k not in ("user_id", "at")}
+    return history_entry(entry.user_id, entry.at, values)
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    last_key: dict[str, Any] | None
+def append_history(entry: HistoryRecord) -> None:
+    dynamo.client().put_item(**history_put(entry)["Put"])
 
 
-def history_page(user_id: str, limit: int, start: dict[str, Any] | None) -> Page:
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": history_pk(user_id)}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    answer = dynamo.client().query(**kwargs)
-    return Page([dynamo.from_item(i) for i in answer.get("Items", [])], answer.get("LastEvaluatedKey"))
+def _history_record(values: dict[str, Any]) -> HistoryRecord:
+    return HistoryRecord(
+        user_id=values["user_id"],
+        at=clock.from_iso(values["at"]),
+        action=values["action"],
+        outcome=values["outcome"],
+        actor=values["actor"],
+        prize_id=values.get("prize_id"),
+        event_id=values.get("event_id"),
+        type=values.get("type"),
+        amount=values.get("amount"),
+        reason=values.get("reason"),
+        review_reasons=values.get("review_reasons"),
+        note=values.get("note"),
+    )
+
+
+def history_page(user_id: str, limit: int, cursor: str | None) -> Page[HistoryRecord]:
+    """A page of the user's history, newest first."""
+    items, next_cursor = _page(history_pk(user_id), limit, cursor, newest_first=True, consistent=False)
+    return Page([_history_record(i) for i in items], next_cursor)
 
 
 # ---------------------------------------------------------------------------------------------- velocity
@@ -210,55 +209,73 @@ def count_attempt(user_id: str, window_start: datetime, limit: int, expires_at: 
 # ---------------------------------------------------------------------------------------------- flags
 
 
-def get_flag(user_id: str) -> dict[str, Any] | None:
+def get_flag(user_id: str) -> FlagRecord | None:
     answer = dynamo.client().get_item(
         TableName=_table(), Key={"pk": {"S": f"FLAG#{user_id}"}, "sk": {"S": "FLAG"}}, ConsistentRead=True
     )
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+    if "Item" not in answer:
+        return None
+    values = dynamo.from_item(answer["Item"])
+    return FlagRecord(
+        user_id=values["user_id"],
+        flagged=bool(values["flagged"]),
+        reason=values["reason"],
+        set_by=values["set_by"],
+        set_at=clock.from_iso(values["set_at"]),
+    )
 
 
-def put_flag(user_id: str, values: dict[str, Any]) -> None:
-    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item({"pk": f"FLAG#{user_id}", "sk": "FLAG", **values}))
+def put_flag(flag: FlagRecord) -> None:
+    item = {"pk": f"FLAG#{flag.user_id}", "sk": "FLAG", **storable(asdict(flag))}
+    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
 
 
 # ---------------------------------------------------------------------------------------------- review queue
 
 
-def review_sk(queued_at: str, prize_id: str) -> str:
-    return f"{queued_at}#{prize_id}"
+def _review_sk(queued_at: datetime, prize_id: str) -> str:
+    return f"{clock.to_iso(queued_at)}#{prize_id}"
 
 
-def enqueue_review(queued_at: str, prize_id: str, values: dict[str, Any]) -> dict[str, Any]:
+def enqueue_review(review: ReviewRecord) -> dict[str, Any]:
+    """The transaction action putting a claim in the review queue."""
+    item = {"pk": REVIEW_PK, "sk": _review_sk(review.queued_at, review.prize_id), **storable(asdict(review))}
     return {
         "Put": {
             "TableName": _table(),
-            "Item": dynamo.to_item({"pk": REVIEW_PK, "sk": review_sk(queued_at, prize_id), **values}),
+            "Item": dynamo.to_item(item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
 
 
-def dequeue_review(queued_at: str, prize_id: str) -> dict[str, Any]:
+def dequeue_review(queued_at: datetime, prize_id: str) -> dict[str, Any]:
+    """The transaction action taking a decided claim out of the review queue."""
     return {
         "Delete": {
             "TableName": _table(),
-            "Key": {"pk": {"S": REVIEW_PK}, "sk": {"S": review_sk(queued_at, prize_id)}},
+            "Key": {"pk": {"S": REVIEW_PK}, "sk": {"S": _review_sk(queued_at, prize_id)}},
         }
     }
 
 
-def review_page(limit: int, start: dict[str, Any] | None) -> Page:
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": REVIEW_PK}},
-        "Limit": limit,
-        "ConsistentRead": True,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    answer = dynamo.client().query(**kwargs)
-    return Page([dynamo.from_item(i) for i in answer.get("Items", [])], answer.get("LastEvaluatedKey"))
+def _review_record(values: dict[str, Any]) -> ReviewRecord:
+    return ReviewRecord(
+        prize_id=values["prize_id"],
+        claim_id=values["claim_id"],
+        event_id=values["event_id"],
+        user_id=values["user_id"],
+        type=values["type"],
+        amount=Decimal(values["amount"]),
+        reasons=list(values.get("reasons", [])),
+        queued_at=clock.from_iso(values["queued_at"]),
+    )
+
+
+def review_page(limit: int, cursor: str | None) -> Page[ReviewRecord]:
+    """A page of the review queue, oldest first."""
+    items, next_cursor = _page(REVIEW_PK, limit, cursor, newest_first=False, consistent=True)
+    return Page([_review_record(i) for i in items], next_cursor)
 
 
 # ---------------------------------------------------------------------------------------------- sweep bookkeeping
@@ -269,7 +286,7 @@ def settled_events(event_ids: list[str]) -> set[str]:
     return {f["sk"] for f in found}
 
 
-def mark_settled(event_id: str, at: datetime) -> None:
+def mark_event_settled(event_id: str, at: datetime) -> None:
     dynamo.client().put_item(
         TableName=_table(), Item=dynamo.to_item({"pk": SETTLED_PK, "sk": event_id, "at": clock.to_iso(at)})
     )
