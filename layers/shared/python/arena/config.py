@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     leaderboard_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Superseded snapshot items (old buckets, old index copies) expire this long after they stop being current.
     snapshot_retention_seconds: int = Field(default=3_600, ge=60, le=86_400)
-    # Prize claims (services/claims.py): claim history, account flags, the review queue and velocity counters;
+    # Prize claims (services/claims/): claim history, account flags, the review queue and velocity counters;
     # and the Powertools idempotency records of POST /api/events/prizes/{prizeId}/claim.
     claims_table: str = Field(default="arena-claims", min_length=3)
     claim_idempotency_table: str = Field(default="arena-claim-idempotency", min_length=3)

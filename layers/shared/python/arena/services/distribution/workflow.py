@@ -6,7 +6,7 @@ Every step is idempotent (Step Functions runs each at least once: retries, redri
 COMPLETED (FAILED when verification finds a mismatch). A batch is paid in one transaction (its ledger posting, its
 prize records, DONE and the run's progress), so a crash leaves it paid or untouched; token payouts are requested
 after the commit through an outbox flag (``payout_pending``); in the ``manual`` claim mode points wait in the
-event's claims account and every prize is CLAIMABLE until its ``claim_deadline`` (services/claims.py goes on).
+event's claims account and every prize is CLAIMABLE until its ``claim_deadline`` (services/claims/ goes on).
 """
 
 from __future__ import annotations
