@@ -36,7 +36,7 @@ from local import template as tpl
 from local.apigw import HttpResponse
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.appconfig")
 
@@ -97,7 +97,7 @@ class AppConfigService:
     def __init__(self) -> None:
         self.url: str | None = None
         self.flags_profile: FlagsProfile | None = None
-        self._stack: LocalStack | None = None
+        self._stack: StackHandle | None = None
         self._registry = AppConfigRegistry()
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
@@ -107,7 +107,7 @@ class AppConfigService:
 
     # -- lifecycle
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         template = stack.template
         if not tpl.resources_of_type(template, APPLICATION_TYPE):
             return
@@ -118,17 +118,15 @@ class AppConfigService:
         before = {f.spec.logical_id: tpl.resolve(f.spec.environment, stack.context) for f in functions}
         self._create_resources(stack)
         self._start_server(stack)
-        stack._set_environ("AWS_ENDPOINT_URL_APPCONFIGDATA", self.url)
+        stack.set_environ("AWS_ENDPOINT_URL_APPCONFIGDATA", self.url)
         # The variables that name these resources resolved to stand-ins before the ids existed: resolve them again.
         for function in functions:
             after = tpl.resolve(function.spec.environment, stack.context)
             for name, value in after.items():
                 if value != before[function.spec.logical_id].get(name):
-                    text = tpl.environment_string(value)
-                    stack.environment[name] = text
-                    stack._set_environ(name, text)
+                    stack.set_function_environ(name, tpl.environment_string(value))
         if "FEATURE_FLAGS_MAX_AGE_SECONDS" not in os.environ:  # a flip is seen within a second or two
-            stack._set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
+            stack.set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
         _clear_arena_caches()
         logger.info("AppConfig data API at %s", self.url)
 
@@ -149,7 +147,7 @@ class AppConfigService:
 
     # -- resources
 
-    def _create_resources(self, stack: LocalStack) -> None:
+    def _create_resources(self, stack: StackHandle) -> None:
         client, context = stack.client("appconfig"), stack.context
         for logical_id, props in tpl.resources_of_type(stack.template, APPLICATION_TYPE).items():
             props = tpl.resolve(props, context)
@@ -264,8 +262,8 @@ class AppConfigService:
             self._sessions[token] = session
         return token
 
-    def _start_server(self, stack: LocalStack) -> None:
-        host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
+    def _start_server(self, stack: StackHandle) -> None:
+        host = stack.reachable_host
         self._server = ThreadingHTTPServer((host, 0), _DataApiHandler)
         self._server.daemon_threads = True
         self._server.service = self  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from local import template as tpl
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.schedules")
 
@@ -102,7 +102,7 @@ class ScheduleService:
         self.safety_net_seconds = safety_net_seconds
         self.tick_seconds = tick_seconds
         self.fired: list[tuple[str, str]] = []  # (logical id, schedule name or event name): what ran, for tests
-        self._stack: LocalStack | None = None
+        self._stack: StackHandle | None = None
         self._nets: list[tuple[str, str, float]] = []  # (logical id, event name, period)
         self._next_run: dict[tuple[str, str], float] = {}
         self._attempts: dict[str, int] = {}
@@ -112,7 +112,7 @@ class ScheduleService:
 
     # -- Service protocol
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         self._stack = stack
         self._nets = []
         for function in stack.functions:

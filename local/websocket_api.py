@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from local import template as tpl
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.websocket")
 
@@ -136,7 +136,7 @@ class WebSocketService:
         self.url: str | None = None
         self.management_url: str | None = None
         self.connections: dict[str, _Connection] = {}
-        self._stack: LocalStack | None = None
+        self._stack: StackHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -149,24 +149,24 @@ class WebSocketService:
 
     # -- lifecycle
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         apis = websocket_apis(stack.template, stack.context)
         if not apis:
             return
         if len(apis) > 1:
             logger.warning("only the first WebSocket API (%s) is served", apis[0].api_id)
         self.api, self._stack = apis[0], stack
-        host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
+        host = stack.reachable_host
         if logging.getLogger("websockets").level == logging.NOTSET:  # a line per connection otherwise
             logging.getLogger("websockets").setLevel(logging.WARNING)
         # The functions check tokens against the local issuer and reach @connections on the management port.
-        stack._set_environ("JWT_ISSUER", stack.issuer.issuer)
-        stack._set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
+        stack.set_environ("JWT_ISSUER", stack.issuer.issuer)
+        stack.set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
         self._start_websocket(stack, host)
-        stack._set_environ("CONNECTIONS_ENDPOINT", self.management_url)
+        stack.set_environ("CONNECTIONS_ENDPOINT", self.management_url)
         if "REALTIME_POST_WORKERS" not in os.environ:
             # One process serves every function and the sockets: a few posting threads beat 32 fighting the GIL.
-            stack._set_environ("REALTIME_POST_WORKERS", "8")
+            stack.set_environ("REALTIME_POST_WORKERS", "8")
         _clear_arena_caches()
         logger.info("WebSocket API %s at %s (@connections at %s)", self.api.api_id, self.url, self.management_url)
 
@@ -192,7 +192,7 @@ class WebSocketService:
             return {}  # the template has no WebSocket API
         return {"websocket": {"url": self.url, "connections": len(self.connections), "management": self.management_url}}
 
-    def _start_websocket(self, stack: LocalStack, host: str) -> None:
+    def _start_websocket(self, stack: StackHandle, host: str) -> None:
         from websockets.asyncio.server import serve
 
         port = self._port
