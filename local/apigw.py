@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-DEFAULT_ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
+from local.template.loading import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+
 DEFAULT_API_ID = "local"
 
 

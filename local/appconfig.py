@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from local import template as tpl
 from local.apigw import HttpResponse
+from local.helper_routes import error_response, json_response
+from local.http_server import serve_in_background, shut_down
+from local.runtime import clear_cached_factories
 
 if TYPE_CHECKING:
     from local.protocols import StackHandle
@@ -47,6 +51,8 @@ VERSION_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
 FLAGS_ROUTE = "/local/flags"
 LOCAL_MAX_AGE_SECONDS = "1"
 DEFAULT_POLL_INTERVAL_SECONDS = 60
+# What the functions built from the variables this service sets: built again once they are set.
+READ_FROM_ENVIRONMENT = ("arena.config:settings", "arena.flags:feature_flags")
 FLAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
@@ -127,20 +133,17 @@ class AppConfigService:
                     stack.set_function_environ(name, tpl.environment_string(value))
         if "FEATURE_FLAGS_MAX_AGE_SECONDS" not in os.environ:  # a flip is seen within a second or two
             stack.set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
-        _clear_arena_caches()
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
         logger.info("AppConfig data API at %s", self.url)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(5)
+            shut_down(self._server, self._thread)
             self._server = None
             self._thread = None
         self._sessions.clear()
         self.url = None
-        _clear_arena_caches()
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
 
     def health(self) -> dict[str, Any]:
         return {} if self.url is None else {"appconfigdata": self.url}
@@ -208,27 +211,15 @@ class AppConfigService:
 
     def start_session(self, request: dict[str, Any]) -> str:
         backend = self._backend()
-        wanted_app = str(request.get("ApplicationIdentifier") or "")
-        application = next(
-            (app for app in backend.applications.values() if wanted_app in (app.id, app.name)),
-            None,
+        application = _identified(backend.applications.values(), request.get("ApplicationIdentifier"), "Application")
+        environment = _identified(
+            self._registry.environments.get(application.id, []), request.get("EnvironmentIdentifier"), "Environment"
         )
-        if application is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Application {wanted_app} not found")
-        wanted_env = str(request.get("EnvironmentIdentifier") or "")
-        environment = next(
-            (env for env in self._registry.environments.get(application.id, []) if wanted_env in (env.id, env.name)),
-            None,
+        profile = _identified(
+            application.config_profiles.values(),
+            request.get("ConfigurationProfileIdentifier"),
+            "Configuration profile",
         )
-        if environment is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Environment {wanted_env} not found")
-        wanted_profile = str(request.get("ConfigurationProfileIdentifier") or "")
-        profile = next(
-            (p for p in application.config_profiles.values() if wanted_profile in (p.id, p.name)),
-            None,
-        )
-        if profile is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Configuration profile {wanted_profile} not found")
         interval = request.get("RequiredMinimumPollIntervalInSeconds")
         if interval is not None and (not isinstance(interval, int) or not 15 <= interval <= 86_400):
             raise DataApiError(
@@ -268,10 +259,7 @@ class AppConfigService:
         self._server.daemon_threads = True
         self._server.service = self  # type: ignore[attr-defined]
         self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="local-appconfigdata", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_background(self._server, "local-appconfigdata")
 
     # -- /local/flags
 
@@ -280,7 +268,7 @@ class AppConfigService:
         if raw_path != FLAGS_ROUTE and not raw_path.startswith(FLAGS_ROUTE + "/"):
             return None
         if self.flags_profile is None:
-            return _error(404, "NOT_FOUND", "the template has no hosted AppConfig configuration")
+            return error_response(404, "NOT_FOUND", "the template has no hosted AppConfig configuration")
         name = raw_path[len(FLAGS_ROUTE) + 1 :]
         with self._write_lock:
             return self._flags_route(method, raw_path, name, body)
@@ -289,17 +277,17 @@ class AppConfigService:
         assert self.flags_profile is not None
         try:
             if method == "GET" and not name:
-                return _json(200, self.describe())
+                return json_response(200, self.describe())
             if method == "POST" and name == "reset":
-                return _json(200, self.write_document(json.loads(self.flags_profile.template_content)))
+                return json_response(200, self.write_document(json.loads(self.flags_profile.template_content)))
             if method == "PUT":
                 request = json.loads(body or b"null")
                 if not isinstance(request, dict):
-                    return _error(400, "BAD_REQUEST", "the body must be a JSON object")
-                return _json(200, self.put_flag(name, request) if name else self.write_document(request))
+                    return error_response(400, "BAD_REQUEST", "the body must be a JSON object")
+                return json_response(200, self.put_flag(name, request) if name else self.write_document(request))
         except ValueError as error:  # bad JSON, or a document Powertools' schema refuses
-            return _error(400, "BAD_REQUEST", str(error))
-        return _error(404, "NOT_FOUND", f"no {method} {raw_path}")
+            return error_response(400, "BAD_REQUEST", str(error))
+        return error_response(404, "NOT_FOUND", f"no {method} {raw_path}")
 
     def current_document(self) -> tuple[int, dict[str, Any]]:
         profile = self.flags_profile
@@ -402,21 +390,10 @@ class _DataApiHandler(BaseHTTPRequestHandler):
         pass
 
 
-def _json(status: int, payload: Any) -> HttpResponse:
-    return HttpResponse(status, [("content-type", "application/json")], json.dumps(payload).encode())
-
-
-def _error(status: int, code: str, message: str) -> HttpResponse:
-    return _json(status, {"error": {"code": code, "message": message, "details": None}})
-
-
-def _clear_arena_caches() -> None:
-    """Settings and the flags store read before the service set its variables would keep the old values."""
-    import sys
-
-    config = sys.modules.get("arena.config")
-    if config is not None:
-        config.settings.cache_clear()
-    flags = sys.modules.get("arena.flags")
-    if flags is not None:
-        flags.feature_flags.cache_clear()
+def _identified(candidates: Iterable[Any], wanted: Any, kind: str) -> Any:
+    """The application, environment or profile a data API request names by id or by name."""
+    wanted = str(wanted or "")
+    found = next((candidate for candidate in candidates if wanted in (candidate.id, candidate.name)), None)
+    if found is None:
+        raise DataApiError(404, "ResourceNotFoundException", f"{kind} {wanted} not found")
+    return found

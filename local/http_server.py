@@ -7,8 +7,10 @@ import errno
 import logging
 import os
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -136,3 +138,18 @@ def bind_server(host: str, port: int) -> GatewayServer:
         if error.errno == errno.EADDRINUSE:
             raise PortInUse(host, port) from None
         raise
+
+
+def serve_in_background(server: BaseServer, name: str) -> threading.Thread:
+    """Serve on a daemon thread of this name (ended by `shut_down`)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def shut_down(server: BaseServer, thread: threading.Thread | None) -> None:
+    """Stop serving, close the socket, and give the serving thread a few seconds to end."""
+    server.shutdown()
+    server.server_close()
+    if thread is not None:
+        thread.join(5)

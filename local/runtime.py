@@ -169,3 +169,14 @@ class FunctionRegistry:
             self._modules.clear()
         for runtime in self._runtimes.values():
             runtime.retire()
+
+
+def clear_cached_factories(*targets: str) -> None:
+    """Empty the `functools.cache` of each "module:attribute" whose module is already imported, so what it built
+    before a service set the functions' environment (settings, clients) is built again from the new values."""
+    for target in targets:
+        module_name, _, attribute = target.partition(":")
+        module = sys.modules.get(module_name)
+        cached = getattr(module, attribute, None) if module is not None else None
+        if cached is not None and hasattr(cached, "cache_clear"):
+            cached.cache_clear()

@@ -32,7 +32,7 @@ from local.appconfig import AppConfigService
 from local.event_sources import EventSourcePollers
 from local.eventbridge import EventBridgeRules
 from local.gateway import HttpGateway
-from local.http_server import GatewayServer, PortInUse, bind_server, check_port
+from local.http_server import GatewayServer, PortInUse, bind_server, check_port, serve_in_background, shut_down
 from local.jwt_issuer import JwtIssuer
 from local.log_labels import install_invocation_labels
 from local.protocols import Service
@@ -235,10 +235,7 @@ class LocalStack:
         WebSocket API; each ends its threads), and only then DynamoDB Local and moto, which they all call."""
         self.ready = False
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._server_thread is not None:
-                self._server_thread.join(5)
+            shut_down(self._server, self._server_thread)
             self._server = None
             self._server_thread = None
         for service in reversed(self._started_services):
@@ -375,10 +372,7 @@ class LocalStack:
         self.issuer = JwtIssuer(issuer=f"{self.base_url}/local")
         self._gateway = HttpGateway(self)
         self._server.gateway = self._gateway
-        self._server_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="local-http", daemon=True
-        )
-        self._server_thread.start()
+        self._server_thread = serve_in_background(self._server, "local-http")
 
     def _start_services(self) -> None:
         served = {"HttpApi"}

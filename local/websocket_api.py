@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local import template as tpl
+from local.runtime import clear_cached_factories
 
 if TYPE_CHECKING:
     from local.protocols import StackHandle
@@ -50,6 +51,14 @@ STAGE_TYPE = "AWS::ApiGatewayV2::Stage"
 CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60
 IDLE_TIMEOUT_SECONDS = 10 * 60
 MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket message limit
+# What the functions built from the variables this service sets: built again once they are set.
+READ_FROM_ENVIRONMENT = (
+    "arena.config:settings",
+    "arena.adapters.connections:client",
+    "arena.adapters.connections:_jwks_client",
+    "arena.adapters.tokens:client",
+    "arena.adapters.tokens:_jwks_client",
+)
 _FUNCTION_ARN = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
 
 
@@ -167,7 +176,7 @@ class WebSocketService:
         if "REALTIME_POST_WORKERS" not in os.environ:
             # One process serves every function and the sockets: a few posting threads beat 32 fighting the GIL.
             stack.set_environ("REALTIME_POST_WORKERS", "8")
-        _clear_arena_caches()
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
         logger.info("WebSocket API %s at %s (@connections at %s)", self.api.api_id, self.url, self.management_url)
 
     def stop(self) -> None:
@@ -486,19 +495,3 @@ def _http_response(status: int, payload: Any, error_type: str | None, close: boo
     if close:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _clear_arena_caches() -> None:
-    """Settings and clients read before the service set its variables would keep the old values."""
-    import sys
-
-    config = sys.modules.get("arena.config")
-    if config is not None:
-        config.settings.cache_clear()
-    for name in ("arena.adapters.connections", "arena.adapters.tokens"):
-        module = sys.modules.get(name)
-        if module is not None:
-            for attribute in ("client", "_jwks_client"):
-                cached = getattr(module, attribute, None)
-                if cached is not None and hasattr(cached, "cache_clear"):
-                    cached.cache_clear()
