@@ -16,18 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from local import template as tpl
-from local.apigw import (
-    HttpResponse,
-    MalformedLambdaResponse,
-    RouteTable,
-    build_http_event,
-    gateway_response,
-    match_path,
-    to_http_response,
-)
+from local.apigw import HttpResponse, MalformedLambdaResponse, build_http_event, gateway_response, to_http_response
 from local.helper_routes import LocalHelperRoutes
 from local.jwt_issuer import TokenError
 from local.protocols import GatewayHost
+from local.route_matching import RouteTable, match_path
 
 logger = logging.getLogger("local.stack")
 

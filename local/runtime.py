@@ -9,20 +9,57 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from local import template as tpl
-from local.apigw import LambdaContext
 from local.log_labels import labelled_invocation
+from local.template import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
 logger = logging.getLogger("local.stack")
+
+
+class LambdaContext:
+    """The context object the Python runtime passes to a handler, for a function run in-process."""
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        memory_limit_in_mb: int = 128,
+        timeout_seconds: float = 3,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        function_version: str = "$LATEST",
+        aws_request_id: str | None = None,
+    ):
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.memory_limit_in_mb = int(memory_limit_in_mb)
+        self.aws_request_id = aws_request_id or str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        started = datetime.now(UTC)
+        self.log_stream_name = f"{started:%Y/%m/%d}/[{function_version}]{os.urandom(16).hex()}"
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = time.monotonic() + float(timeout_seconds)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
 
 
 class FunctionRuntime:
