@@ -17,7 +17,7 @@ from local.protocols import StackHandle
 if TYPE_CHECKING:
     from local.runtime import FunctionRegistry
 
-logger = logging.getLogger("local.stack")
+logger = logging.getLogger("local.stack")  # the stack's own lines share one logger name
 
 
 class EventSourcePollers:

@@ -22,7 +22,7 @@ from local.jwt_issuer import TokenError
 from local.protocols import GatewayHost
 from local.route_matching import RouteTable, match_path
 
-logger = logging.getLogger("local.stack")
+logger = logging.getLogger("local.stack")  # the stack's own lines share one logger name
 
 
 class TokenBucket:

@@ -25,7 +25,7 @@ from local import template as tpl
 from local.log_labels import labelled_invocation
 from local.template import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 
-logger = logging.getLogger("local.stack")
+logger = logging.getLogger("local.stack")  # the stack's own lines share one logger name
 
 
 class LambdaContext:
