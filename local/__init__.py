@@ -1,8 +1,11 @@
 """The local stack: template.yaml running on one machine, without Docker or an AWS account.
 
-Modules: template (read the SAM template, create its tables and queues, resolve intrinsics), jwt_issuer
-(the stand-in for Cognito), apigw (API Gateway HTTP API events and responses), pollers (SQS and DynamoDB
-stream event sources) and stack (LocalStack, which runs it all; `python -m local` starts one).
+`stack` (LocalStack: starts and stops it all; `python -m local` runs one) and its parts, by role: the template
+(`template`), the functions (`runtime`, `log_labels`), DynamoDB (`dynamodb_local`), the HTTP API (`gateway`,
+`route_matching`, `apigw`, `http_server`, `helper_routes`, `jwt_issuer`), and the services it starts, which see it
+through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_routes`, `connections_api`),
+AppConfig (`appconfig`, `flag_routes`), event sources (`event_sources`, `pollers`), `schedules`, `eventbridge`,
+`workflows`. Command-line helpers: `demo`, `watch`, `flags`, `send_trades` (with `simulator`, `samples`).
 """
 
 import os

@@ -22,7 +22,8 @@ from asyncio import CancelledError
 from pathlib import Path
 from typing import Any
 
-from local.stack import LocalStack, PortInUse
+from local.http_server import PortInUse
+from local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_TTL_SECONDS = 12 * 3600  # the printed tokens last a working day

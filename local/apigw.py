@@ -1,26 +1,25 @@
-"""API Gateway HTTP API (payload format 2.0) on one machine: events, route matching, responses, context.
+"""API Gateway HTTP API (payload format 2.0) on one machine: the events handlers get, the responses clients get.
 
 Handlers only ever see what API Gateway would give them, so the details follow AWS rather than convenience:
 JWT claims arrive as strings ("cognito:groups" as "[admin user]"), duplicate headers and query parameters are
-comma-joined, cookies move out of the headers, and a body that is not text arrives base64-encoded.
+comma-joined, cookies move out of the headers, and a body that is not text arrives base64-encoded. Route selection
+is local/route_matching.py; the Lambda context, local/runtime.py.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, unquote
+from typing import Any
+from urllib.parse import parse_qsl
 
-DEFAULT_ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
+from local.template.loading import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+
 DEFAULT_API_ID = "local"
 
 
@@ -63,107 +62,6 @@ def token_scopes(claims: Mapping[str, Any]) -> list[str] | None:
     if isinstance(scope, list) and scope:
         return [str(item) for item in scope]
     return None
-
-
-# ---------------------------------------------------------------------------------------------- routes
-
-
-class RouteLike(Protocol):
-    method: str
-    path: str
-
-
-@dataclass(frozen=True)
-class RouteMatch:
-    route: Any
-    path_parameters: dict[str, str]
-
-    @property
-    def route_key(self) -> str:
-        path = self.route.path
-        return "$default" if path == "$default" else f"{self.route.method} {path}"
-
-
-# Segment kinds, in the order API Gateway prefers them: a literal beats {param}, which beats {proxy+}.
-_LITERAL, _PARAM, _GREEDY = 0, 1, 2
-
-
-def _segments(template: str) -> list[tuple[int, str]]:
-    parts = template.strip("/").split("/") if template.strip("/") else []
-    compiled = []
-    for index, part in enumerate(parts):
-        if part.startswith("{") and part.endswith("+}"):
-            if index != len(parts) - 1:
-                raise ValueError(f"greedy path variable must be last: {template}")
-            compiled.append((_GREEDY, part[1:-2]))
-        elif part.startswith("{") and part.endswith("}"):
-            compiled.append((_PARAM, part[1:-1]))
-        else:
-            compiled.append((_LITERAL, part))
-    return compiled
-
-
-def match_path(template: str, raw_path: str) -> dict[str, str] | None:
-    """Path parameters when `raw_path` matches the route path `template` ("/a/{id}", "/files/{proxy+}")."""
-    return _match_segments(_segments(template), raw_path)
-
-
-def _match_segments(segments: Sequence[tuple[int, str]], raw_path: str) -> dict[str, str] | None:
-    parts = raw_path[1:].split("/") if raw_path.startswith("/") else raw_path.split("/")
-    if parts == [""]:
-        parts = []
-    parameters: dict[str, str] = {}
-    for index, (kind, name) in enumerate(segments):
-        if kind == _GREEDY:
-            rest = parts[index:]
-            if not rest or rest == [""]:
-                return None  # a greedy variable needs at least one segment
-            parameters[name] = unquote("/".join(rest))
-            return parameters
-        if index >= len(parts):
-            return None
-        if kind == _LITERAL:
-            if parts[index] != name:
-                return None
-        else:
-            if parts[index] == "":
-                return None
-            parameters[name] = unquote(parts[index])
-    return parameters if len(parts) == len(segments) else None
-
-
-class RouteTable:
-    """Route selection as API Gateway HTTP APIs do it: the most specific path wins, then an exact method
-    over ANY, and the $default route catches what nothing else matches."""
-
-    def __init__(self, routes: Iterable[RouteLike]):
-        self._routes = []
-        self._default = None
-        for route in routes:
-            if route.path == "$default":
-                self._default = route
-                continue
-            segments = _segments(route.path)
-            self._routes.append((route, segments, tuple(kind for kind, _ in segments)))
-
-    def match(self, method: str, raw_path: str) -> RouteMatch | None:
-        method = method.upper()
-        best = None
-        for route, segments, rank in self._routes:
-            route_method = route.method.upper()
-            if route_method not in (method, "ANY"):
-                continue
-            parameters = _match_segments(segments, raw_path)
-            if parameters is None:
-                continue
-            key = (rank, route_method == "ANY")
-            if best is None or key < best[0]:
-                best = (key, RouteMatch(route, parameters))
-        if best is not None:
-            return best[1]
-        if self._default is not None:
-            return RouteMatch(self._default, {})
-        return None
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -388,40 +286,3 @@ def to_http_response(result: Any) -> HttpResponse:
     else:
         payload = body.encode()
     return HttpResponse(status, headers, payload)
-
-
-# ---------------------------------------------------------------------------------------------- context
-
-
-class LambdaContext:
-    """The context object the Python runtime passes to a handler, for a function run in-process."""
-
-    def __init__(
-        self,
-        function_name: str,
-        *,
-        memory_limit_in_mb: int = 128,
-        timeout_seconds: float = 3,
-        region: str = DEFAULT_REGION,
-        account_id: str = DEFAULT_ACCOUNT_ID,
-        function_version: str = "$LATEST",
-        aws_request_id: str | None = None,
-    ):
-        self.function_name = function_name
-        self.function_version = function_version
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
-        self.memory_limit_in_mb = int(memory_limit_in_mb)
-        self.aws_request_id = aws_request_id or str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        started = datetime.now(UTC)
-        self.log_stream_name = f"{started:%Y/%m/%d}/[{function_version}]{os.urandom(16).hex()}"
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline = time.monotonic() + float(timeout_seconds)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-    def __repr__(self) -> str:
-        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"

@@ -11,12 +11,8 @@ AppConfigStore calls. `AppConfigService` therefore
    so every boto3 client (the functions', the tests') reaches it. A session's poll answers the profile's latest
    hosted configuration version when it is newer than the one the session last received, and an empty body
    otherwise, as AppConfig does. Locally the latest version counts as deployed at once (no deployment strategy);
-3. serves local-only helper routes on the HTTP API's port (through the gateway's `/local/` routes):
-   `GET /local/flags` (the document and its version), `PUT /local/flags/{name}` with `{"default": true}` and/or
-   `{"rules": {...}}` (merged into that flag), `PUT /local/flags` (a whole document), `POST /local/flags/reset`
-   (the template's document again). Each change is a new hosted configuration version, validated with
-   Powertools' schema first; functions see it once their cached copy expires (FEATURE_FLAGS_MAX_AGE_SECONDS, 1 s
-   locally unless set). `python -m local.flags` is the command line for these routes.
+3. answers the `/local/flags` helper routes on the HTTP API's port (local/flag_routes.py); functions see a change
+   once their cached copy expires (FEATURE_FLAGS_MAX_AGE_SECONDS, 1 s locally unless set).
 """
 
 from __future__ import annotations
@@ -24,9 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -34,9 +30,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from local import template as tpl
 from local.apigw import HttpResponse
+from local.flag_routes import FlagRoutes, FlagsProfile
+from local.http_server import serve_in_background, shut_down
+from local.runtime import clear_cached_factories
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.appconfig")
 
@@ -44,10 +43,10 @@ APPLICATION_TYPE = "AWS::AppConfig::Application"
 ENVIRONMENT_TYPE = "AWS::AppConfig::Environment"
 PROFILE_TYPE = "AWS::AppConfig::ConfigurationProfile"
 VERSION_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
-FLAGS_ROUTE = "/local/flags"
 LOCAL_MAX_AGE_SECONDS = "1"
 DEFAULT_POLL_INTERVAL_SECONDS = 60
-FLAG_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+# What the functions built from the variables this service sets: built again once they are set.
+READ_FROM_ENVIRONMENT = ("arena.config:settings", "arena.flags:feature_flags")
 
 
 class DataApiError(Exception):
@@ -63,17 +62,6 @@ class _Session:
     profile_id: str
     poll_interval: int
     served_version: int = 0
-
-
-@dataclass
-class FlagsProfile:
-    """The configuration the functions read their flags from (the one their environment names)."""
-
-    application_id: str
-    environment_id: str
-    profile_id: str
-    template_content: str
-    content_type: str
 
 
 @dataclass
@@ -96,60 +84,58 @@ class AppConfigService:
 
     def __init__(self) -> None:
         self.url: str | None = None
-        self.flags_profile: FlagsProfile | None = None
-        self._stack: LocalStack | None = None
+        self.flags = FlagRoutes(self.latest_version, self._client)
+        self._stack: StackHandle | None = None
         self._registry = AppConfigRegistry()
         self._sessions: dict[str, _Session] = {}
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()  # one change at a time: a PUT reads, merges and writes the document
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         template = stack.template
         if not tpl.resources_of_type(template, APPLICATION_TYPE):
             return
         self._stack = stack
         self._registry = AppConfigRegistry()
-        self.flags_profile = None
+        self.flags.profile = None
         functions = list(stack.functions)
         before = {f.spec.logical_id: tpl.resolve(f.spec.environment, stack.context) for f in functions}
         self._create_resources(stack)
         self._start_server(stack)
-        stack._set_environ("AWS_ENDPOINT_URL_APPCONFIGDATA", self.url)
+        stack.set_environ("AWS_ENDPOINT_URL_APPCONFIGDATA", self.url)
         # The variables that name these resources resolved to stand-ins before the ids existed: resolve them again.
         for function in functions:
             after = tpl.resolve(function.spec.environment, stack.context)
             for name, value in after.items():
                 if value != before[function.spec.logical_id].get(name):
-                    text = tpl.environment_string(value)
-                    stack.environment[name] = text
-                    stack._set_environ(name, text)
+                    stack.set_function_environ(name, tpl.environment_string(value))
         if "FEATURE_FLAGS_MAX_AGE_SECONDS" not in os.environ:  # a flip is seen within a second or two
-            stack._set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
-        _clear_arena_caches()
+            stack.set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
         logger.info("AppConfig data API at %s", self.url)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(5)
+            shut_down(self._server, self._thread)
             self._server = None
             self._thread = None
         self._sessions.clear()
         self.url = None
-        _clear_arena_caches()
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
 
     def health(self) -> dict[str, Any]:
         return {} if self.url is None else {"appconfigdata": self.url}
 
+    def local_route(self, method: str, raw_path: str, body: bytes) -> HttpResponse | None:
+        """The gateway's hook for `/local/...` paths: an answer for the flags routes, None for any other path."""
+        return self.flags.route(method, raw_path, body)
+
     # -- resources
 
-    def _create_resources(self, stack: LocalStack) -> None:
+    def _create_resources(self, stack: StackHandle) -> None:
         client, context = stack.client("appconfig"), stack.context
         for logical_id, props in tpl.resources_of_type(stack.template, APPLICATION_TYPE).items():
             props = tpl.resolve(props, context)
@@ -184,16 +170,20 @@ class AppConfigService:
             )
             context.refs[logical_id] = str(created["VersionNumber"])
             context.attributes[(logical_id, "VersionNumber")] = str(created["VersionNumber"])
-            if self.flags_profile is None:
+            if self.flags.profile is None:
                 environments = self._registry.environments.get(props["ApplicationId"]) or []
                 if environments:
-                    self.flags_profile = FlagsProfile(
+                    self.flags.profile = FlagsProfile(
                         application_id=props["ApplicationId"],
                         environment_id=environments[0].id,
                         profile_id=props["ConfigurationProfileId"],
                         template_content=content,
                         content_type=props["ContentType"],
                     )
+
+    def _client(self) -> Any:
+        assert self._stack is not None
+        return self._stack.client("appconfig")
 
     def _backend(self) -> Any:
         from moto.appconfig.models import appconfig_backends  # the stack's moto server runs in this process
@@ -210,27 +200,15 @@ class AppConfigService:
 
     def start_session(self, request: dict[str, Any]) -> str:
         backend = self._backend()
-        wanted_app = str(request.get("ApplicationIdentifier") or "")
-        application = next(
-            (app for app in backend.applications.values() if wanted_app in (app.id, app.name)),
-            None,
+        application = _identified(backend.applications.values(), request.get("ApplicationIdentifier"), "Application")
+        environment = _identified(
+            self._registry.environments.get(application.id, []), request.get("EnvironmentIdentifier"), "Environment"
         )
-        if application is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Application {wanted_app} not found")
-        wanted_env = str(request.get("EnvironmentIdentifier") or "")
-        environment = next(
-            (env for env in self._registry.environments.get(application.id, []) if wanted_env in (env.id, env.name)),
-            None,
+        profile = _identified(
+            application.config_profiles.values(),
+            request.get("ConfigurationProfileIdentifier"),
+            "Configuration profile",
         )
-        if environment is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Environment {wanted_env} not found")
-        wanted_profile = str(request.get("ConfigurationProfileIdentifier") or "")
-        profile = next(
-            (p for p in application.config_profiles.values() if wanted_profile in (p.id, p.name)),
-            None,
-        )
-        if profile is None:
-            raise DataApiError(404, "ResourceNotFoundException", f"Configuration profile {wanted_profile} not found")
         interval = request.get("RequiredMinimumPollIntervalInSeconds")
         if interval is not None and (not isinstance(interval, int) or not 15 <= interval <= 86_400):
             raise DataApiError(
@@ -264,99 +242,13 @@ class AppConfigService:
             self._sessions[token] = session
         return token
 
-    def _start_server(self, stack: LocalStack) -> None:
-        host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
+    def _start_server(self, stack: StackHandle) -> None:
+        host = stack.reachable_host
         self._server = ThreadingHTTPServer((host, 0), _DataApiHandler)
         self._server.daemon_threads = True
         self._server.service = self  # type: ignore[attr-defined]
         self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="local-appconfigdata", daemon=True
-        )
-        self._thread.start()
-
-    # -- /local/flags
-
-    def local_route(self, method: str, raw_path: str, body: bytes) -> HttpResponse | None:
-        """The gateway's hook for `/local/...` paths: an answer for the flags routes, None for any other path."""
-        if raw_path != FLAGS_ROUTE and not raw_path.startswith(FLAGS_ROUTE + "/"):
-            return None
-        if self.flags_profile is None:
-            return _error(404, "NOT_FOUND", "the template has no hosted AppConfig configuration")
-        name = raw_path[len(FLAGS_ROUTE) + 1 :]
-        with self._write_lock:
-            return self._flags_route(method, raw_path, name, body)
-
-    def _flags_route(self, method: str, raw_path: str, name: str, body: bytes) -> HttpResponse:
-        assert self.flags_profile is not None
-        try:
-            if method == "GET" and not name:
-                return _json(200, self.describe())
-            if method == "POST" and name == "reset":
-                return _json(200, self.write_document(json.loads(self.flags_profile.template_content)))
-            if method == "PUT":
-                request = json.loads(body or b"null")
-                if not isinstance(request, dict):
-                    return _error(400, "BAD_REQUEST", "the body must be a JSON object")
-                return _json(200, self.put_flag(name, request) if name else self.write_document(request))
-        except ValueError as error:  # bad JSON, or a document Powertools' schema refuses
-            return _error(400, "BAD_REQUEST", str(error))
-        return _error(404, "NOT_FOUND", f"no {method} {raw_path}")
-
-    def current_document(self) -> tuple[int, dict[str, Any]]:
-        profile = self.flags_profile
-        assert profile is not None
-        latest = self.latest_version(profile.application_id, profile.profile_id)
-        if latest is None:
-            return 0, {}
-        raw = latest.content
-        return latest.version, json.loads(raw if isinstance(raw, bytes | str) else str(raw))
-
-    def describe(self) -> dict[str, Any]:
-        profile = self.flags_profile
-        assert profile is not None
-        version, document = self.current_document()
-        return {
-            "application": profile.application_id,
-            "environment": profile.environment_id,
-            "profile": profile.profile_id,
-            "version": version,
-            "flags": document,
-        }
-
-    def put_flag(self, name: str, change: dict[str, Any]) -> dict[str, Any]:
-        if not FLAG_NAME.fullmatch(name):
-            raise ValueError("a flag name is letters, digits, '_', '-' and '.'")
-        unknown = set(change) - {"default", "rules", "actions"}
-        if unknown:
-            raise ValueError(f"a flag has default, rules and actions; not {sorted(unknown)}")
-        _, document = self.current_document()
-        if name not in document and "default" not in change:
-            raise ValueError(f"{name} is a new flag: give its default")
-        document[name] = {**document.get(name, {}), **change}
-        written = self.write_document(document)
-        return {**written, "name": name, "flag": document[name]}
-
-    def write_document(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Validate the document with Powertools' schema, then store it as a new hosted configuration version."""
-        from aws_lambda_powertools.utilities.feature_flags import SchemaValidator
-        from aws_lambda_powertools.utilities.feature_flags.exceptions import SchemaValidationError
-
-        profile = self.flags_profile
-        assert profile is not None and self._stack is not None
-        try:
-            SchemaValidator(document).validate()
-        except SchemaValidationError as error:
-            raise ValueError(f"not a feature flags document: {error}") from error
-        created = self._stack.client("appconfig").create_hosted_configuration_version(
-            ApplicationId=profile.application_id,
-            ConfigurationProfileId=profile.profile_id,
-            Content=json.dumps(document, indent=2).encode(),
-            ContentType=profile.content_type,
-            Description="changed through /local/flags",
-        )
-        logger.info("feature flags: version %s", created["VersionNumber"])
-        return {"version": created["VersionNumber"], "flags": document}
+        self._thread = serve_in_background(self._server, "local-appconfigdata")
 
 
 class _DataApiHandler(BaseHTTPRequestHandler):
@@ -404,21 +296,10 @@ class _DataApiHandler(BaseHTTPRequestHandler):
         pass
 
 
-def _json(status: int, payload: Any) -> HttpResponse:
-    return HttpResponse(status, [("content-type", "application/json")], json.dumps(payload).encode())
-
-
-def _error(status: int, code: str, message: str) -> HttpResponse:
-    return _json(status, {"error": {"code": code, "message": message, "details": None}})
-
-
-def _clear_arena_caches() -> None:
-    """Settings and the flags store read before the service set its variables would keep the old values."""
-    import sys
-
-    config = sys.modules.get("arena.config")
-    if config is not None:
-        config.settings.cache_clear()
-    flags = sys.modules.get("arena.flags")
-    if flags is not None:
-        flags.feature_flags.cache_clear()
+def _identified(candidates: Iterable[Any], wanted: Any, kind: str) -> Any:
+    """The application, environment or profile a data API request names by id or by name."""
+    wanted = str(wanted or "")
+    found = next((candidate for candidate in candidates if wanted in (candidate.id, candidate.name)), None)
+    if found is None:
+        raise DataApiError(404, "ResourceNotFoundException", f"{kind} {wanted} not found")
+    return found

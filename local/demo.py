@@ -1,4 +1,4 @@
-"""The demo competition `make run` starts on the local stack: an event, 20 traders who joined it, and a trade
+"""The demo competition `make run` starts on the local stack: an event, the demo traders who joined it, and a trade
 simulator posting through the real POST /api/trades route so the leaderboard moves.
 
 `python -m local` runs it when ARENA_DEMO=1 (`make run` sets that unless you say ARENA_DEMO=0);

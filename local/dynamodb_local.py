@@ -1,9 +1,9 @@
-"""DynamoDB Local, AWS's own engine, for the benchmarks and for `ARENA_DYNAMODB=local make run`.
+"""DynamoDB Local, AWS's own engine: the local stack's DynamoDB (unless ARENA_DYNAMODB=moto) and the benchmarks'.
 
-moto's GSI queries slow down with table size (about 9 queries/s at 10,000 items); DynamoDB Local runs them about
-30 times faster and reports consumed capacity. It ships inside the npm package amplify-dynamodb-simulator:
-`npm pack` fetches the tarball (no install of its dependencies), we unpack the emulator folder once into
-.local/, and run it with the machine's Java 17.
+moto's GSI queries slow down as its tables grow; DynamoDB Local answers them far faster, runs real transactions and
+reports consumed capacity. It ships inside the npm package amplify-dynamodb-simulator: `npm pack` fetches the
+tarball (no install of its dependencies), we unpack the emulator folder once into .local/, and run it with the
+machine's Java 17.
 """
 
 from __future__ import annotations

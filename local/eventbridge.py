@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from local import template as tpl
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.eventbridge")
 
@@ -33,7 +33,7 @@ class EventBridgeRules:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         self._stop.clear()
         events, sqs = stack.client("events"), stack.client("sqs")
         for function, _event_type, raw in tpl.iter_event_sources(stack.template, self.event_types):
@@ -55,7 +55,7 @@ class EventBridgeRules:
             self._threads.append(thread)
             logger.info("delivering EventBridge rule %s on bus %s to %s", name, bus, function.logical_id)
 
-    def _poll(self, stack: LocalStack, sqs: Any, queue_url: str, function_id: str) -> None:
+    def _poll(self, stack: StackHandle, sqs: Any, queue_url: str, function_id: str) -> None:
         while not self._stop.is_set():
             try:
                 answer = sqs.receive_message(

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from local import template as tpl
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.schedules")
 
@@ -65,25 +65,35 @@ def create_lifecycle_resources(
     register their Ref/Arn, and the ARNs of its IAM roles, in `context`. Returns {logical id: name}."""
     context = context or tpl.LocalContext(template=template)
     created: dict[str, str] = {}
-    for logical_id, props in tpl.resources_of_type(template, "AWS::Events::EventBus").items():
-        name = str(tpl.resolve(props.get("Name", logical_id), context))
-        try:
-            arn = events_client.create_event_bus(Name=name)["EventBusArn"]
-        except events_client.exceptions.ResourceAlreadyExistsException:
-            arn = events_client.describe_event_bus(Name=name)["Arn"]
-        context.refs[logical_id] = name
-        context.attributes[(logical_id, "Arn")] = arn
-        context.attributes[(logical_id, "Name")] = name
-        created[logical_id] = name
-    for logical_id, props in tpl.resources_of_type(template, "AWS::Scheduler::ScheduleGroup").items():
-        name = str(tpl.resolve(props.get("Name", logical_id), context))
-        try:
-            arn = scheduler_client.create_schedule_group(Name=name)["ScheduleGroupArn"]
-        except scheduler_client.exceptions.ConflictException:
-            arn = scheduler_client.get_schedule_group(Name=name)["Arn"]
-        context.refs[logical_id] = name
-        context.attributes[(logical_id, "Arn")] = arn
-        created[logical_id] = name
+    # (resource type, create -> ARN, the error when it exists, describe -> ARN, whether GetAtt has a Name)
+    kinds = (
+        (
+            "AWS::Events::EventBus",
+            lambda name: events_client.create_event_bus(Name=name)["EventBusArn"],
+            events_client.exceptions.ResourceAlreadyExistsException,
+            lambda name: events_client.describe_event_bus(Name=name)["Arn"],
+            True,
+        ),
+        (
+            "AWS::Scheduler::ScheduleGroup",
+            lambda name: scheduler_client.create_schedule_group(Name=name)["ScheduleGroupArn"],
+            scheduler_client.exceptions.ConflictException,
+            lambda name: scheduler_client.get_schedule_group(Name=name)["Arn"],
+            False,
+        ),
+    )
+    for resource_type, create, exists, describe, has_name in kinds:
+        for logical_id, props in tpl.resources_of_type(template, resource_type).items():
+            name = str(tpl.resolve(props.get("Name", logical_id), context))
+            try:
+                arn = create(name)
+            except exists:
+                arn = describe(name)
+            context.refs[logical_id] = name
+            context.attributes[(logical_id, "Arn")] = arn
+            if has_name:
+                context.attributes[(logical_id, "Name")] = name
+            created[logical_id] = name
     for logical_id in tpl.resources_of_type(template, "AWS::IAM::Role"):
         context.refs.setdefault(logical_id, logical_id)
         context.attributes.setdefault((logical_id, "Arn"), f"arn:aws:iam::{context.account_id}:role/{logical_id}")
@@ -102,7 +112,7 @@ class ScheduleService:
         self.safety_net_seconds = safety_net_seconds
         self.tick_seconds = tick_seconds
         self.fired: list[tuple[str, str]] = []  # (logical id, schedule name or event name): what ran, for tests
-        self._stack: LocalStack | None = None
+        self._stack: StackHandle | None = None
         self._nets: list[tuple[str, str, float]] = []  # (logical id, event name, period)
         self._next_run: dict[tuple[str, str], float] = {}
         self._attempts: dict[str, int] = {}
@@ -112,7 +122,7 @@ class ScheduleService:
 
     # -- Service protocol
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         self._stack = stack
         self._nets = []
         for function in stack.functions:

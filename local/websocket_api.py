@@ -8,9 +8,11 @@ What API Gateway does, done here with the `websockets` library:
   configured (RouteResponseSelectionExpression) the function's body goes back to the client as a frame;
 * a closed socket runs `$disconnect` with a DISCONNECT event; connections close after the two-hour limit and
   after the idle timeout, as in AWS;
-* the `@connections` management API (POST/GET/DELETE /@connections/{id}) is served over HTTP on its own port, and
+* the `@connections` management API (local/connections_api.py) is served over HTTP on its own port, and
   CONNECTIONS_ENDPOINT points the functions' boto3 `apigatewaymanagementapi` client at it, so the handlers run
-  unchanged; an unknown or closed connection answers 410 GoneException, as AWS does.
+  unchanged.
+
+The API, its stage and its routes come from the template (local/websocket_routes.py).
 
 Ports: WS_PORT (default: the stack's port + 1, or a free port when the stack's is) and WS_MANAGEMENT_PORT
 (default: a free port). Tokens are checked by the `$connect` function itself against the local issuer
@@ -23,104 +25,38 @@ import asyncio
 import json
 import logging
 import os
-import re
 import secrets
 import threading
 import time
 import traceback
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from local import template as tpl
+from local.connections_api import MAX_MESSAGE_BYTES, Connection, ConnectionsApi
+from local.runtime import clear_cached_factories
+from local.websocket_routes import WebSocketApiSpec, websocket_apis
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.websocket")
 
-API_TYPE = "AWS::ApiGatewayV2::Api"
-ROUTE_TYPE = "AWS::ApiGatewayV2::Route"
-INTEGRATION_TYPE = "AWS::ApiGatewayV2::Integration"
-STAGE_TYPE = "AWS::ApiGatewayV2::Stage"
 CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60
 IDLE_TIMEOUT_SECONDS = 10 * 60
-MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket message limit
-_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.(?:Arn|Alias)\}")
-
-
-@dataclass(frozen=True)
-class WebSocketRoute:
-    route_key: str
-    function_id: str
-    two_way: bool  # a route response is configured: the function's body goes back to the client
-
-
-@dataclass
-class WebSocketApiSpec:
-    api_id: str
-    stage: str
-    selection_expression: str
-    routes: dict[str, WebSocketRoute] = field(default_factory=dict)
-
-
-def websocket_apis(template: Mapping[str, Any], context: tpl.LocalContext) -> list[WebSocketApiSpec]:
-    """The template's WebSocket APIs with their routes resolved to function logical ids."""
-    apis = {
-        api_id: WebSocketApiSpec(api_id, "$default", str(props.get("RouteSelectionExpression", "")))
-        for api_id, props in tpl.resources_of_type(template, API_TYPE).items()
-        if props.get("ProtocolType") == "WEBSOCKET"
-    }
-    integrations: dict[str, str] = {}
-    for integration_id, props in tpl.resources_of_type(template, INTEGRATION_TYPE).items():
-        uri = props.get("IntegrationUri")
-        text = uri.get("Fn::Sub") if isinstance(uri, dict) else uri
-        variables = text[1] if isinstance(text, list) and len(text) > 1 and isinstance(text[1], dict) else {}
-        text = text[0] if isinstance(text, list) else text
-        match = _FUNCTION_ARN.search(text or "") if isinstance(text, str) else None
-        if match:
-            integrations[integration_id] = match.group(1)
-            continue
-        # !Sub [".../functions/${Fn}/invocations", {Fn: !Ref SomeFunction.Alias}]: the alias is the function here.
-        for name, value in variables.items():
-            ref = value.get("Ref") if isinstance(value, dict) else None
-            if isinstance(ref, str) and isinstance(text, str) and "${" + name + "}" in text:
-                integrations[integration_id] = ref.partition(".")[0]
-    for props in tpl.resources_of_type(template, STAGE_TYPE).values():
-        api_id = (props.get("ApiId") or {}).get("Ref") if isinstance(props.get("ApiId"), dict) else None
-        if api_id in apis:
-            apis[api_id].stage = str(tpl.resolve(props.get("StageName"), context))
-    for route_id, props in tpl.resources_of_type(template, ROUTE_TYPE).items():
-        api_id = (props.get("ApiId") or {}).get("Ref") if isinstance(props.get("ApiId"), dict) else None
-        target = props.get("Target")
-        target = target.get("Fn::Sub") if isinstance(target, dict) else target
-        integration = re.search(r"integrations/\$\{(\w+)\}", target or "") if isinstance(target, str) else None
-        if api_id not in apis or integration is None or integration.group(1) not in integrations:
-            logger.warning("WebSocket route %s has no Lambda integration this stack can run; skipped", route_id)
-            continue
-        key = str(props["RouteKey"])
-        apis[api_id].routes[key] = WebSocketRoute(
-            key, integrations[integration.group(1)], bool(props.get("RouteResponseSelectionExpression"))
-        )
-    return list(apis.values())
+# What the functions built from the variables this service sets: built again once they are set.
+READ_FROM_ENVIRONMENT = (
+    "arena.config:settings",
+    "arena.adapters.connections:client",
+    "arena.adapters.connections:_jwks_client",
+    "arena.adapters.tokens:client",
+    "arena.adapters.tokens:_jwks_client",
+)
 
 
 def _request_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-
-
-@dataclass
-class _Connection:
-    connection_id: str
-    socket: Any  # websockets ServerConnection
-    source_ip: str
-    user_agent: str
-    connected_at: float
-    last_active: float
 
 
 class WebSocketService:
@@ -135,8 +71,8 @@ class WebSocketService:
         self.api: WebSocketApiSpec | None = None
         self.url: str | None = None
         self.management_url: str | None = None
-        self.connections: dict[str, _Connection] = {}
-        self._stack: LocalStack | None = None
+        self.connections: dict[str, Connection] = {}
+        self._stack: StackHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -145,29 +81,34 @@ class WebSocketService:
         self._watchdog_task: asyncio.Task[None] | None = None
         self.idle_timeout = float(os.environ.get("WS_IDLE_TIMEOUT_SECONDS", IDLE_TIMEOUT_SECONDS))
         self.lifetime = float(os.environ.get("WS_MAX_CONNECTION_SECONDS", CONNECTION_LIFETIME_SECONDS))
-        self.posts = 0  # @connections POSTs served (the bench reads it)
+        self.connections_api = ConnectionsApi(self.connections)
+
+    @property
+    def posts(self) -> int:
+        """@connections POSTs served (the fan-out bench reads it)."""
+        return self.connections_api.posts
 
     # -- lifecycle
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         apis = websocket_apis(stack.template, stack.context)
         if not apis:
             return
         if len(apis) > 1:
             logger.warning("only the first WebSocket API (%s) is served", apis[0].api_id)
         self.api, self._stack = apis[0], stack
-        host = "127.0.0.1" if stack.host in ("", "0.0.0.0") else stack.host  # noqa: S104
+        host = stack.reachable_host
         if logging.getLogger("websockets").level == logging.NOTSET:  # a line per connection otherwise
             logging.getLogger("websockets").setLevel(logging.WARNING)
         # The functions check tokens against the local issuer and reach @connections on the management port.
-        stack._set_environ("JWT_ISSUER", stack.issuer.issuer)
-        stack._set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
+        stack.set_environ("JWT_ISSUER", stack.issuer.issuer)
+        stack.set_environ("JWT_AUDIENCES", ",".join(stack.issuer.audiences))
         self._start_websocket(stack, host)
-        stack._set_environ("CONNECTIONS_ENDPOINT", self.management_url)
+        stack.set_environ("CONNECTIONS_ENDPOINT", self.management_url)
         if "REALTIME_POST_WORKERS" not in os.environ:
             # One process serves every function and the sockets: a few posting threads beat 32 fighting the GIL.
-            stack._set_environ("REALTIME_POST_WORKERS", "8")
-        _clear_arena_caches()
+            stack.set_environ("REALTIME_POST_WORKERS", "8")
+        clear_cached_factories(*READ_FROM_ENVIRONMENT)
         logger.info("WebSocket API %s at %s (@connections at %s)", self.api.api_id, self.url, self.management_url)
 
     def stop(self) -> None:
@@ -192,7 +133,7 @@ class WebSocketService:
             return {}  # the template has no WebSocket API
         return {"websocket": {"url": self.url, "connections": len(self.connections), "management": self.management_url}}
 
-    def _start_websocket(self, stack: LocalStack, host: str) -> None:
+    def _start_websocket(self, stack: StackHandle, host: str) -> None:
         from websockets.asyncio.server import serve
 
         port = self._port
@@ -212,7 +153,7 @@ class WebSocketService:
                     management_port = int(os.environ.get("WS_MANAGEMENT_PORT", "0"))
                 # @connections on the same loop as the sockets: a post writes its frame without a thread hop.
                 self._management = await asyncio.start_server(
-                    self._management_session, stack.host or "127.0.0.1", management_port
+                    self.connections_api.session, stack.host or "127.0.0.1", management_port
                 )
                 options = {
                     "process_request": self._handshake,
@@ -345,7 +286,7 @@ class WebSocketService:
             reason = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Refused")
             return socket.respond(status, (body or reason) + "\n")
         now = time.time()
-        self.connections[connection_id] = _Connection(
+        self.connections[connection_id] = Connection(
             connection_id, socket, peer, headers.get("User-Agent", ""), now, now
         )
         return None
@@ -405,100 +346,3 @@ class WebSocketService:
             for connection in list(self.connections.values()):
                 if now - connection.connected_at >= self.lifetime or now - connection.last_active >= self.idle_timeout:
                     await connection.socket.close(1001, "Going away")
-
-    # -- @connections: POST/GET/DELETE /@connections/{id} (an optional stage prefix is accepted)
-
-    async def _management_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One keep-alive HTTP/1.1 connection from a boto3 client: requests in, answers out, in order."""
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target = lines[0].split(" ")[:2]
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    if name:
-                        headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length") or 0)
-                if length > MAX_MESSAGE_BYTES:
-                    status, payload, error = 413, {"message": "Message too long"}, "PayloadTooLargeException"
-                    writer.write(_http_response(status, payload, error, close=True))
-                    return
-                body = await reader.readexactly(length) if length else b""
-                status, payload, error = await self._manage(method, target, body)
-                writer.write(_http_response(status, payload, error))
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
-
-    async def _manage(self, method: str, target: str, body: bytes) -> tuple[int, Any, str | None]:
-        match = re.fullmatch(r"(?:/[^/@]+)?/@connections/([^/?]+)", urlsplit(target).path)
-        if match is None:
-            return 404, {"message": "Not Found"}, "NotFoundException"
-        connection = self.connections.get(unquote(match.group(1)))
-        gone = (410, {"message": None}, "GoneException")
-        if connection is None:
-            return gone
-        if method == "POST":
-            try:
-                await connection.socket.send(body.decode("utf-8", errors="replace"))
-            except Exception:
-                return gone  # closed meanwhile
-            connection.last_active = time.time()
-            self.posts += 1
-            return 200, None, None
-        if method == "GET":
-            return 200, self._describe(connection), None
-        if method == "DELETE":
-            await connection.socket.close(1000, "")
-            return 204, None, None
-        return 405, {"message": "Method Not Allowed"}, "MethodNotAllowedException"
-
-    @staticmethod
-    def _describe(connection: _Connection) -> dict[str, Any]:
-        def iso(moment: float) -> str:
-            return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
-
-        return {
-            "connectedAt": iso(connection.connected_at),
-            "lastActiveAt": iso(connection.last_active),
-            "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
-        }
-
-
-def _http_response(status: int, payload: Any, error_type: str | None, close: bool = False) -> bytes:
-    body = b"" if payload is None else json.dumps(payload).encode()
-    reason = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone"}.get(status, "")
-    lines = [
-        f"HTTP/1.1 {status} {reason or 'Error'}",
-        "Content-Type: application/json",
-        f"Content-Length: {len(body)}",
-        f"Date: {formatdate(usegmt=True)}",
-        f"x-amzn-RequestId: {secrets.token_hex(16)}",
-    ]
-    if error_type:
-        lines.append(f"x-amzn-ErrorType: {error_type}")
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _clear_arena_caches() -> None:
-    """Settings and clients read before the service set its variables would keep the old values."""
-    import sys
-
-    config = sys.modules.get("arena.config")
-    if config is not None:
-        config.settings.cache_clear()
-    for name in ("arena.adapters.connections", "arena.adapters.tokens"):
-        module = sys.modules.get(name)
-        if module is not None:
-            for attribute in ("client", "_jwks_client"):
-                cached = getattr(module, attribute, None)
-                if cached is not None and hasattr(cached, "cache_clear"):
-                    cached.cache_clear()

@@ -1,7 +1,7 @@
 """Step Functions on the local stack: the template's state machines, run by moto's ASL interpreter.
 
 `sam local` has no Step Functions, and Step Functions Local needs Docker for its Lambda tasks. moto ships
-LocalStack's ASL interpreter (`{"stepfunctions": {"execute_state_machine": True}}`): it runs a definition state by
+StackHandle's ASL interpreter (`{"stepfunctions": {"execute_state_machine": True}}`): it runs a definition state by
 state (Map, Retry, Catch, ResultSelector...) and calls Lambda through moto's Lambda API. What moto cannot do is run
 our Lambda code without Docker, so `WorkflowService`:
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from local import template as tpl
 
 if TYPE_CHECKING:
-    from local.stack import LocalStack
+    from local.protocols import StackHandle
 
 logger = logging.getLogger("local.workflows")
 
@@ -61,11 +61,11 @@ class WorkflowService:
 
     def __init__(self) -> None:
         self.state_machines: dict[str, str] = {}  # logical id -> ARN
-        self._stack: LocalStack | None = None
+        self._stack: StackHandle | None = None
         self._saved_config: Any = None
         self._saved_invoke: Any = None
 
-    def prepare(self, stack: LocalStack) -> None:
+    def prepare(self, stack: StackHandle) -> None:
         from moto.core.config import default_user_config
 
         self._stack = stack
@@ -83,7 +83,7 @@ class WorkflowService:
             stack.context.attributes[(logical_id, "Name")] = logical_id
         logger.info("workflows: %d state machine(s)", len(self.state_machines))
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: StackHandle) -> None:
         self._stack = stack
 
     def stop(self) -> None:

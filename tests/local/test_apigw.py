@@ -10,16 +10,15 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from local.apigw import (
-    LambdaContext,
     MalformedLambdaResponse,
-    RouteTable,
     build_http_event,
     gateway_response,
-    match_path,
     stringify_claim,
     stringify_claims,
     to_http_response,
 )
+from local.route_matching import RouteTable, match_path
+from local.runtime import LambdaContext
 from local.template import HttpRoute
 
 CLAIMS = {

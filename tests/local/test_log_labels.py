@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import FunctionRegistry, install_invocation_labels
+from local.log_labels import install_invocation_labels
+from local.runtime import FunctionRegistry
 from local.template import FunctionSpec
 
 SHARED = """

@@ -50,7 +50,7 @@ def test_concurrent_invocations_get_execution_environments_of_their_own(tmp_path
     reused a warm one, and unloading forgets them all."""
     import threading
 
-    from local.stack import FunctionRegistry
+    from local.runtime import FunctionRegistry
     from local.template import FunctionSpec
 
     (tmp_path / "fns").mkdir()

@@ -1,0 +1,91 @@
+"""The template's functions (Globals.Function merged as SAM merges it), their layers and their event sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.template.loading import FUNCTION_TYPE, resources_of_type
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One AWS::Serverless::Function with Globals.Function applied. Values are unresolved intrinsics."""
+
+    logical_id: str
+    code_uri: str
+    handler: str
+    environment: dict[str, Any]
+    events: list[tuple[str, dict[str, Any]]]
+    timeout: int
+    memory: int
+    runtime: str | None = None
+    event_names: list[str] = field(default_factory=list)
+
+    @property
+    def module(self) -> str:
+        """The handler's module path, "create_event" for "create_event.lambda_handler"."""
+        return self.handler.rpartition(".")[0]
+
+    @property
+    def function_name(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
+    """Every AWS::Serverless::Function, with Globals.Function merged in the way SAM merges it."""
+    globals_ = ((template.get("Globals") or {}).get("Function")) or {}
+    global_env = ((globals_.get("Environment") or {}).get("Variables")) or {}
+    specs = []
+    for logical_id, props in resources_of_type(template, FUNCTION_TYPE).items():
+        own_env = ((props.get("Environment") or {}).get("Variables")) or {}
+        events = props.get("Events") or {}
+        code_uri = props.get("CodeUri", globals_.get("CodeUri", "."))
+        specs.append(
+            FunctionSpec(
+                logical_id=logical_id,
+                code_uri=code_uri if isinstance(code_uri, str) else str(code_uri),
+                handler=props.get("Handler", globals_.get("Handler", "")),
+                environment={**global_env, **own_env},
+                events=[(event.get("Type", ""), dict(event.get("Properties") or {})) for event in events.values()],
+                event_names=list(events),
+                timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+                runtime=props.get("Runtime", globals_.get("Runtime")),
+            )
+        )
+    return specs
+
+
+def layer_python_dirs(template: Mapping[str, Any], base_dir: Path) -> list[Path]:
+    """The folder of each layer that Lambda puts on the import path (/opt/python), as this template ships it.
+
+    A layer SAM builds with a python BuildMethod has its ContentUri copied *into* python/, so in a source template
+    that folder is the ContentUri itself; a built template (sam build marks every resource with SamResourceId)
+    points at the build output, which holds python/ as Lambda mounts it.
+    """
+    dirs = []
+    for resource in (template.get("Resources") or {}).values():
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
+            continue
+        content_uri = (resource.get("Properties") or {}).get("ContentUri")
+        if not isinstance(content_uri, str):
+            continue
+        metadata = resource.get("Metadata") or {}
+        sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
+        folder = (base_dir / content_uri).resolve()
+        dirs.append(folder if sam_builds_it else folder / "python")
+    return dirs
+
+
+def iter_event_sources(
+    template: Mapping[str, Any], event_types: Iterable[str]
+) -> Iterable[tuple[FunctionSpec, str, dict[str, Any]]]:
+    """(function, event type, properties) for each event of the given types."""
+    wanted = set(event_types)
+    for function in functions(template):
+        for event_type, props in function.events:
+            if event_type in wanted:
+                yield function, event_type, props
