@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from arena import clock
-from arena.domain import board
+from arena.domain import board, board_writer
 from arena.domain.board import BoardEntry, Change
 from arena.observability import logger
 from arena.store import leaderboard as snapshot_store
@@ -70,15 +70,6 @@ def changes_by_event(records: Iterable[dict[str, Any]]) -> dict[str, list[Change
     return grouped
 
 
-def _prefetched(event_id: str, loaded: dict[str, list[BoardEntry]]) -> board.LoadBucket:
-    def load(bucket_id: str) -> list[BoardEntry]:
-        if bucket_id not in loaded:
-            loaded.update(snapshot_store.read_buckets(event_id, {bucket_id}))
-        return loaded[bucket_id]
-
-    return load
-
-
 def _not_older_than_locators(event_id: str, changes: list[Change]) -> list[Change]:
     """Drop changes older than what the snapshot already applied for their user, tombstones included: an older
     change delivered after a removal (a trade in flight when an admin disqualified) must not resurrect."""
@@ -104,10 +95,10 @@ def apply_changes(event_id: str, changes: list[Change]) -> int:
                     if key is not None:
                         wanted.add(index.buckets[board.locate(index, key)].bucket_id)
         loaded = snapshot_store.read_buckets(event_id, wanted)
-        load = _prefetched(event_id, loaded)
+        load = snapshot_store.bucket_loader(event_id, loaded)
 
         # The salt keeps bucket ids unique even when two writers build the same generation at once.
-        applied = board.apply(index, load, changes, id_salt=secrets.token_hex(3) + "-")
+        applied = board_writer.apply(index, load, changes, id_salt=secrets.token_hex(3) + "-")
         if applied.index is index:
             return index.generation
         if snapshot_store.commit(event_id, index, applied, clock.now(), retired_entries=loaded):
