@@ -12,16 +12,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from arena import clock
 from arena.domain import board, board_writer
 from arena.domain.board import BoardEntry, Change
 from arena.observability import logger
 from arena.store import leaderboard as snapshot_store
+from arena.store import participant_stream
 
 MAX_ATTEMPTS = 10
-_deserializer = TypeDeserializer()
 
 
 def entry_from(values: dict[str, Any]) -> BoardEntry | None:
@@ -49,23 +47,18 @@ def change_from(old: dict[str, Any] | None, new: dict[str, Any] | None) -> Chang
     )
 
 
-def _image(record: dict[str, Any], name: str) -> dict[str, Any] | None:
-    image = record.get("dynamodb", {}).get(name)
-    return {k: _deserializer.deserialize(v) for k, v in image.items()} if image else None
-
-
 def changes_by_event(records: Iterable[dict[str, Any]]) -> dict[str, list[Change]]:
     """Stream records (Lambda's DynamoDB event format) -> changes per event, in stream order."""
     grouped: dict[str, list[Change]] = {}
     for record in records:
-        old, new = _image(record, "OldImage"), _image(record, "NewImage")
+        old, new = participant_stream.image(record, "OldImage"), participant_stream.image(record, "NewImage")
         if not (old or new):
             continue
         image = new or old or {}
         if "version" not in image:
             # Not a participant state (moto, for one, streams a bare key image for a transactional insert).
             continue
-        event_id = image.get("event_id") or str(image["shard"]).rsplit("#", 1)[0]
+        event_id = participant_stream.event_id_of(image)
         grouped.setdefault(event_id, []).append(change_from(old, new))
     return grouped
 

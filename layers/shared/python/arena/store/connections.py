@@ -92,6 +92,18 @@ def delete_connection(connection_id: str) -> int:
     return len(keys)
 
 
+def _topic_set_update(connection_id: str, action: str, topic: str) -> dict[str, Any]:
+    """The transaction item that adds a topic to (ADD) or takes it from (DELETE) the connection's topic set."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": dynamo.to_item(_connection_key(connection_id)),
+            "UpdateExpression": f"{action} topics :t",
+            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
+        }
+    }
+
+
 def add_subscription(connection_id: str, user_id: str, topic: str, now_epoch: float) -> bool:
     """Subscribe, in one transaction with the connection's topic set; False when the connection is gone."""
     expires = expiry(now_epoch)
@@ -99,15 +111,8 @@ def add_subscription(connection_id: str, user_id: str, topic: str, now_epoch: fl
         {"Put": {"TableName": _table(), "Item": dynamo.to_item({**key, "user_id": user_id, "expires_at": expires})}}
         for key in _subscription_keys(connection_id, user_id, topic)
     ]
-    update = {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.to_item(_connection_key(connection_id)),
-            "UpdateExpression": "ADD topics :t",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
-        }
-    }
+    update = _topic_set_update(connection_id, "ADD", topic)
+    update["Update"]["ConditionExpression"] = "attribute_exists(pk)"
     return dynamo.transact_write([update, *puts]) is None
 
 
@@ -117,15 +122,7 @@ def remove_subscription(connection_id: str, user_id: str, topic: str) -> None:
         {"Delete": {"TableName": _table(), "Key": dynamo.to_item(key)}}
         for key in _subscription_keys(connection_id, user_id, topic)
     ]
-    update = {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.to_item(_connection_key(connection_id)),
-            "UpdateExpression": "DELETE topics :t",
-            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
-        }
-    }
-    dynamo.transact_write([update, *deletes])
+    dynamo.transact_write([_topic_set_update(connection_id, "DELETE", topic), *deletes])
 
 
 def subscribers(topic: str) -> list[str]:

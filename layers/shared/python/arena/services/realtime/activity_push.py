@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from arena.config import settings
 from arena.domain import realtime as rt
 from arena.domain.realtime import Milestone
@@ -19,13 +17,7 @@ from arena.observability import logger
 from arena.services.realtime.sending import Report, pool, publish
 from arena.store import connections as store
 from arena.store import events as event_store
-
-_deserializer = TypeDeserializer()
-
-
-def _image(record: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    image = (record.get("dynamodb") or {}).get(name)
-    return {k: _deserializer.deserialize(v) for k, v in image.items()} if image else None
+from arena.store import participant_stream
 
 
 @dataclass
@@ -51,10 +43,10 @@ def collect_participant_change(record: Mapping[str, Any], batch: ActivityBatch) 
     if created is not None:
         created = float(created)
         batch.oldest_change = created if batch.oldest_change is None else min(batch.oldest_change, created)
-    old, new = _image(record, "OldImage"), _image(record, "NewImage")
+    old, new = participant_stream.image(record, "OldImage"), participant_stream.image(record, "NewImage")
     if not new or "version" not in new:
         return  # a deletion, or not a participant state (moto streams bare keys for some writes)
-    event_id = new.get("event_id") or str(new["shard"]).rsplit("#", 1)[0]
+    event_id = participant_stream.event_id_of(new)
     change = (int(new["version"]), old, new, str(stream.get("SequenceNumber", "")))
     batch.pending.setdefault((event_id, str(new["user_id"])), []).append(change)
 

@@ -25,7 +25,8 @@ def now_iso() -> str:
 
 @cache
 def pool() -> ThreadPoolExecutor:
-    """Threads for the per-user claims and posts of one invocation (their DynamoDB and API calls wait on I/O)."""
+    """Threads for the per-participant claims of one invocation (they wait on DynamoDB). Not the adapter's posting
+    pool: a task here may itself post through that one, and one pool waiting on itself could run dry."""
     return ThreadPoolExecutor(max_workers=settings().realtime_post_workers, thread_name_prefix="claim")
 
 
