@@ -66,11 +66,29 @@ def put_connection(connection_id: str, user_id: str, roles: list[str], now_epoch
     dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
 
 
-def get_connection(connection_id: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Connection:
+    """A WebSocket connection as stored: who opened it, with which roles, and the topics it subscribed to."""
+
+    user_id: str
+    is_admin: bool
+    roles: tuple[str, ...]
+    topics: frozenset[str]
+
+
+def get_connection(connection_id: str) -> Connection | None:
     answer = dynamo.client().get_item(
         TableName=_table(), Key=dynamo.to_item(_connection_key(connection_id)), ConsistentRead=True
     )
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+    if "Item" not in answer:
+        return None
+    values = dynamo.from_item(answer["Item"])
+    return Connection(
+        user_id=values["user_id"],
+        is_admin=bool(values.get("is_admin")),
+        roles=tuple(values.get("roles") or ()),
+        topics=frozenset(values.get("topics") or ()),
+    )
 
 
 def _subscription_keys(connection_id: str, user_id: str, topic: str) -> list[dict[str, str]]:
@@ -86,8 +104,8 @@ def delete_connection(connection_id: str) -> int:
     if connection is None:
         return 0
     keys = [_connection_key(connection_id)]
-    for topic in connection.get("topics") or ():
-        keys += _subscription_keys(connection_id, connection["user_id"], topic)
+    for topic in connection.topics:
+        keys += _subscription_keys(connection_id, connection.user_id, topic)
     dynamo.batch_write(_table(), [], keys)
     return len(keys)
 

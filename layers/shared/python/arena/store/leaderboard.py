@@ -4,6 +4,8 @@ Items (sort key `item`): HEAD, the current index (and its generation); IDX#<gene
 cursors page through; B#<bucket id>, an immutable sorted bucket of entries; U#<user>, where the user sits in the
 current snapshot (written after the HEAD commit, read by "my rank"). Buckets and index copies are written before
 the HEAD that names them, so a reader never follows HEAD to a missing bucket; superseded ones expire by TTL.
+How buckets and the index are encoded is in `board_encoding`. A leaderboard request reads its event, the HEAD and
+the participant's own items in one BatchGetItem across tables (`read_for_request`).
 """
 
 from __future__ import annotations

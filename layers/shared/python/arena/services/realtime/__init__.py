@@ -1,5 +1,7 @@
 """Real-time use cases, one module each: `subscriptions` (the WebSocket routes), `leaderboard_push`, `activity_push`
-and `domain_event_push` (the fan-out consumers), all posting through `sending` (publish, broadcast, shards).
+and `domain_event_push` (the fan-out consumers), all posting through `sending` (publish, broadcast, shards). A
+package, not five more modules beside the other services: they share the delivery contract below and `sending`,
+and each function in functions/realtime/ imports only its own use case.
 
 Delivery guarantees, end to end:
 * The fan-out consumers (the leaderboard table's stream, the participants stream, the EventBridge bus) are

@@ -30,7 +30,7 @@ def disconnect(connection_id: str) -> int:
     return store.delete_connection(connection_id)
 
 
-def _connection(connection_id: str) -> dict[str, Any]:
+def _connection(connection_id: str) -> store.Connection:
     connection = store.get_connection(connection_id)
     if connection is None:
         raise Unauthenticated("This connection is not known; reconnect.", code="connection_unknown")
@@ -42,8 +42,8 @@ def subscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     the first pushed message to expect is seq + 1 (and should read the current state over HTTP once)."""
     topic = Topic.parse(topic_name)
     connection = _connection(connection_id)
-    rt.authorize_subscription(connection["user_id"], bool(connection.get("is_admin")), topic)
-    if not store.add_subscription(connection_id, connection["user_id"], str(topic), time.time()):
+    rt.authorize_subscription(connection.user_id, connection.is_admin, topic)
+    if not store.add_subscription(connection_id, connection.user_id, str(topic), time.time()):
         raise Unauthenticated("This connection is not known; reconnect.", code="connection_unknown")
     return {"type": "subscribed", "topic": str(topic), "seq": store.current_seq(str(topic)), "ts": now_iso()}
 
@@ -51,7 +51,7 @@ def subscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
 def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     topic = Topic.parse(topic_name)
     connection = _connection(connection_id)
-    store.remove_subscription(connection_id, connection["user_id"], str(topic))
+    store.remove_subscription(connection_id, connection.user_id, str(topic))
     return {"type": "unsubscribed", "topic": str(topic), "ts": now_iso()}
 
 
@@ -67,8 +67,8 @@ def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(text, str) or not text.strip() or len(text) > ANNOUNCEMENT_MAX_CHARS:
         raise BadRequest(f"text must be 1 to {ANNOUNCEMENT_MAX_CHARS} characters.", code="invalid_announcement")
     connection = _connection(connection_id)
-    roles = frozenset(Role(r) for r in connection.get("roles") or () if r in Role._value2member_map_)
-    principal = Principal(user_id=connection["user_id"], roles=roles)
+    roles = frozenset(Role(r) for r in connection.roles if r in Role._value2member_map_)
+    principal = Principal(user_id=connection.user_id, roles=roles)
     event = event_service.load(event_id)
     event_service.require_manager(principal, event)
     topic = rt.event_topic(event_id)
