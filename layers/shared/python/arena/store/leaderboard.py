@@ -10,6 +10,7 @@ the participant's own items in one BatchGetItem across tables (`read_for_request
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,6 +120,16 @@ def read_for_request(event_id: str, *, event: bool, head: bool, user_id: str | N
         participant=participant_store.to_record(dynamo.to_item(participants[0])) if participants else None,
         locator=locator_from_item(locators[0] if locators else None),
     )
+
+
+def events_with_new_head(records: list[Mapping[str, Any]]) -> list[str]:
+    """This table's stream records (Lambda's format) -> the events whose HEAD changed, once each, in order."""
+    seen: dict[str, None] = {}
+    for record in records:
+        keys = (record.get("dynamodb") or {}).get("Keys") or {}
+        if keys.get("item", {}).get("S") == HEAD and "board" in keys:
+            seen[keys["board"]["S"]] = None
+    return list(seen)
 
 
 def read_head(event_id: str) -> Snapshot:

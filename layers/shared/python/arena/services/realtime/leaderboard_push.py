@@ -23,13 +23,8 @@ from arena.store import leaderboard as snapshot_store
 
 
 def event_ids_of_heads(records: list[Mapping[str, Any]]) -> list[str]:
-    """Leaderboard-table stream records -> the events whose snapshot HEAD changed, once each, in order."""
-    seen: dict[str, None] = {}
-    for record in records:
-        keys = (record.get("dynamodb") or {}).get("Keys") or {}
-        if keys.get("item", {}).get("S") == snapshot_store.HEAD and "board" in keys:
-            seen[keys["board"]["S"]] = None
-    return list(seen)
+    """The events to push for a leaderboard-table stream batch: those whose snapshot HEAD changed, once each."""
+    return snapshot_store.events_with_new_head(records)
 
 
 def _row(ranked: board.RankedEntry) -> Row:
