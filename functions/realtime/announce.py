@@ -3,7 +3,7 @@ manager; everyone subscribed to `event:<id>` gets an `announcement`. Answers {"t
 
 from typing import Any
 
-from arena.services import realtime
+from arena.services.realtime import subscriptions as realtime
 from arena.websocket import connection_id, route
 
 

@@ -3,7 +3,7 @@ checked here as the HTTP API's JWT authorizer would; without a valid one the con
 
 from typing import Any
 
-from arena.services import realtime
+from arena.services.realtime import subscriptions as realtime
 from arena.websocket import connection_id, route
 
 

@@ -10,7 +10,7 @@ admin) are at most once.
 from typing import Any
 
 from arena.observability import entry_point, logger, stream_batch_id
-from arena.services import realtime
+from arena.services.realtime import activity_push as realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 

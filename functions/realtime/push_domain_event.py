@@ -5,7 +5,7 @@ repeated delivery posts nothing."""
 from typing import Any
 
 from arena.observability import EVENTBRIDGE, entry_point
-from arena.services import realtime
+from arena.services.realtime import domain_event_push as realtime
 
 
 @entry_point(correlation=EVENTBRIDGE)

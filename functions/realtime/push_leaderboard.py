@@ -9,7 +9,7 @@ Partial batch response: a failure names only its own records; the other events' 
 from typing import Any
 
 from arena.observability import entry_point, logger, stream_batch_id
-from arena.services import realtime
+from arena.services.realtime import leaderboard_push as realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 

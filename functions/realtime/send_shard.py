@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from arena.observability import entry_point, logger, sqs_batch_id
-from arena.services import realtime
+from arena.services.realtime import sending as realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from arena.services import realtime
+from arena.services.realtime import subscriptions as realtime
 from arena.websocket import connection_id, route
 
 

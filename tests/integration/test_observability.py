@@ -310,7 +310,7 @@ def test_a_handler_called_without_a_lambda_context_is_still_observed(
     """Given the WebSocket ping route called as a script or a test calls it, with no Lambda context
     When it runs
     Then it answers, traced, its metrics flushed, its log lines correlated by the frame's request id."""
-    from arena.services import realtime
+    from arena.services.realtime import subscriptions as realtime
 
     ping = realtime.ping
 

@@ -411,7 +411,7 @@ def test_a_410_deletes_that_connection_only_and_a_failing_one_stops_nothing(real
 
 def test_pushes_of_one_event_are_paced_and_coalesced(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
     from arena.config import settings
-    from arena.services import realtime as service
+    from arena.services.realtime import leaderboard_push as service
 
     # An interval far longer than the test takes (the sleeps are recorded, not slept), so a slow machine cannot
     # let the interval pass between the two pushes.

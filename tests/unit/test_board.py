@@ -15,19 +15,15 @@ from arena.domain.board import (
     BoardIndex,
     BucketRef,
     Change,
-    Placement,
     RankedEntry,
-    apply,
     around,
-    decode_bucket,
-    encode_bucket,
-    index_from_dict,
-    index_to_dict,
     locate,
     page,
     rank_of,
 )
+from arena.domain.board_writer import Placement, apply
 from arena.domain.ranking import board_key
+from arena.store.board_encoding import decode_bucket, encode_bucket, index_from_dict, index_to_dict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -20,19 +20,13 @@ from itertools import accumulate
 from operator import attrgetter
 
 import pytest
-from arena.domain.board import (
+from arena.domain.board import BoardEntry, BoardIndex, Change, RankedEntry, around, page, rank_of
+from arena.domain.board_writer import (
     DEFAULT_MAX_SIZE,
     DEFAULT_MIN_SIZE,
     DEFAULT_TARGET_SIZE,
-    BoardEntry,
-    BoardIndex,
-    Change,
     Placement,
-    RankedEntry,
     apply,
-    around,
-    page,
-    rank_of,
 )
 from arena.domain.ranking import board_key
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from arena import clock
 from arena.adapters import domain_events, schedules
@@ -88,6 +89,17 @@ def check_prize_table(tiers: list[PrizeTier], settings: PrizeSettings) -> None:
         )
 
 
+def update_fields(event_id: str, expected_version: int, changes: dict[str, Any], now: datetime) -> Event:
+    """Store changes to these fields of the event at `expected_version`; 409 when someone changed it first."""
+    updated = event_store.update_fields_at_version(event_id, expected_version, changes, now)
+    if updated is None:
+        raise Conflict(
+            "The event was changed by someone else; read it again and retry with its new version.",
+            code="version_conflict",
+        )
+    return updated
+
+
 def create_event(principal: Principal, request: EventCreate) -> Event:
     principal.require(*MANAGER_ROLES)
     now = clock.now()
@@ -159,7 +171,7 @@ def update_event(principal: Principal, event_id: str, patch: EventPatch) -> Even
     if {"prizes", "prize_settings"} & changes.keys():
         # Checked together: a new quantum can make the stored amounts unpayable, and new tiers the stored cap.
         check_prize_table(typed.get("prizes", event.prizes), typed.get("prize_settings", event.prize_settings))
-    updated = event_store.update_fields(event_id, patch.version, typed, clock.now())
+    updated = update_fields(event_id, patch.version, typed, clock.now())
     if {"start_at", "end_at"} & changes.keys():
         sync_schedules(updated)
     return with_current_status(updated)

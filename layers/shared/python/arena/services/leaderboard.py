@@ -25,9 +25,7 @@ from arena.models.events import Event
 from arena.models.leaderboard import LeaderboardEntry, LeaderboardPage, MyStanding
 from arena.observability import count
 from arena.store import dynamo
-from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
-from arena.store import participants as participant_store
 from arena.store.leaderboard import Snapshot
 
 cache = LambdaCache(on_lookup=lambda hit: count("LeaderboardCacheHit" if hit else "LeaderboardCacheMiss"))
@@ -57,30 +55,24 @@ def _entry(ranked: RankedEntry) -> LeaderboardEntry:
     )
 
 
-def _read_context(event_id: str, extra: dict[str, list[dict[str, Any]]] | None = None) -> tuple[Event, Snapshot, dict]:
-    """The event and the current snapshot head (cached briefly), plus any `extra` items, in one request."""
+def _read_context(event_id: str, user_id: str | None = None) -> tuple[Event, Snapshot, snapshot_store.BoardReads]:
+    """The event and the current snapshot head (cached briefly), plus, with a user, that participant and its
+    locator, in one request."""
     ttl = settings().leaderboard_cache_seconds
     event, snapshot = cache.get(("event", event_id)), cache.get(("head", event_id))
-    requests: dict[str, list[dict[str, Any]]] = {table: list(keys) for table, keys in (extra or {}).items()}
+    reads = snapshot_store.read_for_request(event_id, event=not found(event), head=not found(snapshot), user_id=user_id)
     if not found(event):
-        requests.setdefault(settings().events_table, []).append({"event_id": event_id})
-    if not found(snapshot):
-        requests.setdefault(settings().leaderboard_table, []).append(snapshot_store.head_key(event_id))
-    answer = dynamo.batch_get_tables(requests) if requests else {}
-    if not found(event):
-        items = answer.get(settings().events_table, [])
-        if not items:
+        if reads.event is None:
             raise NotFound(f"No event {event_id}.", code="event_not_found")
-        event = event_store.event_from_values(items[0])
+        event = reads.event
         cache.put(("event", event_id), event, ttl)
     if not found(snapshot):
-        heads = [i for i in answer.get(settings().leaderboard_table, []) if i["item"] == snapshot_store.HEAD]
-        snapshot = snapshot_store.snapshot_from_head(heads[0] if heads else None)
+        snapshot = reads.snapshot
         cache.put(("head", event_id), snapshot, ttl)
-    return event, snapshot, answer
+    return event, snapshot, reads
 
 
-def _bucket_loader(event_id: str, wanted: set[str]) -> Any:
+def _bucket_loader(event_id: str, wanted: set[str]) -> board.LoadBucket:
     """Fetch the wanted buckets not in the cache in one request; the loader reads from the cache afterwards."""
     missing = {b for b in wanted if not found(cache.get(("bucket", event_id, b)))}
     for bucket_id, entries in snapshot_store.read_buckets(event_id, missing).items():
@@ -153,19 +145,13 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
 
 def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
     user_id = principal.user_id
-    extra = {
-        settings().participants_table: [participant_store.key(event_id, user_id)],
-        settings().leaderboard_table: [snapshot_store.locator_key(event_id, user_id)],
-    }
-    event, snapshot, answer = _read_context(event_id, extra)
-    participants = answer.get(settings().participants_table, [])
-    if not participants:
+    event, snapshot, reads = _read_context(event_id, user_id)
+    record = reads.participant
+    if record is None:
         raise NotFound("You are not a participant of this event.", code="not_participant")
-    record = participant_store.to_record(dynamo.to_item(participants[0]))
-    locators = [i for i in answer.get(settings().leaderboard_table, []) if i["item"].startswith("U#")]
     index = snapshot.index
     # Where the snapshot holds me: the locator, else my own latest key (the snapshot may already have it).
-    locator = snapshot_store.locator_from_item(locators[0] if locators else None)
+    locator = reads.locator
     keys = [k for k in (locator.key if locator else None, record.board_key) if k]
     standing = None
     if index.buckets and keys and not record.disqualified:

@@ -31,7 +31,7 @@ from arena.models.events import Event
 from arena.models.lifecycle import EventExtend, LifecycleAction
 from arena.observability import count, logger
 from arena.services import distribution as distribution_service
-from arena.services.events import current_status, grace, load, require_manager, with_current_status
+from arena.services.events import current_status, grace, load, require_manager, update_fields, with_current_status
 from arena.store import audit
 from arena.store import events as event_store
 from arena.store import leaderboard as snapshot_store
@@ -267,7 +267,7 @@ def extend(principal: Principal, event_id: str, request: EventExtend) -> Event:
     now = clock.now()
     rules.check_extend(current_status(event), event.end_at, request.end_at, now)
     event_rules.validate_schedule(event.start_at, request.end_at, now)
-    updated = event_store.update_fields(event_id, event.version, {"end_at": request.end_at}, now)
+    updated = update_fields(event_id, event.version, {"end_at": request.end_at}, now)
     audit.append(
         audit.event_subject(event_id),
         principal.user_id,

@@ -12,16 +12,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from arena import clock
-from arena.domain import board
+from arena.domain import board, board_writer
 from arena.domain.board import BoardEntry, Change
 from arena.observability import logger
 from arena.store import leaderboard as snapshot_store
+from arena.store import participant_stream
 
 MAX_ATTEMPTS = 10
-_deserializer = TypeDeserializer()
 
 
 def entry_from(values: dict[str, Any]) -> BoardEntry | None:
@@ -49,34 +47,20 @@ def change_from(old: dict[str, Any] | None, new: dict[str, Any] | None) -> Chang
     )
 
 
-def _image(record: dict[str, Any], name: str) -> dict[str, Any] | None:
-    image = record.get("dynamodb", {}).get(name)
-    return {k: _deserializer.deserialize(v) for k, v in image.items()} if image else None
-
-
 def changes_by_event(records: Iterable[dict[str, Any]]) -> dict[str, list[Change]]:
     """Stream records (Lambda's DynamoDB event format) -> changes per event, in stream order."""
     grouped: dict[str, list[Change]] = {}
     for record in records:
-        old, new = _image(record, "OldImage"), _image(record, "NewImage")
+        old, new = participant_stream.image(record, "OldImage"), participant_stream.image(record, "NewImage")
         if not (old or new):
             continue
         image = new or old or {}
         if "version" not in image:
             # Not a participant state (moto, for one, streams a bare key image for a transactional insert).
             continue
-        event_id = image.get("event_id") or str(image["shard"]).rsplit("#", 1)[0]
+        event_id = participant_stream.event_id_of(image)
         grouped.setdefault(event_id, []).append(change_from(old, new))
     return grouped
-
-
-def _prefetched(event_id: str, loaded: dict[str, list[BoardEntry]]) -> board.LoadBucket:
-    def load(bucket_id: str) -> list[BoardEntry]:
-        if bucket_id not in loaded:
-            loaded.update(snapshot_store.read_buckets(event_id, {bucket_id}))
-        return loaded[bucket_id]
-
-    return load
 
 
 def _not_older_than_locators(event_id: str, changes: list[Change]) -> list[Change]:
@@ -104,10 +88,10 @@ def apply_changes(event_id: str, changes: list[Change]) -> int:
                     if key is not None:
                         wanted.add(index.buckets[board.locate(index, key)].bucket_id)
         loaded = snapshot_store.read_buckets(event_id, wanted)
-        load = _prefetched(event_id, loaded)
+        load = snapshot_store.bucket_loader(event_id, loaded)
 
         # The salt keeps bucket ids unique even when two writers build the same generation at once.
-        applied = board.apply(index, load, changes, id_salt=secrets.token_hex(3) + "-")
+        applied = board_writer.apply(index, load, changes, id_salt=secrets.token_hex(3) + "-")
         if applied.index is index:
             return index.generation
         if snapshot_store.commit(event_id, index, applied, clock.now(), retired_entries=loaded):

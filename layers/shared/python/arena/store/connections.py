@@ -66,11 +66,29 @@ def put_connection(connection_id: str, user_id: str, roles: list[str], now_epoch
     dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
 
 
-def get_connection(connection_id: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Connection:
+    """A WebSocket connection as stored: who opened it, with which roles, and the topics it subscribed to."""
+
+    user_id: str
+    is_admin: bool
+    roles: tuple[str, ...]
+    topics: frozenset[str]
+
+
+def get_connection(connection_id: str) -> Connection | None:
     answer = dynamo.client().get_item(
         TableName=_table(), Key=dynamo.to_item(_connection_key(connection_id)), ConsistentRead=True
     )
-    return dynamo.from_item(answer["Item"]) if "Item" in answer else None
+    if "Item" not in answer:
+        return None
+    values = dynamo.from_item(answer["Item"])
+    return Connection(
+        user_id=values["user_id"],
+        is_admin=bool(values.get("is_admin")),
+        roles=tuple(values.get("roles") or ()),
+        topics=frozenset(values.get("topics") or ()),
+    )
 
 
 def _subscription_keys(connection_id: str, user_id: str, topic: str) -> list[dict[str, str]]:
@@ -86,10 +104,22 @@ def delete_connection(connection_id: str) -> int:
     if connection is None:
         return 0
     keys = [_connection_key(connection_id)]
-    for topic in connection.get("topics") or ():
-        keys += _subscription_keys(connection_id, connection["user_id"], topic)
+    for topic in connection.topics:
+        keys += _subscription_keys(connection_id, connection.user_id, topic)
     dynamo.batch_write(_table(), [], keys)
     return len(keys)
+
+
+def _topic_set_update(connection_id: str, action: str, topic: str) -> dict[str, Any]:
+    """The transaction item that adds a topic to (ADD) or takes it from (DELETE) the connection's topic set."""
+    return {
+        "Update": {
+            "TableName": _table(),
+            "Key": dynamo.to_item(_connection_key(connection_id)),
+            "UpdateExpression": f"{action} topics :t",
+            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
+        }
+    }
 
 
 def add_subscription(connection_id: str, user_id: str, topic: str, now_epoch: float) -> bool:
@@ -99,15 +129,8 @@ def add_subscription(connection_id: str, user_id: str, topic: str, now_epoch: fl
         {"Put": {"TableName": _table(), "Item": dynamo.to_item({**key, "user_id": user_id, "expires_at": expires})}}
         for key in _subscription_keys(connection_id, user_id, topic)
     ]
-    update = {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.to_item(_connection_key(connection_id)),
-            "UpdateExpression": "ADD topics :t",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
-        }
-    }
+    update = _topic_set_update(connection_id, "ADD", topic)
+    update["Update"]["ConditionExpression"] = "attribute_exists(pk)"
     return dynamo.transact_write([update, *puts]) is None
 
 
@@ -117,15 +140,7 @@ def remove_subscription(connection_id: str, user_id: str, topic: str) -> None:
         {"Delete": {"TableName": _table(), "Key": dynamo.to_item(key)}}
         for key in _subscription_keys(connection_id, user_id, topic)
     ]
-    update = {
-        "Update": {
-            "TableName": _table(),
-            "Key": dynamo.to_item(_connection_key(connection_id)),
-            "UpdateExpression": "DELETE topics :t",
-            "ExpressionAttributeValues": {":t": {"SS": [topic]}},
-        }
-    }
-    dynamo.transact_write([update, *deletes])
+    dynamo.transact_write([_topic_set_update(connection_id, "DELETE", topic), *deletes])
 
 
 def subscribers(topic: str) -> list[str]:

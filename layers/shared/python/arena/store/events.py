@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from arena import clock
 from arena.config import settings
 from arena.domain.events import LIVE_STATUSES, EventStatus
-from arena.errors import Conflict
 from arena.models.events import Event
 from arena.store import dynamo
 from arena.store._convert import storable
@@ -80,8 +79,11 @@ def _update(event_id: str, fields: dict[str, Any], condition: str, condition_val
     return _to_event(answer["Attributes"])
 
 
-def update_fields(event_id: str, expected_version: int, changes: dict[str, Any], updated_at: datetime) -> Event:
-    """Change only the given fields (None removes one), bump the version; 409 when someone changed it first.
+def update_fields_at_version(
+    event_id: str, expected_version: int, changes: dict[str, Any], updated_at: datetime
+) -> Event | None:
+    """Change only the given fields (None removes one) and bump the version, if the stored version is still
+    `expected_version`; None when it is not (someone changed the event first) or the event is gone.
 
     Never rewrites participant_count, which joins move concurrently without touching the version.
     """
@@ -89,18 +91,12 @@ def update_fields(event_id: str, expected_version: int, changes: dict[str, Any],
     fields["updated_at"] = clock.to_iso(updated_at)
     if changes.get("start_at") is not None:
         fields["start_key"] = _start_key(changes["start_at"], event_id)
-    updated = _update(
+    return _update(
         event_id,
         fields,
         "attribute_exists(event_id) AND #version = :expected",
         {":expected": {"N": str(expected_version)}},
     )
-    if updated is None:
-        raise Conflict(
-            "The event was changed by someone else; read it again and retry with its new version.",
-            code="version_conflict",
-        )
-    return updated
 
 
 def set_status(

@@ -1,0 +1,72 @@
+"""The domain-event push: an EventBridge domain event to the event's topic, the user's channel and the admin
+topic; after a distribution, each connected winner's prizes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from arena.domain import realtime as rt
+from arena.domain.claims import PrizeRef
+from arena.domain.statuses import DomainEvent
+from arena.services.realtime.sending import Report, publish
+from arena.store import connections as store
+from arena.store import distribution as distribution_store
+
+STATUS_EVENTS = {
+    DomainEvent.EVENT_STARTED,
+    DomainEvent.EVENT_ENDED,
+    DomainEvent.RESULTS_FROZEN,
+    DomainEvent.EVENT_CANCELLED,
+    DomainEvent.EVENT_EXTENDED,
+}
+PRIZE_EVENTS = {DomainEvent.PRIZES_DISTRIBUTED, DomainEvent.PRIZES_ROLLED_BACK}
+
+
+def push_domain_event(envelope: Mapping[str, Any]) -> Report:
+    """An EventBridge domain event -> the event's topic, the user's channel (their payouts) and the admin topic.
+    EventBridge delivers at least once; the event's id is claimed first, so a repeat posts nothing."""
+    name, detail = str(envelope.get("detail-type", "")), dict(envelope.get("detail") or {})
+    delivery = str(envelope.get("id") or "")
+    if not delivery or not store.claim_delivery(delivery, time.time()):
+        return Report()
+    event_id = detail.get("event_id")
+    report = Report()
+    data = {"name": name, **detail}
+    if event_id and name in STATUS_EVENTS:
+        report.add(publish(rt.event_topic(str(event_id)), "event_status", data))
+    if event_id and name in PRIZE_EVENTS:
+        report.add(publish(rt.event_topic(str(event_id)), "prizes", data))
+    if name == DomainEvent.PAYOUT_REQUESTED and detail.get("user_id"):
+        report.add(publish(rt.user_topic(str(detail["user_id"])), "prize", data))
+    if name == DomainEvent.PRIZES_DISTRIBUTED and event_id:
+        report.add(_tell_winners(str(event_id)))
+    report.add(publish(rt.ADMIN_TOPIC, "domain_event", data))
+    return report
+
+
+def _tell_winners(event_id: str) -> Report:
+    """Each connected user with a private channel open learns what the distribution gave them (and, for a prize
+    to claim, its id and deadline). Bounded by connected users, not by winners: one read per listening user."""
+    report = Report()
+    for user_id in store.channel_users():
+        prizes = [_prize_message(p) for p in distribution_store.user_prizes(event_id, user_id)]
+        if prizes:
+            data = {"name": "PrizesAwarded", "event_id": event_id, "prizes": prizes}
+            report.add(publish(rt.user_topic(user_id), "prize", data))
+    return report
+
+
+def _prize_message(prize: Mapping[str, Any]) -> dict[str, Any]:
+    message = {
+        name: prize[name]
+        for name in ("type", "token", "description", "amount", "status", "prize_rank", "claim_deadline")
+        if prize.get(name) is not None
+    }
+    if "prize_rank" in message:
+        message["prize_rank"] = int(message["prize_rank"])
+    if prize.get("status") == "CLAIMABLE":
+        ref = PrizeRef(str(prize["event_id"]), str(prize["user_id"]), int(prize["rule_index"]))
+        message["prize_id"] = ref.prize_id
+    return message

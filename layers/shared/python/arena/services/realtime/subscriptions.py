@@ -1,0 +1,81 @@
+"""The WebSocket routes: $connect (the token in the query string), $disconnect, subscribe and unsubscribe
+(authorised per topic), announce and ping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from arena.adapters import tokens
+from arena.auth import Principal, Role, principal_from_event
+from arena.domain import realtime as rt
+from arena.domain.realtime import Topic
+from arena.errors import BadRequest, Unauthenticated
+from arena.services import events as event_service
+from arena.services.realtime.sending import now_iso, publish
+from arena.store import connections as store
+
+
+def connect(connection_id: str, query: Mapping[str, str] | None) -> Principal:
+    """$connect: verify the token from the query string, then record the connection (TTL: two hours)."""
+    claims = tokens.verify((query or {}).get("token", ""))
+    principal = principal_from_event({"requestContext": {"authorizer": {"jwt": {"claims": claims}}}})
+    store.put_connection(connection_id, principal.user_id, [r.value for r in principal.roles], time.time())
+    return principal
+
+
+def disconnect(connection_id: str) -> int:
+    """$disconnect (best effort in AWS; 410s and the TTL clean up the rest). Idempotent."""
+    return store.delete_connection(connection_id)
+
+
+def _connection(connection_id: str) -> store.Connection:
+    connection = store.get_connection(connection_id)
+    if connection is None:
+        raise Unauthenticated("This connection is not known; reconnect.", code="connection_unknown")
+    return connection
+
+
+def subscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
+    """Subscribe this connection to a topic it may read; answers the topic's current seq, so the client knows
+    the first pushed message to expect is seq + 1 (and should read the current state over HTTP once)."""
+    topic = Topic.parse(topic_name)
+    connection = _connection(connection_id)
+    rt.authorize_subscription(connection.user_id, connection.is_admin, topic)
+    if not store.add_subscription(connection_id, connection.user_id, str(topic), time.time()):
+        raise Unauthenticated("This connection is not known; reconnect.", code="connection_unknown")
+    return {"type": "subscribed", "topic": str(topic), "seq": store.current_seq(str(topic)), "ts": now_iso()}
+
+
+def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
+    topic = Topic.parse(topic_name)
+    connection = _connection(connection_id)
+    store.remove_subscription(connection_id, connection.user_id, str(topic))
+    return {"type": "unsubscribed", "topic": str(topic), "ts": now_iso()}
+
+
+ANNOUNCEMENT_MAX_CHARS = 500
+
+
+def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
+    idempotent by design: each request is a new announcement, as each HTTP POST would be."""
+    event_id, text = message.get("event_id"), message.get("text")
+    if not isinstance(event_id, str) or not event_id:
+        raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
+    if not isinstance(text, str) or not text.strip() or len(text) > ANNOUNCEMENT_MAX_CHARS:
+        raise BadRequest(f"text must be 1 to {ANNOUNCEMENT_MAX_CHARS} characters.", code="invalid_announcement")
+    connection = _connection(connection_id)
+    roles = frozenset(Role(r) for r in connection.roles if r in Role._value2member_map_)
+    principal = Principal(user_id=connection.user_id, roles=roles)
+    event = event_service.load(event_id)
+    event_service.require_manager(principal, event)
+    topic = rt.event_topic(event_id)
+    report = publish(topic, "announcement", {"event_id": event_id, "text": text.strip(), "by": principal.user_id})
+    return {"type": "announced", "topic": topic, "delivered": report.outcome.sent, "ts": now_iso()}
+
+
+def ping(connection_id: str) -> dict[str, Any]:
+    """Keeps the connection inside API Gateway's 10-minute idle timeout; names the connection (for support)."""
+    return {"type": "pong", "connection_id": connection_id, "ts": now_iso()}
