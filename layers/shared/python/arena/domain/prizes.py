@@ -53,7 +53,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, TypeGuard, cast
 
 from arena.domain.exact import EXACT
 
@@ -214,7 +214,7 @@ def currency_of(rule: Rule) -> Currency:
 # Validation
 
 
-def _is_decimal(value: object) -> bool:
+def _is_decimal(value: object) -> TypeGuard[Decimal]:
     return isinstance(value, Decimal) and value.is_finite()
 
 
@@ -484,7 +484,7 @@ class TierLike(Protocol):
 
     rank_from: int
     rank_to: int
-    type: str
+    type: PrizeType
     amount: Decimal | None
     token: str | None
     description: str | None
@@ -504,34 +504,64 @@ def currency_from_name(name: str) -> Currency:
     raise ValueError(f'{name!r} is not a currency: use "points" or "token:<SYMBOL>"')
 
 
-def _per_currency(value: CurrencyAmounts | None) -> Decimal | Mapping[Currency, Decimal] | None:
-    if value is None or isinstance(value, Decimal):
+def _per_currency(value: CurrencyAmounts) -> Decimal | Mapping[Currency, Decimal]:
+    if isinstance(value, Decimal):
         return value
     return {key if isinstance(key, Currency) else currency_from_name(key): amount for key, amount in value.items()}
+
+
+def _unchecked(value: Decimal | None) -> Decimal:
+    """A tier's optional amount where the rule needs one: a missing one is passed on as it is (None) for
+    ``validate`` to report, since the rules are built unchecked."""
+    return cast(Decimal, value)
 
 
 def _rule_of(tier: TierLike) -> Rule:
     # getattr: the split fields are optional, a tier without them (stored before splits existed) pays "each"
     split = getattr(tier, "split", None) or "each"
-    reward = {"prize_type": tier.type, "token": tier.token, "description": tier.description}
+    prize_type, token, description = tier.type, tier.token, tier.description
     if split == "each":
         # custom tiers: one unit per rank, any amount ignored
         amount = None if tier.type == "custom" else tier.amount
-        return EachInRange(rank_from=tier.rank_from, rank_to=tier.rank_to, amount=amount, **reward)
+        return EachInRange(
+            rank_from=tier.rank_from,
+            rank_to=tier.rank_to,
+            amount=amount,
+            prize_type=prize_type,
+            token=token,
+            description=description,
+        )
+    pool: Decimal | None = getattr(tier, "pool", None)
     if split == "shared":
-        return SharedInRange(rank_from=tier.rank_from, rank_to=tier.rank_to, pool=getattr(tier, "pool", None), **reward)
+        return SharedInRange(
+            rank_from=tier.rank_from,
+            rank_to=tier.rank_to,
+            pool=_unchecked(pool),
+            prize_type=prize_type,
+            token=token,
+            description=description,
+        )
     if split == "pro_rata":
-        return ProRata(rank_from=tier.rank_from, rank_to=tier.rank_to, pool=getattr(tier, "pool", None), **reward)
+        return ProRata(
+            rank_from=tier.rank_from,
+            rank_to=tier.rank_to,
+            pool=_unchecked(pool),
+            prize_type=prize_type,
+            token=token,
+            description=description,
+        )
     if split == "growing":
-        base = getattr(tier, "base", None)
+        base: Decimal | None = getattr(tier, "base", None)
         return GrowingPool(
             base=Decimal(0) if base is None else base,
-            per_participant=getattr(tier, "per_participant", None),
-            maximum=getattr(tier, "maximum", None),
+            per_participant=_unchecked(getattr(tier, "per_participant", None)),
+            maximum=_unchecked(getattr(tier, "maximum", None)),
             rank_from=tier.rank_from,
             rank_to=tier.rank_to,
             split=getattr(tier, "pool_split", None) or "equal",
-            **reward,
+            prize_type=prize_type,
+            token=token,
+            description=description,
         )
     raise ValueError(f"unknown prize split {split!r}: use one of {', '.join(TIER_SPLITS)}")
 
@@ -547,6 +577,6 @@ def from_tiers(
     no quantum means ``DEFAULT_QUANTUM``."""
     return PrizeTable(
         rules=tuple(_rule_of(t) for t in tiers),
-        cap_per_user=_per_currency(cap_per_user),
+        cap_per_user=None if cap_per_user is None else _per_currency(cap_per_user),
         quantum=DEFAULT_QUANTUM if quantum is None else _per_currency(quantum),
     )
