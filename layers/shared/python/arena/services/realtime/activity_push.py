@@ -67,10 +67,11 @@ def _apply_participant(event_id: str, user_id: str, changes: list[tuple[int, dic
     if not fresh:
         return _Applied(event_id, 0, None, Report())
     old, new = fresh[0][1], fresh[-1][2]
-    before = rt.Progress(int((old or {}).get("trade_count", 0)), bool((old or {}).get("qualified", False)))
+    # no old image (the participant's first record): no progress before
+    before = rt.Progress(int(old.get("trade_count", 0)), bool(old.get("qualified", False))) if old else None
     after = rt.Progress(int(new.get("trade_count", 0)), bool(new.get("qualified")), bool(new.get("disqualified")))
     report = Report()
-    for milestone in rt.personal_milestones(old and before, after):
+    for milestone in rt.personal_milestones(before, after):
         report.add(publish(rt.user_topic(user_id), "milestone", {"milestone": milestone.value, "event_id": event_id}))
     return _Applied(event_id, len(fresh), rt.activity(old, new), report)
 

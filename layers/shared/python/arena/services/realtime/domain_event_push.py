@@ -9,7 +9,8 @@ from typing import Any
 
 from arena.domain import realtime as rt
 from arena.domain.claims import PrizeRef
-from arena.domain.statuses import DomainEvent
+from arena.domain.distribution import PrizeRecord
+from arena.domain.statuses import DomainEvent, PrizeStatus
 from arena.services.realtime.sending import Report, publish
 from arena.store import connections as store
 from arena.store import distribution as distribution_store
@@ -58,15 +59,17 @@ def _tell_winners(event_id: str) -> Report:
     return report
 
 
-def _prize_message(prize: Mapping[str, Any]) -> dict[str, Any]:
-    message = {
-        name: prize[name]
-        for name in ("type", "token", "description", "amount", "status", "prize_rank", "claim_deadline")
-        if prize.get(name) is not None
+def _prize_message(prize: PrizeRecord) -> dict[str, Any]:
+    shown = {
+        "type": prize.type,
+        "token": prize.token,
+        "description": prize.description,
+        "amount": prize.amount,
+        "status": prize.status,
+        "prize_rank": prize.prize_rank,
+        "claim_deadline": prize.claim_deadline,
     }
-    if "prize_rank" in message:
-        message["prize_rank"] = int(message["prize_rank"])
-    if prize.get("status") == "CLAIMABLE":
-        ref = PrizeRef(str(prize["event_id"]), str(prize["user_id"]), int(prize["rule_index"]))
-        message["prize_id"] = ref.prize_id
+    message = {name: value for name, value in shown.items() if value is not None}
+    if prize.status == PrizeStatus.CLAIMABLE:
+        message["prize_id"] = PrizeRef(prize.event_id, prize.user_id, prize.rule_index).prize_id
     return message
