@@ -47,6 +47,14 @@ def _user_from_key(key: str) -> str | None:
     return key[cut + 1 :] if cut >= 0 else None
 
 
+def _key_user(key: str) -> str:
+    """The user of a key the encoder found it in (its column holds 0 then)."""
+    user = _user_from_key(key)
+    if user is None:
+        raise ValueError(f"bucket key {key!r} names no user")
+    return user
+
+
 def _pack_score(key: str, score: Decimal) -> str | int | None:
     """None: the key's score as is; int e: the key's score at exponent e; str: the score itself."""
     derived = _score_from_key(key)
@@ -110,7 +118,7 @@ def decode_bucket(data: bytes) -> list[BoardEntry]:
     return [
         BoardEntry(
             key=key,
-            user_id=_user_from_key(key) if user == 0 else user,
+            user_id=_key_user(key) if user == 0 else user,
             score=_unpack_score(key, score),
             trade_count=trade_count,
             qualified=q == "1",

@@ -306,6 +306,7 @@ def write_all(actions: list[dict[str, Any]]) -> bool:
     """One transaction of `actions`: True when written; False when one of their conditions failed and nothing was
     written (the batch of `batch_done_actions` was DONE already: a repeat; or a prize of `rolled_back_actions` has
     moved on)."""
+    codes: list[str] = []
     for attempt in range(_ATTEMPTS):
         if attempt:  # concurrent batches meet on the run item: back off with jitter, then try again
             time.sleep(0.025 * (2**attempt) * random.random())
@@ -314,7 +315,8 @@ def write_all(actions: list[dict[str, Any]]) -> bool:
             return True
         if outcome.failed_conditions() and not outcome.conflicted:
             return False
-    raise RuntimeError(f"distribution transaction still conflicting after {_ATTEMPTS} attempts: {outcome.codes}")
+        codes = outcome.codes
+    raise RuntimeError(f"distribution transaction still conflicting after {_ATTEMPTS} attempts: {codes}")
 
 
 def mark_payouts_published(prizes: list[PrizeRecord], at: datetime) -> None:

@@ -75,12 +75,16 @@ class Locator:
 
 
 def locator_from_item(item: dict[str, Any] | None) -> Locator | None:
-    return Locator(item.get("key"), int(item.get("version", 0))) if item else None
+    return _locator(item) if item else None
+
+
+def _locator(item: dict[str, Any]) -> Locator:
+    return Locator(item.get("key"), int(item.get("version", 0)))
 
 
 def read_locators(event_id: str, user_ids: set[str]) -> dict[str, Locator]:
     items = dynamo.batch_get(_table(), [locator_key(event_id, u) for u in user_ids]) if user_ids else []
-    return {item["item"][2:]: locator_from_item(item) for item in items}
+    return {item["item"][2:]: _locator(item) for item in items}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 from arena import clock
 from arena.config import settings
 from arena.domain.claims import PrizeRef
+from arena.domain.prizes import PrizeType
 from arena.domain.statuses import PrizeStatus, RunStatus
 from arena.store import distribution, dynamo
 
@@ -24,7 +25,7 @@ class PrizeRecord:
     event_id: str
     user_id: str
     rule_index: int
-    type: str  # points, token or custom
+    type: PrizeType
     amount: Decimal
     prize_rank: int
     status: PrizeStatus
