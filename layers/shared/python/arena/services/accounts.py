@@ -6,6 +6,7 @@ the same dedupe-record-plus-versioned-update transaction as trades. Idempotent.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
@@ -34,6 +35,22 @@ TAKING_UPDATES = (*LIVE_STATUSES, EventStatus.FINALIZING)
 def apply_for(principal: Principal, batch: EquityBatchIn) -> EquityBatchResult:
     principal.require(Role.SERVICE)
     return apply_updates(batch.updates)
+
+
+def _dedupe_record(event: Event, now: datetime, u: EquityUpdateIn) -> dict[str, Any]:
+    """The dedupe record of one equity update, as a trade item of the event."""
+    return trade_store.trade_item(
+        event.id,
+        event.end_at,
+        {
+            "trade_id": f"equity#{u.update_id}",
+            "user_id": u.user_id,
+            "kind": u.kind,
+            "amount": u.amount,
+            "at": clock.to_iso(u.at),
+        },
+        now,
+    )
 
 
 def _fold(event: Event, user_id: str, now: datetime) -> Any:
@@ -124,18 +141,7 @@ def apply_updates(raw_updates: list[Any]) -> EquityBatchResult:
             before,
             updates,
             item_id=lambda u: u.update_id,
-            dedupe_record=lambda u, event=event: trade_store.trade_item(
-                event.id,
-                event.end_at,
-                {
-                    "trade_id": f"equity#{u.update_id}",
-                    "user_id": u.user_id,
-                    "kind": u.kind,
-                    "amount": u.amount,
-                    "at": clock.to_iso(u.at),
-                },
-                now,
-            ),
+            dedupe_record=functools.partial(_dedupe_record, event, now),
             fold=_fold(event, user_id, now),
         )
         applied.update(new)

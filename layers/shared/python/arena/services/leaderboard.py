@@ -117,10 +117,14 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
     event, snapshot, _ = _read_context(event_id)
     index, offset = snapshot.index, 0
     if state is not None:
-        generation, offset = state.get("g"), state.get("o")
-        valid = state.get("e") == event_id and isinstance(generation, int) and isinstance(offset, int)
-        if not valid or generation < 0 or offset < 0:
+        generation, at = state.get("g"), state.get("o")
+        if (
+            not (state.get("e") == event_id and isinstance(generation, int) and isinstance(at, int))
+            or generation < 0
+            or at < 0
+        ):
             raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
+        offset = at
         snapshot = _snapshot_for(event_id, generation, snapshot)
         index = snapshot.index
     etag = f'W/"{event_id}.{index.generation}.{offset}.{limit}"'

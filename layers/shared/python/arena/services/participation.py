@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,14 +49,15 @@ def join_event(principal: Principal, event_id: str) -> JoinResult:
     existing = participant_store.get(event_id, principal.user_id)
     if existing is not None:
         return JoinResult(to_out(existing), created=False)
-    check = dict(
+    check = functools.partial(
+        rules.check_can_join,
         max_participants=event.max_participants,
         min_kyc_level=event.eligibility.min_kyc_level,
         excluded_account_types=event.eligibility.excluded_account_types,
         kyc_level=principal.kyc_level,
         account_type=principal.account_type,
     )
-    rules.check_can_join(current_status(event), participant_count=event.participant_count, **check)
+    check(current_status(event), participant_count=event.participant_count)
     record = ParticipantRecord(
         event_id=event_id,
         user_id=principal.user_id,
@@ -73,7 +75,7 @@ def join_event(principal: Principal, event_id: str) -> JoinResult:
         return JoinResult(to_out(participant_store.get(event_id, principal.user_id) or record), created=False)
     # Refused by the event's condition: it filled up or closed since we read it. Say which.
     fresh = load(event_id)
-    rules.check_can_join(current_status(fresh), participant_count=fresh.participant_count, **check)
+    check(current_status(fresh), participant_count=fresh.participant_count)
     raise Conflict("The event could not be joined; try again.", code="join_refused")
 
 
