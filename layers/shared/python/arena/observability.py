@@ -118,7 +118,7 @@ def correlation_id(correlation: Correlation, event: Any, context: Any) -> str | 
         if callable(correlation):
             found = correlation(event)
         else:
-            found = jmespath_utils.query(envelope=correlation, data=event) if isinstance(event, Mapping) else None
+            found = jmespath_utils.query(envelope=correlation, data=dict(event)) if isinstance(event, Mapping) else None
     except Exception:  # a malformed trigger must still reach its handler (which answers it properly)
         found = None
     if found in (None, ""):
