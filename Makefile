@@ -57,6 +57,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy as pyproject.toml's [tool.mypy] says: the shared layer's arena package, strict for arena.domain and arena.models.
+typecheck: setup
+	$(BIN)/mypy
+
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -81,7 +85,7 @@ e2e: setup
 	$(BIN)/python -m pytest tests/e2e -q -s
 
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
-test: setup lint validate openapi-check artifact
+test: setup lint typecheck validate openapi-check artifact
 	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
 
 bench: setup
