@@ -12,13 +12,14 @@ from typing import Any
 from arena.observability import entry_point, logger, stream_batch_id
 from arena.services.realtime import activity_push as realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @entry_point(correlation=stream_batch_id)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     batch = realtime.ActivityBatch()
 
     def record_handler(record: DynamoDBRecord) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from arena.observability import entry_point, logger, sqs_batch_id
 from arena.services.realtime import sending as realtime
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # A shard that fails is reported in the response (SQS retries it, then its DLQ), even when it is the only one.
@@ -21,5 +22,5 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @entry_point(correlation=sqs_batch_id)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
