@@ -236,6 +236,26 @@ def test_two_distribute_requests_start_one_run(arena: Arena, monkeypatch: pytest
     assert sum(ledger_lines(event_id).values()) == 6
 
 
+def test_a_second_planner_never_turns_a_paid_batch_back_to_pending(arena: Arena) -> None:
+    """Given a distribution whose batches are paid (DONE)
+    When another request that planned the same run at the same moment writes the plan's batches again
+    Then every batch stays DONE (batches are written once), so the run verifies."""
+    from dataclasses import replace
+
+    from arena.domain.statuses import BatchStatus
+    from arena.store import distribution as store
+
+    event_id = _seeded_event(arena)
+    assert distribute(arena, event_id).status == 201
+    paid = store.get_batch(event_id, 0)
+    assert paid is not None and paid.status == BatchStatus.DONE
+
+    store.put_batches(event_id, [replace(paid, status=BatchStatus.PENDING)])
+
+    assert store.get_batch(event_id, 0).status == BatchStatus.DONE
+    assert store.pending_batches(event_id) == []
+
+
 # ---------------------------------------------------------------------------------------------- crash and resume
 
 WRITES = (

@@ -25,6 +25,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from arena import clock
 from arena.config import settings
 from arena.domain.distribution import Batch, PlannedPrize, PrizeRecord, Run
@@ -35,6 +37,9 @@ RUN = "RUN"
 BATCH_PREFIX = "BATCH#"
 PRIZE_PREFIX = "PRIZE#"
 _ATTEMPTS = 8
+
+
+_TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 
 
 def _table() -> str:
@@ -132,10 +137,30 @@ def set_run_status(
 
 
 def put_batches(event_id: str, batches: list[Batch]) -> None:
-    """Write every batch (deterministic keys: a repeat rewrites the same PENDING items)."""
-    dynamo.batch_write(
-        _table(), [{**asdict(b), "event_id": event_id, "item": batch_item(b.batch_index)} for b in batches]
-    )
+    """Write each batch that is not written yet. Write-once, because two requests may plan a run at once (both read
+    it PLANNED): the second must not turn a batch the first has already paid back to PENDING. The keys and contents
+    are the plan's (its fingerprint was checked), so a batch that exists is already right."""
+    puts = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": dynamo.to_item({**asdict(b), "event_id": event_id, "item": batch_item(b.batch_index)}),
+                "ConditionExpression": "attribute_not_exists(#item)",
+                "ExpressionAttributeNames": {"#item": "item"},
+            }
+        }
+        for b in batches
+    ]
+    for start in range(0, len(puts), _TRANSACTION_ITEMS):
+        chunk = puts[start : start + _TRANSACTION_ITEMS]
+        if write_all(chunk):
+            continue
+        for put in chunk:  # some exist already: write the others one by one
+            try:
+                dynamo.client().put_item(**put["Put"])
+            except ClientError as error:
+                if not dynamo.is_conditional_failure(error):
+                    raise
 
 
 def _planned(item: Mapping[str, Any]) -> dict[str, Any]:
