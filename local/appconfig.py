@@ -45,8 +45,6 @@ PROFILE_TYPE = "AWS::AppConfig::ConfigurationProfile"
 VERSION_TYPE = "AWS::AppConfig::HostedConfigurationVersion"
 LOCAL_MAX_AGE_SECONDS = "1"
 DEFAULT_POLL_INTERVAL_SECONDS = 60
-# What the functions built from the variables this service sets: built again once they are set.
-READ_FROM_ENVIRONMENT = ("arena.config:settings", "arena.flags:feature_flags")
 
 
 class DataApiError(Exception):
@@ -114,7 +112,7 @@ class AppConfigService:
                     stack.set_function_environ(name, tpl.environment_string(value))
         if "FEATURE_FLAGS_MAX_AGE_SECONDS" not in os.environ:  # a flip is seen within a second or two
             stack.set_environ("FEATURE_FLAGS_MAX_AGE_SECONDS", LOCAL_MAX_AGE_SECONDS)
-        clear_cached_factories(*READ_FROM_ENVIRONMENT)
+        clear_cached_factories()
         logger.info("AppConfig data API at %s", self.url)
 
     def stop(self) -> None:
@@ -124,7 +122,7 @@ class AppConfigService:
             self._thread = None
         self._sessions.clear()
         self.url = None
-        clear_cached_factories(*READ_FROM_ENVIRONMENT)
+        clear_cached_factories()
 
     def health(self) -> dict[str, Any]:
         return {} if self.url is None else {"appconfigdata": self.url}

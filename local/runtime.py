@@ -208,12 +208,10 @@ class FunctionRegistry:
             runtime.retire()
 
 
-def clear_cached_factories(*targets: str) -> None:
-    """Empty the `functools.cache` of each "module:attribute" whose module is already imported, so what it built
-    before a service set the functions' environment (settings, clients) is built again from the new values."""
-    for target in targets:
-        module_name, _, attribute = target.partition(":")
-        module = sys.modules.get(module_name)
-        cached = getattr(module, attribute, None) if module is not None else None
-        if cached is not None and hasattr(cached, "cache_clear"):
-            cached.cache_clear()
+def clear_cached_factories() -> None:
+    """Forget what arena's cached factories built (arena/factories.py: settings, clients, the flags store) before a
+    service set the functions' environment, so it is built again from the new values; nothing when arena is not
+    imported yet."""
+    factories = sys.modules.get("arena.factories")
+    if factories is not None:
+        factories.reset()

@@ -45,14 +45,6 @@ logger = logging.getLogger("local.websocket")
 
 CONNECTION_LIFETIME_SECONDS = 2 * 60 * 60
 IDLE_TIMEOUT_SECONDS = 10 * 60
-# What the functions built from the variables this service sets: built again once they are set.
-READ_FROM_ENVIRONMENT = (
-    "arena.config:settings",
-    "arena.adapters.connections:client",
-    "arena.adapters.connections:_jwks_client",
-    "arena.adapters.tokens:client",
-    "arena.adapters.tokens:_jwks_client",
-)
 
 
 def _request_time(moment: float) -> str:
@@ -108,7 +100,7 @@ class WebSocketService:
         if "REALTIME_POST_WORKERS" not in os.environ:
             # One process serves every function and the sockets: a few posting threads beat 32 fighting the GIL.
             stack.set_environ("REALTIME_POST_WORKERS", "8")
-        clear_cached_factories(*READ_FROM_ENVIRONMENT)
+        clear_cached_factories()
         logger.info("WebSocket API %s at %s (@connections at %s)", self.api.api_id, self.url, self.management_url)
 
     def stop(self) -> None:

@@ -48,16 +48,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _clear_caches() -> None:
-    from arena.adapters import domain_events, schedules, workflows
-    from arena.config import settings
+    from arena import factories
     from arena.services import leaderboard
-    from arena.store import dynamo
 
-    settings.cache_clear()
-    dynamo.client.cache_clear()
-    domain_events.client.cache_clear()
-    schedules.client.cache_clear()
-    workflows.client.cache_clear()
+    factories.reset()  # settings, every AWS client, the flags store: built again from this test's environment
     leaderboard.cache.clear()
 
 

@@ -7,10 +7,11 @@ call `settings.cache_clear()` when they change it.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arena.factories import cached
 
 
 class Settings(BaseSettings):
@@ -92,6 +93,6 @@ class Settings(BaseSettings):
     feature_flags_max_age_seconds: int = Field(default=45, ge=0, le=3_600)
 
 
-@cache
+@cached
 def settings() -> Settings:
     return Settings()  # type: ignore[call-arg]

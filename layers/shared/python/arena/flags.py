@@ -45,7 +45,6 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 import boto3
@@ -56,6 +55,7 @@ from botocore.config import Config
 from arena.auth import Principal
 from arena.config import settings
 from arena.errors import NotFound
+from arena.factories import cached
 from arena.observability import logger
 
 
@@ -209,7 +209,7 @@ def store_from_settings(config: Mapping[str, Any] | None = None) -> AppConfigSto
     )
 
 
-@cache
+@cached
 def feature_flags() -> ArenaFlags:
     """The process's flags, built once from the settings (tests call `feature_flags.cache_clear()`)."""
     return ArenaFlags(store_from_settings(), stage=settings().stage)

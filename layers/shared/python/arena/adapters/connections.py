@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import boto3
@@ -21,10 +20,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from arena.config import settings
+from arena.factories import cached
 from arena.observability import count, logger
 
 
-@cache
+@cached
 def client() -> Any:
     workers = settings().realtime_post_workers
     return boto3.client(
@@ -35,7 +35,7 @@ def client() -> Any:
     )
 
 
-@cache
+@cached
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=settings().realtime_post_workers, thread_name_prefix="post")
 
@@ -116,7 +116,7 @@ def post(connection_ids: Iterable[str], data: bytes) -> Outcome:
     return post_many((c, data) for c in connection_ids)
 
 
-@cache
+@cached
 def _sqs() -> Any:
     return boto3.client("sqs")
 

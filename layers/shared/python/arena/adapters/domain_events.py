@@ -10,7 +10,6 @@ import json
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from functools import cache
 from typing import Any
 
 import boto3
@@ -18,11 +17,12 @@ from pydantic import BaseModel
 
 from arena import clock
 from arena.config import settings
+from arena.factories import cached
 
 SOURCE = "arena"
 
 
-@cache
+@cached
 def client() -> Any:
     return boto3.client("events")
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError
 
 from arena.config import settings
+from arena.factories import cached
 
 Transition = Literal["start", "end"]
 TRANSITIONS: tuple[Transition, ...] = ("start", "end")
 
 
-@cache
+@cached
 def client() -> Any:
     return boto3.client("scheduler")
 

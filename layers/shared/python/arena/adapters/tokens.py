@@ -6,16 +6,16 @@ client_id, ID tokens aud).
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import jwt
 
 from arena.config import settings
 from arena.errors import Unauthenticated
+from arena.factories import cached
 
 
-@cache
+@cached
 def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 

@@ -8,14 +8,15 @@ execution only.
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from arena.factories import cached
 
-@cache
+
+@cached
 def client() -> Any:
     return boto3.client("stepfunctions")
 

@@ -7,7 +7,6 @@ import binascii
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import boto3
@@ -16,12 +15,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from arena.errors import BadRequest
+from arena.factories import cached
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-@cache
+@cached
 def client() -> Any:
     # Endpoint and region come from the standard AWS variables (AWS_ENDPOINT_URL_DYNAMODB locally).
     return boto3.client(

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from arena import clock
 from arena.adapters import connections as poster
 from arena.config import settings
 from arena.domain import realtime as rt
+from arena.factories import cached
 from arena.store import connections as store
 
 
@@ -23,7 +23,7 @@ def now_iso() -> str:
     return clock.to_iso(clock.now())
 
 
-@cache
+@cached
 def pool() -> ThreadPoolExecutor:
     """Threads for the per-participant claims of one invocation (they wait on DynamoDB). Not the adapter's posting
     pool: a task here may itself post through that one, and one pool waiting on itself could run dry."""
