@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
 	@echo "make test      install what is needed, then lint, type-check, validate the template, check the OpenAPI file,"
-	@echo "               build the artifact and import every handler from it, run every test (2 workers)"
+	@echo "               build the artifact and import every handler from it, run every test"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
 	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
@@ -87,7 +87,7 @@ e2e: setup
 
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
 test: setup lint typecheck validate openapi-check artifact
-	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10 -n auto --dist loadfile
+	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
 
 bench: setup
 	$(BIN)/python -m bench
