@@ -532,17 +532,9 @@ def _rule_of(tier: TierLike) -> Rule:
             description=description,
         )
     pool: Decimal | None = getattr(tier, "pool", None)
-    if split == "shared":
-        return SharedInRange(
-            rank_from=tier.rank_from,
-            rank_to=tier.rank_to,
-            pool=_unchecked(pool),
-            prize_type=prize_type,
-            token=token,
-            description=description,
-        )
-    if split == "pro_rata":
-        return ProRata(
+    if split in ("shared", "pro_rata"):
+        pooled = SharedInRange if split == "shared" else ProRata  # the same fields, split differently
+        return pooled(
             rank_from=tier.rank_from,
             rank_to=tier.rank_to,
             pool=_unchecked(pool),
