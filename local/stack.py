@@ -55,23 +55,44 @@ REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
 _MOTO_TRANSACTIONS = threading.Lock()
+_moto_lock_holders = 0
+_moto_lock_guard = threading.Lock()
 
 
 def serialise_moto_transactions() -> Callable[[], None]:
     """moto rolls a transaction back by deep-copying whole tables, which breaks when two threads write at once.
-    DynamoDB serialises conflicting transactions itself; this gives moto the same guarantee. Returns the undo."""
+    DynamoDB serialises conflicting transactions itself; this gives moto the same guarantee. Returns the undo.
+
+    Counted, not stacked: the test session and each local stack in it install it, and they end in any order (a
+    stack started before the session's tables stops after them); moto's own method comes back only when the last
+    holder lets go, never while another still relies on the lock."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
+    global _moto_lock_holders
+    with _moto_lock_guard:
+        if _moto_lock_holders == 0:
+            original = DynamoDBBackend.transact_write_items
 
-    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with _MOTO_TRANSACTIONS:
-            return original(self, *args, **kwargs)
+            def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+                with _MOTO_TRANSACTIONS:
+                    return original(self, *args, **kwargs)
 
-    DynamoDBBackend.transact_write_items = locked  # type: ignore[method-assign]
+            locked.moto_original = original  # type: ignore[attr-defined]
+            DynamoDBBackend.transact_write_items = locked  # type: ignore[method-assign]
+        _moto_lock_holders += 1
+
+    released = False
 
     def undo() -> None:
-        DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        global _moto_lock_holders
+        nonlocal released
+        with _moto_lock_guard:
+            if released:
+                return
+            released = True
+            _moto_lock_holders -= 1
+            if _moto_lock_holders == 0:
+                DynamoDBBackend.transact_write_items = DynamoDBBackend.transact_write_items.moto_original  # type: ignore[attr-defined,method-assign]
 
     return undo
 
