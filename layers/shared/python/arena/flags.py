@@ -67,6 +67,8 @@ class Flag(StrEnum):
     NOTIFICATIONS_TELEGRAM = "notifications_telegram"
     EVENT_CHAT = "event_chat"
     SHARE_CARDS = "share_cards"
+    # On for a caller: their requests skip the rate limits (arena/services/rate_limiting.py); default on: all do.
+    RATE_LIMIT_EXEMPT = "rate_limit_exempt"
 
 
 ROLLOUT_BUCKETS = 100
