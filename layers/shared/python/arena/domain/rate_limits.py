@@ -107,7 +107,8 @@ class Quota:
 
 
 DEFAULT_QUOTAS: dict[QuotaName, Quota] = {
-    QuotaName.READ: Quota(300, 60),
+    # 10 a second per route, sustained: a console polling a board every 100 ms stays inside it.
+    QuotaName.READ: Quota(600, 60),
     QuotaName.WRITE: Quota(60, 60),
     # Above the claim service's own velocity rule (10 a minute), which answers first with its own details.
     QuotaName.CLAIM: Quota(30, 60),
