@@ -104,7 +104,7 @@ def test_machine_clients_count_against_their_own_quota(
     assert reply.raw["headers"]["RateLimit-Limit"] == "5"
 
 
-def test_admins_bypass_and_the_exempt_flag_exempts(
+def test_admins_bypass_and_the_exempt_flag_is_never_refused(
     quotas: Callable[..., None],
     load_handler: Callable[..., ModuleType],
     lambda_context: Any,
@@ -116,14 +116,18 @@ def test_admins_bypass_and_the_exempt_flag_exempts(
     assert [r.status for r in admin] == [200] * 5
     assert not any(name in admin[0].raw["headers"] for name in HEADERS)
 
-    # The flag on for one partner: its requests are not counted; everyone else's still are.
-    monkeypatch.setattr(
-        rate_limiting,
-        "is_enabled",
-        lambda flag, principal: flag == Flag.RATE_LIMIT_EXEMPT and principal.user_id == "partner",
-    )
+    # The flag on for one partner: never refused; everyone else still is. It is asked only when a bucket refuses
+    # (AppConfig stays off the path of an admitted request).
+    asked: list[str] = []
+
+    def flag_on_for_partner(flag: str, principal: Any) -> bool:
+        asked.append(principal.user_id)
+        return flag == Flag.RATE_LIMIT_EXEMPT and principal.user_id == "partner"
+
+    monkeypatch.setattr(rate_limiting, "is_enabled", flag_on_for_partner)
     assert [list_events(handler, lambda_context, user_claims("partner")).status for _ in range(3)] == [200] * 3
     assert [list_events(handler, lambda_context).status for _ in range(2)] == [200, 429]
+    assert asked == ["partner", "partner", "trader-1"]
 
 
 def test_requests_without_a_caller_are_not_counted(

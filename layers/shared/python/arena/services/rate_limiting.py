@@ -1,10 +1,11 @@
 """Rate limiting of the HTTP API: every authenticated request counts against its caller's bucket for its route,
 shared by every Lambda instance through the rate-limits table (arena/store/rate_limits.py).
 
-Who counts: every caller with a principal, except admins (bypass) and callers the `rate_limit_exempt` feature
-flag is on for. Requests without a principal are not counted: API Gateway's authorizer refuses them in AWS, and
-its stage throttling (template.yaml `ApiThrottleRate`/`ApiThrottleBurst`, per route across all callers) stays the
-coarse outer limit that no request gets past; this one is the fair share of one caller inside it.
+Who counts: every caller with a principal, except admins (bypass); callers the `rate_limit_exempt` feature flag
+is on for are counted but never refused. Requests without a principal are not counted: API Gateway's authorizer
+refuses them in AWS, and its stage throttling (template.yaml `ApiThrottleRate`/`ApiThrottleBurst`, per route
+across all callers) stays the coarse outer limit that no request gets past; this one is the fair share of one
+caller inside it.
 
 A limiter that cannot reach its table lets the request through (logged, counted as `RateLimitUnavailable`):
 the outer throttling still holds, and an outage of a guard should not become an outage of the API.
@@ -58,18 +59,13 @@ def now_micros() -> int:
     return time.time_ns() // 1_000
 
 
-def exempt(principal: Principal) -> bool:
-    """Admins bypass the limits, and so does anyone the `rate_limit_exempt` flag is on for."""
-    if not settings().rate_limits.enabled or principal.is_admin:
-        return True
-    return is_enabled(Flag.RATE_LIMIT_EXEMPT, principal)
-
-
 def check(principal: Principal, route_key: str, *, now: int | None = None, client: Any = None) -> Decision | None:
-    """Count one request of `principal` on `route_key`. The decision, or None when the caller is not limited.
+    """Count one request of `principal` on `route_key`. The decision, or None when the caller is not limited:
+    admins, and callers the `rate_limit_exempt` flag is on for. The flag is asked only when the bucket refuses,
+    so AppConfig is never on the path of an admitted request.
 
     Raises what the store raises (ClientError, BotoCoreError); `check_request` is the fail-open wrapper."""
-    if exempt(principal):
+    if not settings().rate_limits.enabled or principal.is_admin:
         return None
     quota = settings().rate_limits.quota(quota_name(client_kind(principal), route_class(route_key)))
     bucket = bucket_key(principal.user_id, route_key)
@@ -94,6 +90,8 @@ def check(principal: Principal, route_key: str, *, now: int | None = None, clien
         if step is None:
             assert attempt.tat is not None
             _remember(bucket, attempt.tat)
+            if is_enabled(Flag.RATE_LIMIT_EXEMPT, principal):
+                return None
             count("RateLimited")
             return refused(quota, attempt.tat, at)
     logger.warning("rate limit did not settle; request let through", bucket=bucket)
