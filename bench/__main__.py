@@ -1,7 +1,8 @@
 """`python -m bench [--quick | --sizes 1000,10000] [--samples 200] [--naive-samples N] [--ingest-threads 4]
 [--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md: the leaderboard
 (ingest, refresh, reads against a naive baseline), prize distribution, then the real-time fan-out.
-`python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone."""
+`python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone; `python -m bench
+rate_limits [...]` measures what the rate limit adds to a request."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import fanout
 
         return fanout.main(argv[1:])
+    if argv[:1] == ["rate_limits"]:  # what the rate limit adds to a request (bench/rate_limits.py)
+        from bench import rate_limits
+
+        return rate_limits.main(argv[1:])
     options = parse(argv)
     results, info = run(options)
     from bench import distribution, report  # after run(): the environment and sys.path are set

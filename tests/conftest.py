@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -72,6 +73,7 @@ def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtu
         names.update(create_lifecycle_resources(template, boto3.client("events"), boto3.client("scheduler")))
         for logical_id, env_name in {**TABLE_ENV, **LIFECYCLE_ENV}.items():
             monkeypatch.setenv(env_name, names[logical_id])
+        monkeypatch.setenv("RATE_LIMITS", json.dumps({"table": names["RateLimitsTable"]}))
         _clear_caches()
         yield names
         _clear_caches()

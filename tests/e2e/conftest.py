@@ -115,15 +115,18 @@ def arena() -> Iterator[ArenaClient]:
 
 
 @contextmanager
-def in_process_stack(dynamodb: str = "moto", **environment: str) -> Iterator[Any]:
+def in_process_stack(
+    dynamodb: str = "moto", parameters: dict[str, str] | None = None, **environment: str
+) -> Iterator[Any]:
     """The whole template on a LocalStack in this process (moto for DynamoDB unless "local" is asked for), so the
-    test can also read and seed through the arena package, with `environment` set for its lifetime."""
+    test can also read and seed through the arena package, with `environment` set for its lifetime and the
+    template's `parameters` overridden."""
     from local.stack import LocalStack
     from tests.conftest import _clear_caches
 
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
-    local = LocalStack(port=0, dynamodb=dynamodb).start()
+    local = LocalStack(port=0, dynamodb=dynamodb, parameters=parameters).start()
     _clear_caches()  # the test process reads the stack's moto through the same arena package
     try:
         yield local

@@ -22,8 +22,10 @@ PARALLEL = 100
 
 @pytest.fixture
 def stack() -> Iterator[Any]:
-    # The status machine is under test, not the per-user velocity limit (its own test is on moto).
-    with in_process_stack("local", CLAIM_VELOCITY_LIMIT="100000", POWERTOOLS_LOG_LEVEL="WARNING") as local:
+    # The status machine is under test, not the per-user velocity limit nor the claim route's rate limit (their
+    # own tests are on moto).
+    quotas = {"RateLimitQuotas": "claim=100000/60"}
+    with in_process_stack("local", quotas, CLAIM_VELOCITY_LIMIT="100000", POWERTOOLS_LOG_LEVEL="WARNING") as local:
         yield local
 
 

@@ -6,12 +6,41 @@ call `settings.cache_clear()` when they change it.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from arena.domain.rate_limits import DEFAULT_QUOTAS, Quota, QuotaName, format_quotas, parse_quotas
 from arena.factories import cached
+
+
+class RateLimitSettings(BaseModel):
+    """Per-caller, per-route rate limits (arena/services/rate_limiting.py), from one JSON environment variable,
+    RATE_LIMITS: {"table": ..., "quotas": "read=300/60 write=60/60 ...", "enabled": true}. `quotas` names only
+    what differs from the defaults (arena/domain/rate_limits.py DEFAULT_QUOTAS); the template passes the stage's
+    RateLimitQuotas parameter."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str = Field(default="arena-rate-limits", min_length=3)
+    quotas: str = Field(default=format_quotas(DEFAULT_QUOTAS), max_length=1_000)
+    enabled: bool = True
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas_parse(cls, value: str) -> str:
+        parse_quotas(value)  # a typo in a stage's quotas fails at start, not on a request
+        return value
+
+    def quota(self, name: QuotaName) -> Quota:
+        return _parsed_quotas(self.quotas)[name]
+
+
+@functools.cache
+def _parsed_quotas(text: str) -> dict[QuotaName, Quota]:
+    return parse_quotas(text)
 
 
 class Settings(BaseSettings):
@@ -91,6 +120,8 @@ class Settings(BaseSettings):
     feature_flags_environment: str = Field(default="")
     feature_flags_profile: str = Field(default="")
     feature_flags_max_age_seconds: int = Field(default=45, ge=0, le=3_600)
+    # Rate limits: the table, the quotas, on or off (RateLimitSettings above).
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
 
 @cached

@@ -67,6 +67,8 @@ class Flag(StrEnum):
     NOTIFICATIONS_TELEGRAM = "notifications_telegram"
     EVENT_CHAT = "event_chat"
     SHARE_CARDS = "share_cards"
+    # On for a caller: the rate limits never refuse them (arena/services/rate_limiting.py); default on: for no one.
+    RATE_LIMIT_EXEMPT = "rate_limit_exempt"
 
 
 ROLLOUT_BUCKETS = 100

@@ -4,6 +4,7 @@ to HTTP statuses. Handlers never catch exceptions themselves."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,7 @@ from arena.errors import (
     Unauthenticated,
 )
 from arena.observability import HTTP, entry_point, logger
+from arena.services import rate_limiting
 
 STATUS_BY_ERROR: dict[type[ArenaError], int] = {
     BadRequest: 400,
@@ -140,7 +142,8 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` for the error statuses a route can answer, all in the one error shape."""
     from arena.models.common import ErrorBody
 
-    wanted = statuses or (400, 401, 403, 404, 409, 422)
+    # Every route can answer 429: the rate limit (`rate_limited` below) stands in front of them all.
+    wanted = dict.fromkeys((*(statuses or (400, 401, 403, 404, 409, 422)), 429))
     return {
         status: {
             "description": _STATUS_TEXT[status],
@@ -156,6 +159,30 @@ def lambda_handler_for(app: APIGatewayHttpResolver) -> Any:
 
     @entry_point(correlation=HTTP)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return rate_limited(event, lambda: app.resolve(event, context))
 
     return lambda_handler
+
+
+# ---------------------------------------------------------------------------------------------- rate limiting
+
+
+def rate_limited(event: dict[str, Any], resolve: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Count the request against its caller's limit (arena/services/rate_limiting.py) before anything reads it:
+    refused, a 429 with Retry-After; admitted, the route's response with the RateLimit-* fields added. Counted
+    only once the caller is known (a request without a principal goes on to its 401 uncounted)."""
+    try:
+        caller: Principal | None = principal_from_event(event)
+    except ArenaError:
+        caller = None
+    decision = rate_limiting.check_request(event, caller)
+    if decision is not None and not decision.allowed:
+        message = f"Too many requests; retry in {decision.retry_after_seconds} s."
+        details = {"limit": decision.limit, "retry_after_seconds": decision.retry_after_seconds}
+        body = to_json({"error": {"code": RateLimited.code, "message": message, "details": details}})
+        headers = {"Content-Type": "application/json", **decision.headers()}
+        return {"statusCode": 429, "headers": headers, "body": body, "isBase64Encoded": False}
+    response = resolve()
+    if decision is not None:
+        response.setdefault("headers", {}).update(decision.headers())
+    return response
