@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from local import template as tpl
 from local.runtime import clear_cached_factories
@@ -92,7 +92,7 @@ class PoolDirectory:
         the pool refuses as a username (a test's odd one) is signed in as asked, without the pool."""
         try:
             return self._sign_in(sub, groups)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             logger.info("user pool refused %r (%s); token issued without it", sub, error)
             return list(groups or ())
 
