@@ -4,8 +4,9 @@
 (`template`), the functions (`runtime`, `log_labels`), DynamoDB (`dynamodb_local`), the HTTP API (`gateway`,
 `route_matching`, `apigw`, `http_server`, `helper_routes`, `jwt_issuer`), and the services it starts, which see it
 through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_routes`, `connections_api`),
-AppConfig (`appconfig`, `flag_routes`), event sources (`event_sources`, `pollers`), `schedules`, `eventbridge`,
-`workflows`. Command-line helpers: `demo`, `watch`, `flags`, `send_trades` (with `simulator`, `samples`).
+AppConfig (`appconfig`, `flag_routes`), the Cognito user pool (`cognito`), event sources (`event_sources`,
+`pollers`), `schedules`, `eventbridge`, `workflows`. Command-line helpers: `demo`, `watch`, `flags`, `send_trades`
+(with `simulator`, `samples`).
 """
 
 import os

@@ -75,13 +75,13 @@ class LocalHelperRoutes:
             return bad_request("the body is not JSON")
         if not isinstance(request, dict):
             return bad_request("the body must be a JSON object")
-        sub, groups = request.get("sub"), request.get("groups", [])
+        sub, groups = request.get("sub"), request.get("groups")  # no groups: the user pool's, if the stack has one
         claims, scopes = request.get("claims", {}), request.get("scopes")
         claims = {} if claims is None else claims
         ttl = request.get("ttl_seconds", 3600)
         if not isinstance(sub, str) or not sub:
             return bad_request("sub must be a non-empty string")
-        if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
             return bad_request("groups must be a list of strings")
         if not isinstance(claims, dict):
             return bad_request("claims must be an object")

@@ -2,7 +2,8 @@
 
 It signs RS256 tokens shaped like Cognito's (sub, cognito:groups, token_use, scope) with a key pair made at
 start, and verifies them the way API Gateway's JWT authorizer does: signature via the key id, expiry,
-issuer, and "aud or client_id is one of the configured audiences".
+issuer, and "aud or client_id is one of the configured audiences". With a `directory` (the local stack's moto user
+pool, local/cognito.py) the groups a token carries come from signing the user in there.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -20,6 +21,12 @@ DEFAULT_ISSUER = "http://127.0.0.1:3000/local"
 WEB_CLIENT_ID = "arena-local-web"
 TRADE_FEED_CLIENT_ID = "arena-local-trade-feed"
 DEFAULT_AUDIENCES = (WEB_CLIENT_ID, TRADE_FEED_CLIENT_ID)
+
+
+class UserDirectory(Protocol):
+    def sign_in(self, sub: str, groups: list[str] | None) -> list[str]:
+        """The groups of `sub`'s token: `groups` when given (the directory made to agree), else the user's own."""
+        ...
 
 
 class TokenError(jwt.InvalidTokenError):
@@ -41,6 +48,7 @@ class JwtIssuer:
         self.key_id = uuid.uuid4().hex
         self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._public_key = self._private_key.public_key()
+        self.directory: UserDirectory | None = None
 
     @property
     def jwks_url(self) -> str:
@@ -55,14 +63,15 @@ class JwtIssuer:
     def issue(
         self,
         sub: str,
-        groups: Iterable[str] = (),
+        groups: Iterable[str] | None = None,
         scopes: Iterable[str] | None = None,
         extra_claims: Mapping[str, Any] | None = None,
         ttl_seconds: int = 3600,
     ) -> str:
         """An RS256 ID token for `sub`, like Cognito's.
 
-        Like Cognito, "cognito:groups" is left out when the user is in no group. `scopes` adds the
+        Like Cognito, "cognito:groups" is left out when the user is in no group. Without `groups`, a directory
+        names them (none without one). `scopes` adds the
         space-separated "scope" claim. `extra_claims` override or add claims; a None value removes one
         (e.g. {"aud": None, "client_id": "arena-local-trade-feed", "token_use": "access"} makes an access token).
         """
@@ -78,7 +87,9 @@ class JwtIssuer:
             "jti": str(uuid.uuid4()),
             "cognito:username": sub,
         }
-        groups = list(groups)
+        if self.directory is not None:
+            groups = self.directory.sign_in(sub, None if groups is None else list(groups))
+        groups = list(groups or ())
         if groups:
             claims["cognito:groups"] = groups
         if scopes is not None:

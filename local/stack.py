@@ -29,6 +29,7 @@ import boto3
 
 from local import template as tpl
 from local.appconfig import AppConfigService
+from local.cognito import CognitoService
 from local.event_sources import EventSourcePollers
 from local.eventbridge import EventBridgeRules
 from local.gateway import HttpGateway
@@ -136,6 +137,7 @@ class LocalStack:
         self.services: list[Service] = [
             WebSocketService(),
             AppConfigService(),  # before the pollers: it names the feature flags' AppConfig ids to the functions
+            CognitoService(),  # the user pool and its groups (roles); the token issuer signs users in from it
             EventSourcePollers(),
             ScheduleService(),
             EventBridgeRules(),

@@ -201,6 +201,9 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     assert refused.status == 409 and refused.body["error"]["code"], refused.body  # nothing held for review
     _ok(arena.call("POST", f"/api/users/{ann}/flag", feed, {"flagged": True, "reason": "artifact smoke"}))
     _ok(arena.call("GET", "/api/users/me/points", tokens[bob]))
+    # role management: the admin's event gets bob as a manager once he holds the role (the user pool in moto)
+    _ok(arena.call("POST", f"/api/admin/users/{bob}/roles", admin, {"role": "event-manager", "reason": "smoke"}))
+    _ok(arena.call("POST", f"/api/admin/events/{event_id}/managers", admin, {"user_id": bob, "reason": "smoke"}))
     rollback = _ok(arena.call("POST", f"/api/events/{event_id}/prizes/rollback", admin, {"reason": "smoke"}), 200, 409)
     assert rollback, rollback
 

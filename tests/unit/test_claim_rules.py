@@ -61,9 +61,9 @@ def test_a_payout_id_is_a_claim_id_or_the_distributions_key() -> None:
 # ---------------------------------------------------------------------------------------------- the status machine
 
 
-def test_only_the_owner_may_claim() -> None:
+def test_only_the_owner_may_claim_and_someone_else_s_prize_is_refused_as_missing() -> None:
     refusal = rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "bob", NOON)
-    assert refusal is not None and (refusal.code, refusal.kind) == ("not_prize_owner", "forbidden")
+    assert refusal == rules.PRIZE_NOT_FOUND and (refusal.code, refusal.kind) == ("prize_not_found", "not_found")
     assert rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "ann", NOON) is None
 
 

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     connections_endpoint: str = Field(default="http://127.0.0.1:3002", min_length=8)
     jwt_issuer: str = Field(default="http://127.0.0.1:3000/local", min_length=8)
     jwt_audiences: str = Field(default="arena-local-web,arena-local-trade-feed")
+    # The Cognito user pool whose groups are the roles (adapters/identity.py: role management). Unset: no
+    # function may change roles; the local stack sets it to its moto pool.
+    user_pool_id: str = Field(default="", max_length=55)
     # Leaderboard pushes: at most one per event per this many seconds, the top rows they cover.
     realtime_push_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     realtime_top_n: int = Field(default=20, ge=1, le=100)

@@ -8,8 +8,9 @@
   custom ``CUSTOM_PENDING``) or ``IN_REVIEW``; ``IN_REVIEW`` -> paid state (approved) or ``REJECTED``;
   ``CLAIMABLE`` -> ``EXPIRED`` after the deadline; ``PAYOUT_REQUESTED`` -> ``PAID`` / ``PAYOUT_FAILED``
   (``PAYOUT_FAILED`` -> ``PAID`` when the wallet retried); ``CUSTOM_PENDING`` -> ``FULFILLED``.
-* **Refusals** (`claim_refusal`): someone else's prize, a prize that is not claimable (auto mode, already claimed,
-  expired, rolled back) or past its deadline.
+* **Refusals** (`claim_refusal`): someone else's prize (refused exactly as a prize that does not exist, so a
+  caller learns nothing about other users' prizes from ids anyone can build), a prize that is not claimable (auto
+  mode, already claimed, expired, rolled back) or past its deadline.
 * **Review reasons** (`review_reasons`): a flagged account, one counterparty on most of the user's volume, a
   burst of volume right before the end.
 * **Counterparty summary** (`add_counterparty`): the heaviest counterparties of a participant by volume in
@@ -140,8 +141,12 @@ def parse_payout_id(payout_id: str) -> PrizeRef | None:
 class Refusal:
     code: str
     message: str
-    # The error kind: "forbidden" (not yours), "conflict" (the prize's state refuses it).
+    # The error kind: "not_found" (no such prize, or not yours), "conflict" (the prize's state refuses it).
     kind: str
+
+
+# Someone else's prize answers as one that does not exist: the same code and message, nothing about the prize.
+PRIZE_NOT_FOUND = Refusal("prize_not_found", "No prize with this id.", "not_found")
 
 
 def claim_refusal(
@@ -149,7 +154,7 @@ def claim_refusal(
 ) -> Refusal | None:
     """Why `user_id` may not claim this prize now; None when the claim may proceed."""
     if owner != user_id:
-        return Refusal("not_prize_owner", "Only the prize's owner can claim it.", "forbidden")
+        return PRIZE_NOT_FOUND
     if status == PrizeStatus.CLAIMABLE and deadline is not None and now >= deadline:
         return Refusal("claim_deadline_passed", "The claim deadline of this prize has passed.", "conflict")
     if status == PrizeStatus.CLAIMABLE:

@@ -3,8 +3,10 @@ looks wrong.
 
 How a claim runs (``claim``):
 1. velocity: one attempt counted in the user's fixed window by a conditional ADD (429 past the limit);
-2. the prize is read and the rules of ``arena.domain.claims`` refuse someone else's prize (403), a prize that is
-   not CLAIMABLE or past its deadline (409);
+2. the prize is read and the rules of ``arena.domain.claims`` refuse a prize that is not CLAIMABLE or past its
+   deadline (409), and someone else's prize exactly as one that does not exist (404 ``prize_not_found``, and a
+   history entry that names only the id the caller sent): prize ids are built from event and user ids, so anyone
+   can write one, and neither the answer nor the caller's history may tell whether that prize exists;
 3. the fraud checks: the exchange's flag on the account, and Arena's own signals from the participant's totals
    (one counterparty on most of the volume, a burst of volume right before the end). Any reason -> IN_REVIEW and
    a review-queue item instead of paying;
@@ -13,8 +15,9 @@ How a claim runs (``claim``):
 5. settle, after the transition (``settlement``). A crash between 4 and 5 is finished by the sweep (or by a repeat
    of the claim), so a claimed prize is always paid.
 
-Every attempt, accepted or refused, is appended to the claim history (who, when, what, outcome, why). Refusals are
-appended after the fact; an accepted claim's entry is written in the transaction that accepts it.
+Every attempt, accepted or refused, is appended to the claimant's claim history (who, when, what, outcome, why);
+the prize's type and amount only when the prize is the claimant's. Refusals are appended after the fact; an
+accepted claim's entry is written in the transaction that accepts it.
 
 With an ``Idempotency-Key`` header the claim runs under Powertools' idempotency utility (its own DynamoDB table):
 a repeat with the same key and the same request returns the first answer; the same key with another prize or
@@ -40,11 +43,11 @@ from arena.config import settings
 from arena.domain import claims as rules
 from arena.domain.claims import PrizeRef
 from arena.domain.statuses import PrizeStatus
-from arena.errors import ArenaError, Conflict, Forbidden, InvalidInput, RateLimited
+from arena.errors import ArenaError, Conflict, InvalidInput, RateLimited
 from arena.models.claims import ClaimRequest, ClaimResult
 from arena.observability import count
 from arena.services.claims.settlement import settle_or_leave
-from arena.services.claims.shared import history_record, load, prize_ref
+from arena.services.claims.shared import history_record, load, not_found, prize_ref
 from arena.store import claims as store
 from arena.store import participants as participant_store
 from arena.store import user_prizes
@@ -110,8 +113,13 @@ def _claim(principal: Principal, prize_id: str, body: ClaimRequest) -> ClaimResu
         prize = load(ref)
         return _accept(principal, prize, body, now)
     except ArenaError as refusal:
-        _record_refusal(principal, prize_id, ref, prize, body, refusal)
+        _record_refusal(principal, prize_id, ref, _own(prize, principal), body, refusal)
         raise
+
+
+def _own(prize: PrizeRecord | None, principal: Principal) -> PrizeRecord | None:
+    """The prize when it is the caller's; None (as if it did not exist) when it is someone else's."""
+    return prize if prize is not None and prize.user_id == principal.user_id else None
 
 
 def _record_refusal(
@@ -156,8 +164,9 @@ def _count_attempt(user_id: str, now: datetime) -> None:
 
 
 def _refuse(refusal: rules.Refusal) -> ArenaError:
-    kind = Forbidden if refusal.kind == "forbidden" else Conflict
-    return kind(refusal.message, code=refusal.code)
+    if refusal.kind == "not_found":
+        return not_found()
+    return Conflict(refusal.message, code=refusal.code)
 
 
 def _refusal(prize: PrizeRecord, user_id: str, now: datetime) -> rules.Refusal | None:

@@ -17,17 +17,22 @@ from arena.store.claims import HistoryRecord
 from arena.store.user_prizes import PrizeRecord
 
 
+def not_found() -> NotFound:
+    """The one answer for an id that names no prize, and (to its claimant) for someone else's prize."""
+    return NotFound(rules.PRIZE_NOT_FOUND.message, code=rules.PRIZE_NOT_FOUND.code)
+
+
 def prize_ref(prize_id: str) -> PrizeRef:
     ref = rules.parse_prize_id(prize_id)
     if ref is None:
-        raise NotFound("No prize with this id.", code="prize_not_found")
+        raise not_found()
     return ref
 
 
 def load(ref: PrizeRef) -> PrizeRecord:
     prize = user_prizes.get(ref)
     if prize is None:
-        raise NotFound("No prize with this id.", code="prize_not_found")
+        raise not_found()
     return prize
 
 
