@@ -14,6 +14,7 @@
         spec: spec,
         dom_id: "#swagger-ui",
         deepLinking: true,
+        validatorUrl: null, // Swagger UI would otherwise load a badge from validator.swagger.io
         presets: [SwaggerUIBundle.presets.apis],
         layout: "BaseLayout",
       });
