@@ -12,7 +12,7 @@ and completes each operation from what is known centrally, so no handler can lea
 * a short operationId, the handler's name in camelCase; `servers`; the security scheme, and `security: []` on
   public routes.
 
-The routes of the API docs page (functions/docs) opt out with `include_in_schema=False`: they serve this file.
+The API docs page's function (functions/docs) is left out: it serves this file.
 `--check` exits 1 when the checked-in file is stale.
 """
 
@@ -57,6 +57,8 @@ SERVERS = [
     },
 ]
 
+# Serves this document (and needs it to exist to import): not part of it.
+DOCS_PAGE_FUNCTION = "ApiDocsFunction"
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
 GATEWAY_SCHEMA = {"$ref": "#/components/schemas/GatewayMessage"}
 GATEWAY_MESSAGE = {
@@ -176,7 +178,7 @@ def build() -> dict[str, Any]:
     # and output is `X-Input` / `X-Output` everywhere, never `X` in one handler's part and `X-Output` in another's.
     api = APIGatewayHttpResolver(enable_validation=True)
     for spec in sorted(functions(template), key=lambda f: f.logical_id):
-        if not any(kind == "HttpApi" for kind, _ in spec.events):
+        if spec.logical_id == DOCS_PAGE_FUNCTION or not any(kind == "HttpApi" for kind, _ in spec.events):
             continue
         module = _load(ROOT / spec.code_uri / f"{spec.module}.py", f"arena_openapi_{spec.logical_id}")
         _prepare_routes(module.app)
