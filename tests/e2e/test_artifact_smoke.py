@@ -217,6 +217,8 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     _ok(arena.call("POST", f"/api/events/{manual}/end", admin, {"reason": "smoke"}))
     cancelled = _ok(arena.call("POST", "/api/events", admin, {"name": "Cancelled", **other}), 201)["id"]
     _ok(arena.call("POST", f"/api/events/{cancelled}/cancel", admin, {"reason": "smoke"}))
+    # And the API docs page's document is served from the build, without a token
+    assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 
     # Then every function of the template ran from the artifact, and none raised
     def functions() -> dict[str, dict[str, int]]:

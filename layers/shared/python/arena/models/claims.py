@@ -8,9 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from arena.domain.statuses import PrizeStatus
-from arena.models.common import ApiModel, DecimalStr, UtcDatetime
-
-Reason = Field(min_length=1, max_length=500)
+from arena.models.common import ApiModel, DecimalStr, Note, Reason, Reference, UtcDatetime
 
 
 class MyPrize(BaseModel):
@@ -35,7 +33,7 @@ class ClaimRequest(ApiModel):
     """Optional context for the claim; part of what an Idempotency-Key stands for (the same key with another body
     is refused)."""
 
-    note: str | None = Field(default=None, max_length=500, description="Free text kept in the claim history.")
+    note: Note | None = Field(default=None, description="Free text kept in the claim history.")
 
 
 class ClaimResult(BaseModel):
@@ -86,17 +84,17 @@ class ReviewQueue(BaseModel):
 
 class ReviewDecision(ApiModel):
     decision: Literal["approve", "reject"]
-    reason: str = Reason
+    reason: Reason
 
 
 class FulfilRequest(ApiModel):
-    reason: str = Field(min_length=1, max_length=500, description="What was delivered, how; kept in the history.")
+    reason: Reason = Field(description="What was delivered, how; kept in the history.")
 
 
 class PayoutOutcome(ApiModel):
     outcome: Literal["PAID", "FAILED"]
-    reference: str | None = Field(default=None, max_length=200, description="The wallet's transfer reference.")
-    reason: str | None = Field(default=None, max_length=500, description="Why it failed.")
+    reference: Reference | None = Field(default=None, description="The wallet's transfer reference.")
+    reason: Reason | None = Field(default=None, description="Why it failed.")
 
 
 class PrizeState(BaseModel):
@@ -110,7 +108,7 @@ class PrizeState(BaseModel):
 
 class AccountFlag(ApiModel):
     flagged: bool = Field(description="True: this account's claims go to review; false clears the flag.")
-    reason: str = Reason
+    reason: Reason
 
 
 class AccountFlagState(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
@@ -12,10 +13,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from arena import clock
+from arena.domain import text
 from arena.domain.exact import DYNAMODB_DIGITS, fits_dynamodb
 
 # DynamoDB numbers carry 38 significant digits; stay inside them so a stored amount is the amount sent.
@@ -107,3 +113,42 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# ---------------------------------------------------------------------------------------------- free text
+# Text people will see, cleaned and checked by the one policy of arena.domain.text (NFC, trimmed, no control or
+# invisible characters, plain text escaped on render). A refusal is a 422 naming the field, with the reason.
+
+
+@dataclass(frozen=True)
+class FreeText:
+    """`Annotated[str, FreeText(rule)]`: the string as arena.domain.text.clean returns it, or a validation error."""
+
+    rule: text.TextRule
+
+    def _clean(self, value: str) -> str:
+        try:
+            return text.clean(value, self.rule)
+        except text.TextRefused as refused:
+            raise PydanticCustomError(refused.kind, refused.message) from None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._clean, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["maxLength"] = self.rule.max_length
+        if self.rule.min_length:
+            json_schema["minLength"] = self.rule.min_length
+        lines = "may span lines" if self.rule.multiline else "one line"
+        json_schema.setdefault("description", f"Plain text ({lines}): never HTML, escape it when rendering.")
+        return json_schema
+
+
+EventName = Annotated[str, FreeText(text.EVENT_NAME)]
+EventDescription = Annotated[str, FreeText(text.EVENT_DESCRIPTION)]
+PrizeDescription = Annotated[str, FreeText(text.PRIZE_DESCRIPTION)]
+Reason = Annotated[str, FreeText(text.REASON)]
+ModerationReason = Annotated[str, FreeText(text.MODERATION_REASON)]
+Note = Annotated[str, FreeText(text.NOTE)]
+Reference = Annotated[str, FreeText(text.REFERENCE)]

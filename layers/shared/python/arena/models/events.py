@@ -13,9 +13,13 @@ from arena.domain import prizes
 from arena.domain.events import EventStatus, RankingMetric
 from arena.models.common import (
     ApiModel,
+    EventDescription,
+    EventName,
     NonNegativeDecimalStr,
     Page,
     PositiveDecimalStr,
+    PrizeDescription,
+    Reason,
     UtcDatetime,
 )
 
@@ -66,7 +70,7 @@ class PrizeTier(ApiModel):
         default=None, description="split growing: share the pool equally by rank (default) or by score."
     )
     token: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,15}$", description="Token symbol for token prizes.")
-    description: str | None = Field(default=None, max_length=500, description="What a custom reward is.")
+    description: PrizeDescription | None = Field(default=None, description="What a custom reward is.")
 
     @model_validator(mode="after")
     def _consistent(self) -> PrizeTier:
@@ -199,8 +203,8 @@ class Milestones(ApiModel):
 
 
 class EventCreate(ApiModel):
-    name: str = Field(min_length=1, max_length=120)
-    description: str = Field(default="", max_length=4000)
+    name: EventName
+    description: EventDescription = ""
     start_at: UtcDatetime
     end_at: UtcDatetime
     ranking_metric: RankingMetric = RankingMetric.VOLUME
@@ -220,8 +224,8 @@ class EventPatch(ApiModel):
     """Only the fields sent change. `version` is the one read; a stale version is refused with 409."""
 
     version: int = Field(ge=1)
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=4000)
+    name: EventName | None = None
+    description: EventDescription | None = None
     start_at: UtcDatetime | None = None
     end_at: UtcDatetime | None = None
     ranking_metric: RankingMetric | None = None
@@ -238,7 +242,7 @@ class EventPatch(ApiModel):
 
 
 class EventCancel(ApiModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class Event(BaseModel):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from arena.models.common import ApiModel, UtcDatetime
+from arena.models.common import ApiModel, Reason, UtcDatetime
 
 
 class LifecycleAction(ApiModel):
-    reason: str = Field(min_length=1, max_length=500, description="Why; stored in the audit trail.")
+    reason: Reason = Field(description="Why; stored in the audit trail.")
 
 
 class EventExtend(ApiModel):
     end_at: UtcDatetime = Field(description="The new end: later than the current one.")
-    reason: str = Field(min_length=1, max_length=500, description="Why; stored in the audit trail.")
+    reason: Reason = Field(description="Why; stored in the audit trail.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from arena.models.common import DecimalStr, UtcDatetime
+from arena.models.common import DecimalStr, ModerationReason, UtcDatetime
 
 
 class ParticipantOut(BaseModel):
@@ -24,4 +24,4 @@ class ParticipantOut(BaseModel):
 
 
 class ModerationRequest(BaseModel):
-    reason: str = Field(min_length=3, max_length=500, description="Why; kept in the audit trail.")
+    reason: ModerationReason = Field(description="Why; kept in the audit trail.")

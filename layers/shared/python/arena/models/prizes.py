@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from arena.domain.statuses import BatchStatus, PrizeStatus, RunStatus
-from arena.models.common import ApiModel
+from arena.models.common import ApiModel, Reason
 
 
 class PrizeAward(BaseModel):
@@ -98,4 +98,4 @@ class RollbackResult(BaseModel):
 
 
 class RollbackRequest(ApiModel):
-    reason: str = Field(min_length=1, max_length=500, description="Why; stored in the audit trail.")
+    reason: Reason = Field(description="Why; stored in the audit trail.")

@@ -8,28 +8,28 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from arena.auth import Role
-from arena.models.common import ApiModel, UtcDatetime
+from arena.models.common import ApiModel, ModerationReason, UtcDatetime
 
 USER_ID = Field(min_length=1, max_length=128, description="The user's id: the `sub` of their tokens.")
-REASON = Field(min_length=3, max_length=500, description="Why; kept in the audit trail.")
+REASON = Field(description="Why; kept in the audit trail.")
 
 
 class RoleGrant(ApiModel):
     role: Role
-    reason: str = REASON
+    reason: ModerationReason = REASON
 
 
 class RoleRevoke(ApiModel):
-    reason: str = REASON
+    reason: ModerationReason = REASON
 
 
 class ManagerAssignment(ApiModel):
     user_id: str = USER_ID
-    reason: str = REASON
+    reason: ModerationReason = REASON
 
 
 class ManagerRemoval(ApiModel):
-    reason: str = REASON
+    reason: ModerationReason = REASON
 
 
 class AuditEntry(BaseModel):

@@ -10,8 +10,9 @@ from typing import Any
 from arena.adapters import tokens
 from arena.auth import Principal, Role, principal_from_event
 from arena.domain import realtime as rt
+from arena.domain import text as free_text
 from arena.domain.realtime import Topic
-from arena.errors import BadRequest, Unauthenticated
+from arena.errors import BadRequest, InvalidInput, Unauthenticated
 from arena.services import events as event_service
 from arena.services.realtime.sending import now_iso, publish
 from arena.store import connections as store
@@ -55,25 +56,33 @@ def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     return {"type": "unsubscribed", "topic": str(topic), "ts": now_iso()}
 
 
-ANNOUNCEMENT_MAX_CHARS = 500
-
-
 def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
     """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
     idempotent by design: each request is a new announcement, as each HTTP POST would be."""
     event_id, text = message.get("event_id"), message.get("text")
     if not isinstance(event_id, str) or not event_id:
         raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
-    if not isinstance(text, str) or not text.strip() or len(text) > ANNOUNCEMENT_MAX_CHARS:
-        raise BadRequest(f"text must be 1 to {ANNOUNCEMENT_MAX_CHARS} characters.", code="invalid_announcement")
     connection = _connection(connection_id)
     roles = frozenset(Role(r) for r in connection.roles if r in Role._value2member_map_)
     principal = Principal(user_id=connection.user_id, roles=roles)
     event = event_service.load(event_id)
     event_service.require_manager(principal, event)
+    text = _announcement_text(text)  # after the role check: who may not announce learns nothing about the text
     topic = rt.event_topic(event_id)
-    report = publish(topic, "announcement", {"event_id": event_id, "text": text.strip(), "by": principal.user_id})
+    report = publish(topic, "announcement", {"event_id": event_id, "text": text, "by": principal.user_id})
     return {"type": "announced", "topic": topic, "delivered": report.outcome.sent, "ts": now_iso()}
+
+
+def _announcement_text(value: Any) -> str:
+    """The text as everyone will see it, by the free-text policy (arena.domain.text): 422 with the reason."""
+    rule = free_text.ANNOUNCEMENT
+    try:
+        if not isinstance(value, str):
+            raise free_text.TextRefused("text_type", f"must be a string of 1 to {rule.max_length} characters")
+        return free_text.clean(value, rule)
+    except free_text.TextRefused as refused:
+        details = [{"field": "text", "message": refused.message, "type": refused.kind}]
+        raise InvalidInput(f"text {refused.message}.", code="invalid_announcement", details=details) from None
 
 
 def ping(connection_id: str) -> dict[str, Any]:
