@@ -30,6 +30,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from requests.structures import CaseInsensitiveDict
 from schemathesis import GenerationMode
 from schemathesis.checks import (  # type: ignore[attr-defined]  # the module resolves registered checks by name
     content_type_conformance,
@@ -116,10 +117,19 @@ def classify(failure: Failure) -> str:
     return names.get(type(failure).__name__, type(failure).__name__)
 
 
+# Bodies the generator would not write, each a way a client (or an attacker) can break a naive JSON handler.
+HOSTILE_BODIES: dict[str, tuple[str, bytes | None]] = {
+    "text/plain": ("text/plain", None),  # the generated body, declared as something else
+    "invalid utf-8": ("application/json", b'{"name": "\xff\xfe\xc3"}'),
+    "nested 1000 deep": ("application/json", b"[" * 1000 + b"]" * 1000),
+    "integer past the digit limit": ("application/json", b'{"amount": 1' + b"0" * 5000 + b"}"),
+}
+
+
 def _hostile(data: st.DataObject, operation: Any) -> str:
-    """Most requests go as generated; some bodies are sent as text/plain or as bytes that are not UTF-8."""
+    """Two thirds of the requests with a body go as generated, the rest with one of HOSTILE_BODIES."""
     if operation.body:
-        return data.draw(st.sampled_from(["as generated"] * 8 + ["text/plain", "invalid utf-8"]), label="body")
+        return data.draw(st.sampled_from(["as generated"] * 8 + list(HOSTILE_BODIES)), label="body")
     return "as generated"
 
 
@@ -148,21 +158,22 @@ def _input_class(mode: GenerationMode, variant: str, id_kinds: set[str]) -> str:
 
 
 def _send(case: Any, caller: Caller, base_url: str, body_variant: str) -> requests.Response:
-    kwargs = case.as_transport_kwargs(base_url=base_url, headers=caller.headers)
-    kwargs["headers"] = {k: v for k, v in kwargs["headers"].items() if k.lower() != "authorization"}
-    kwargs["headers"].update(caller.headers)
-    if body_variant == "text/plain":
-        raw = kwargs.pop("json", None)
-        kwargs["data"] = json.dumps(raw).encode() if raw is not None else kwargs.pop("data", b"")
-        kwargs["headers"]["content-type"] = "text/plain"
-    elif body_variant == "invalid utf-8":
-        kwargs.pop("json", None)
-        kwargs["data"] = b'{"name": "\xff\xfe\xc3"}'
-        kwargs["headers"]["content-type"] = "application/json"
-    kwargs.setdefault("timeout", 60)
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    headers = CaseInsensitiveDict(kwargs.get("headers") or {})
+    headers.pop("authorization", None)
+    headers.update(caller.headers)
+    if body_variant in HOSTILE_BODIES:
+        content_type, raw = HOSTILE_BODIES[body_variant]
+        generated = kwargs.pop("json", None)
+        if raw is None:
+            raw = json.dumps(generated).encode() if generated is not None else kwargs.get("data") or b""
+        kwargs["data"] = raw
+        headers["content-type"] = content_type
     # A new connection per request: the local gateway writes headers and body separately, and on a kept-alive
     # connection Nagle's algorithm with delayed ACKs adds 40 ms to every answer.
-    kwargs["headers"]["connection"] = "close"
+    headers["connection"] = "close"
+    kwargs["headers"] = headers
+    kwargs.setdefault("timeout", 60)
     return requests.request(**kwargs)
 
 
