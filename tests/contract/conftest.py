@@ -74,8 +74,14 @@ class FuzzLedger:
     seconds: float = 0.0
     waited: float = 0.0  # of which waiting for answers (the rest: generating and checking)
 
+    # failure class -> the (operation, role) pairs it showed on, and how many answers
+    failures: dict[str, Counter[tuple[str, str]]] = field(default_factory=lambda: defaultdict(Counter))
+
     def record(self, operation: str, role: str, status: int) -> None:
         self.statuses[(operation, role)][status] += 1
+
+    def failed(self, kind: str, operation: str, role: str) -> None:
+        self.failures[kind][(operation, role)] += 1
 
     @property
     def requests(self) -> int:
@@ -233,6 +239,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f" {len({o for o, _ in LEDGER.statuses})} operations; statuses:"
         f" {' '.join(f'{s}:{n}' for s, n in sorted(overall.items()))}"
     )
+    if LEDGER.failures:
+        terminalreporter.section("contract fuzz: failures by class (answers; operations x roles)")
+        for kind, where in sorted(LEDGER.failures.items(), key=lambda item: -sum(item[1].values())):
+            operations = len({operation for operation, _ in where})
+            roles = ",".join(sorted({role for _, role in where}, key=ROLE_ORDER.index))
+            write(f"{sum(where.values()):>5}  {kind}  ({operations} operations; {roles})")
     budget = os.environ.get("ARENA_CONTRACT_EXAMPLES")
     if budget:
         write(f"budget: ARENA_CONTRACT_EXAMPLES={budget}")

@@ -230,12 +230,15 @@ def fuzz_mode(
                 if kind == "undocumented status" and status >= 500:
                     continue  # the 5xx itself is the finding
                 detail = " ".join(failure.message.split())[:400]
-                findings.add(caller.role, f"{kind} on {given_input}", status, f"  {detail}\n{_curl(response)}")
+                kind = f"{kind} ({status}) on {given_input}"
+                findings.add(caller.role, kind, status, f"  {detail}\n{_curl(response)}")
+                LEDGER.failed(kind, label, caller.role)
         if status >= 400:
             why = error_shape_violation(status, response.content)
             if why:
-                kind = f"error outside the error shape ({why}) on {given_input}"
+                kind = f"error outside the error shape ({why}; {status}) on {given_input}"
                 findings.add(caller.role, kind, status, _curl(response))
+                LEDGER.failed(kind, label, caller.role)
 
     send_one()
 
