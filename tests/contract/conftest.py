@@ -242,9 +242,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if LEDGER.failures:
         terminalreporter.section("contract fuzz: failures by class (answers; operations x roles)")
         for kind, where in sorted(LEDGER.failures.items(), key=lambda item: -sum(item[1].values())):
-            operations = len({operation for operation, _ in where})
+            operations = sorted({operation for operation, _ in where})
             roles = ",".join(sorted({role for _, role in where}, key=ROLE_ORDER.index))
-            write(f"{sum(where.values()):>5}  {kind}  ({operations} operations; {roles})")
+            named = ", ".join(operations) if len(operations) <= 3 else f"{len(operations)} operations"
+            write(f"{sum(where.values()):>5}  {kind}  ({named}; {roles})")
     budget = os.environ.get("ARENA_CONTRACT_EXAMPLES")
     if budget:
         write(f"budget: ARENA_CONTRACT_EXAMPLES={budget}")
