@@ -12,13 +12,14 @@ ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 ARTIFACT_DIR := .aws-sam/$(ARCH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup tools artifact typecheck run test unit integration e2e lint format validate openapi openapi-check bench build deploy clean
+.PHONY: help setup tools artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
 	@echo "make test      install what is needed, then lint, type-check, validate the template, check the OpenAPI file,"
 	@echo "               build the artifact and import every handler from it, run every test"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
+	@echo "make fuzz      the OpenAPI contract fuzz with a bigger budget (EXAMPLES=200 per operation and role)"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
 	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
 	@echo "make build     sam build (arm64);  make deploy STAGE=dev|prod  sam deploy with samconfig.toml"
@@ -88,6 +89,11 @@ e2e: setup
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
 test: setup lint typecheck validate openapi-check artifact
 	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10
+
+# The contract fuzz of `make test` with a bigger budget; it prints requests sent and statuses per operation and role,
+# and (--runxfail) reports every contract failure in full even while the test is marked xfail.
+fuzz: setup
+	ARENA_CONTRACT_EXAMPLES=$(or $(EXAMPLES),200) $(BIN)/python -m pytest tests/contract -q --runxfail
 
 bench: setup
 	$(BIN)/python -m bench
