@@ -22,11 +22,15 @@ import pytest
 from local.simulator import TradeSimulator
 from tests.e2e.conftest import ArenaClient, completed_event, in_process_stack, iso
 
-# The fuzz must see the API's answers, not the limits protecting it: the per-user rate limits are switched off
-# (ARENA_RATE_LIMITS=off is the switch the local stack and the functions honour) and the claim velocity limit is
-# raised out of reach. The hourly safety net stays out of the way of the seeded distribution.
+# The fuzz must see the API's answers, not the limits protecting it: the per-caller rate limits stay on (every
+# request still passes through them) with quotas out of reach, and the claim velocity limit is raised out of reach.
+# The hourly safety net stays out of the way of the seeded distribution.
+STACK_PARAMETERS = {
+    "RateLimitQuotas": " ".join(
+        f"{quota}=1000000/60" for quota in ("read", "write", "claim", "trade_feed", "machine_read", "machine_write")
+    )
+}
 STACK_ENVIRONMENT = {
-    "ARENA_RATE_LIMITS": "off",
     "CLAIM_VELOCITY_LIMIT": "100000",
     "ARENA_LOCAL_SAFETY_NET_SECONDS": "3600",
     "POWERTOOLS_LOG_LEVEL": "CRITICAL",  # a 5xx is reported by the fuzz with its request; tracebacks stay quiet
@@ -101,7 +105,7 @@ def _machine_scopes() -> list[str]:
 
 @pytest.fixture(scope="module")
 def contract_stack() -> Iterator[Any]:
-    with in_process_stack(**STACK_ENVIRONMENT) as local:
+    with in_process_stack(parameters=STACK_PARAMETERS, **STACK_ENVIRONMENT) as local:
         yield local
 
 
