@@ -138,7 +138,8 @@ class ArenaResolver(APIGatewayHttpResolver):
 
     Powertools validates the body and query in the first middleware of a route's stack, so a caller without the
     role would learn the body's schema from a 422. The route's declared `Access` is checked here instead, once
-    the route has matched and before its middleware stack runs; and a route without a declaration cannot be
+    the route has matched and before its middleware stack runs (`_call_route`, Powertools' private step between
+    the two: tests/unit/test_auth.py fails if an upgrade moves it); a route without a declaration cannot be
     registered.
     """
 
