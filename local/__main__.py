@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from local.http_server import PortInUse
+from local.jwt_issuer import TRADE_FEED_CLIENT_ID
 from local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +94,7 @@ def _exports(stack: LocalStack, tokens: dict[str, str], event_id: str | None) ->
     exports += [
         ("ADMIN", tokens["admin"], "demo-admin (group admin)"),
         ("TRADER", tokens["trader"], "trader-01 (group user)"),
-        ("FEED", tokens["feed"], "the exchange's trade feed (scope arena/trades.write)"),
+        ("FEED", tokens["feed"], "the exchange's trade feed (client credentials: scope arena/trades.write only)"),
     ]
     if trade_queue:
         exports.append(("TRADE_QUEUE", trade_queue, "the SQS TradeQueue (python -m local.send_trades)"))
@@ -202,9 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens = {
             "admin": stack.issuer.issue("demo-admin", groups=["admin"], ttl_seconds=TOKEN_TTL_SECONDS),
             "trader": stack.issuer.issue("trader-01", groups=["user"], ttl_seconds=TOKEN_TTL_SECONDS),
-            "feed": stack.issuer.issue(
-                "exchange-feed", groups=[], scopes=["arena/trades.write"], ttl_seconds=TOKEN_TTL_SECONDS
-            ),
+            "feed": stack.issuer.issue_client_credentials(TRADE_FEED_CLIENT_ID, ttl_seconds=TOKEN_TTL_SECONDS),
         }
         event_id = None
         if args.demo:

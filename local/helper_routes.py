@@ -1,7 +1,8 @@
 """The local stack's own routes under `/local/` on the HTTP API's port: health, tokens, JWKS, what ran.
 
 `GET /local/health` (readiness, the AWS endpoint, queue URLs, and what each service reports of itself), `POST
-/local/token` (a token from the local issuer), `GET /local/.well-known/jwks.json`, `GET /local/functions`
+/local/token` (a token from the local issuer: a person's, or with `client_id` a machine client's), `GET
+/local/.well-known/jwks.json`, `GET /local/functions`
 (invocations and errors per function); a service may answer further `/local/...` paths (`local_route`).
 """
 
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 from local.apigw import HttpResponse, gateway_response
+from local.jwt_issuer import ScopeNotAllowed
 from local.protocols import GatewayHost
 
 
@@ -79,6 +81,8 @@ class LocalHelperRoutes:
         claims, scopes = request.get("claims", {}), request.get("scopes")
         claims = {} if claims is None else claims
         ttl = request.get("ttl_seconds", 3600)
+        if "client_id" in request:
+            return self._issue_client_token(request, scopes, ttl)
         if not isinstance(sub, str) or not sub:
             return bad_request("sub must be a non-empty string")
         if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)):
@@ -90,4 +94,21 @@ class LocalHelperRoutes:
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
             return bad_request("ttl_seconds must be a positive integer")
         token = self.stack.issuer.issue(sub, groups=groups, scopes=scopes, extra_claims=claims, ttl_seconds=ttl)
+        return json_response(200, {"token": token})
+
+    def _issue_client_token(self, request: dict[str, Any], scopes: Any, ttl: Any) -> HttpResponse:
+        """A machine client's client-credentials token: `{"client_id", "scopes"?, "ttl_seconds"?}`."""
+        client_id = request["client_id"]
+        if set(request) - {"client_id", "scopes", "ttl_seconds"}:
+            return bad_request("a client token takes only client_id, scopes and ttl_seconds (no user claims)")
+        if not isinstance(client_id, str) or not client_id:
+            return bad_request("client_id must be a non-empty string")
+        if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
+            return bad_request("scopes must be a list of strings")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+            return bad_request("ttl_seconds must be a positive integer")
+        try:
+            token = self.stack.issuer.issue_client_credentials(client_id, scopes=scopes, ttl_seconds=ttl)
+        except ScopeNotAllowed as refused:
+            return bad_request(str(refused))
         return json_response(200, {"token": token})

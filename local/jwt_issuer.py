@@ -1,9 +1,10 @@
 """A local token issuer standing in for the Cognito user pool.
 
-It signs RS256 tokens shaped like Cognito's (sub, cognito:groups, token_use, scope) with a key pair made at
-start, and verifies them the way API Gateway's JWT authorizer does: signature via the key id, expiry,
-issuer, and "aud or client_id is one of the configured audiences". With a `directory` (the local stack's moto user
-pool, local/cognito.py) the groups a token carries come from signing the user in there.
+It signs RS256 tokens shaped like Cognito's with a key pair made at start: people's ID tokens (sub,
+cognito:groups, token_use) and the machine clients' client-credentials access tokens (client_id, scope, no
+user), and verifies them the way API Gateway's JWT authorizer does: signature via the key id, expiry, issuer,
+and "aud or client_id is one of the configured audiences". With a `directory` (the local stack's moto user pool,
+local/cognito.py) the groups a person's token carries come from signing the user in there.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
@@ -20,7 +22,30 @@ from jwt.algorithms import RSAAlgorithm
 DEFAULT_ISSUER = "http://127.0.0.1:3000/local"
 WEB_CLIENT_ID = "arena-local-web"
 TRADE_FEED_CLIENT_ID = "arena-local-trade-feed"
-DEFAULT_AUDIENCES = (WEB_CLIENT_ID, TRADE_FEED_CLIENT_ID)
+EXCHANGE_ACCOUNTS_CLIENT_ID = "arena-local-exchange-accounts"
+WALLET_CLIENT_ID = "arena-local-wallet"
+
+
+@dataclass(frozen=True)
+class MachineClient:
+    """A client-credentials app client of template.yaml (`logical_id`) and the scopes it may be granted."""
+
+    logical_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+
+
+MACHINE_CLIENTS = {
+    client.client_id: client
+    for client in (
+        MachineClient("TradeFeedClient", TRADE_FEED_CLIENT_ID, ("arena/trades.write",)),
+        MachineClient(
+            "ExchangeAccountsClient", EXCHANGE_ACCOUNTS_CLIENT_ID, ("arena/equity.write", "arena/accounts.flag")
+        ),
+        MachineClient("WalletClient", WALLET_CLIENT_ID, ("arena/payouts.callback",)),
+    )
+}
+DEFAULT_AUDIENCES = (WEB_CLIENT_ID, *MACHINE_CLIENTS)
 
 
 class UserDirectory(Protocol):
@@ -31,6 +56,10 @@ class UserDirectory(Protocol):
 
 class TokenError(jwt.InvalidTokenError):
     """The token is not one the authorizer accepts (API Gateway answers 401)."""
+
+
+class ScopeNotAllowed(ValueError):
+    """A machine client asked for a scope it is not allowed (Cognito answers `invalid_scope`)."""
 
 
 class JwtIssuer:
@@ -99,6 +128,35 @@ class JwtIssuer:
                 claims.pop(name, None)
             else:
                 claims[name] = value
+        return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.key_id})
+
+    def issue_client_credentials(
+        self, client_id: str, scopes: Iterable[str] | None = None, ttl_seconds: int = 3600
+    ) -> str:
+        """A machine client's access token, as Cognito's client-credentials grant issues it: `sub` and `client_id`
+        are the client, `scope` the asked scopes (all the client's when none are asked), and no user claims.
+
+        Raises ScopeNotAllowed for an unknown client or a scope the client does not have."""
+        client = MACHINE_CLIENTS.get(client_id)
+        if client is None:
+            raise ScopeNotAllowed(f"{client_id} is not a machine client (one of {', '.join(MACHINE_CLIENTS)})")
+        granted = list(client.scopes if scopes is None else scopes)
+        refused = [scope for scope in granted if scope not in client.scopes]
+        if refused or not granted:
+            raise ScopeNotAllowed(f"{client_id} may be granted only {', '.join(client.scopes)}")
+        now = int(time.time())
+        claims = {
+            "sub": client_id,
+            "client_id": client_id,
+            "iss": self.issuer,
+            "token_use": "access",
+            "scope": " ".join(granted),
+            "auth_time": now,
+            "iat": now,
+            "exp": now + int(ttl_seconds),
+            "jti": str(uuid.uuid4()),
+            "version": 2,
+        }
         return jwt.encode(claims, self._private_key, algorithm="RS256", headers={"kid": self.key_id})
 
     def verify(self, token: str) -> dict[str, Any]:

@@ -36,8 +36,10 @@ DESCRIPTION = """Arena runs trading competitions for an exchange: admins create 
 metric and a prize table, traders join, the exchange streams trades in, and live leaderboards rank the participants.
 
 Authentication: every route takes a Cognito JWT as `Authorization: Bearer <token>`. Roles come from the token's
-`cognito:groups` (admin, event-manager, user); the exchange's machine clients use client-credentials tokens with
-their scopes. Amounts are decimal strings, times UTC ISO-8601. Errors are `{"error": {"code", "message", "details"}}`;
+`cognito:groups` (admin, event-manager, user, service); machine clients use client-credentials tokens with one scope
+per capability (`arena/trades.write`, `arena/equity.write`, `arena/accounts.flag`, `arena/payouts.callback`). A
+caller without the role or scope gets 403 before the request is validated. Amounts are decimal strings, times UTC
+ISO-8601. Errors are `{"error": {"code", "message", "details"}}`;
 API Gateway's own answers, given before any function runs, are `{"message": "..."}`: 401 `Unauthorized` from the JWT
 authorizer, 404 `Not Found` for a path no route matches, 429 `Too Many Requests` from the stage throttle.
 

@@ -8,7 +8,7 @@ a capability's routes share one (each route is still its own HttpApi event, auth
 from typing import Annotated
 
 from arena.auth import Role
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.roles import (
     EventManagers,
     ManagerAssignment,
@@ -35,6 +35,7 @@ EventId = Annotated[str, Path(max_length=128)]
     tags=["admin"],
     responses=error_responses(400, 401, 403, 404, 422),
 )
+@allow(Role.ADMIN)
 def list_role_users(
     role: Role,
     limit: Annotated[int, Query(ge=1, le=60)] = 60,
@@ -49,6 +50,7 @@ def list_role_users(
     tags=["admin"],
     responses=error_responses(401, 403, 404, 422),
 )
+@allow(Role.ADMIN)
 def get_user_roles(userId: UserId) -> UserRoles:  # noqa: N803
     return service.roles_of(principal(app), userId)
 
@@ -59,6 +61,7 @@ def get_user_roles(userId: UserId) -> UserRoles:  # noqa: N803
     tags=["admin"],
     responses=error_responses(400, 401, 403, 404, 422),
 )
+@allow(Role.ADMIN)
 def grant_role(userId: UserId, request: RoleGrant) -> RoleChange:  # noqa: N803
     return service.grant(principal(app), userId, request)
 
@@ -69,6 +72,7 @@ def grant_role(userId: UserId, request: RoleGrant) -> RoleChange:  # noqa: N803
     tags=["admin"],
     responses=error_responses(400, 401, 403, 404, 409, 422),
 )
+@allow(Role.ADMIN)
 def revoke_role(userId: UserId, role: Role, request: RoleRevoke) -> RoleChange:  # noqa: N803
     return service.revoke(principal(app), userId, role, request.reason)
 
@@ -79,6 +83,7 @@ def revoke_role(userId: UserId, role: Role, request: RoleRevoke) -> RoleChange: 
     tags=["admin"],
     responses=error_responses(401, 403, 404, 422),
 )
+@allow(Role.ADMIN)
 def get_event_managers(eventId: EventId) -> EventManagers:  # noqa: N803
     return service.managers_of(principal(app), eventId)
 
@@ -89,6 +94,7 @@ def get_event_managers(eventId: EventId) -> EventManagers:  # noqa: N803
     tags=["admin"],
     responses=error_responses(400, 401, 403, 404, 409, 422),
 )
+@allow(Role.ADMIN)
 def assign_event_manager(eventId: EventId, request: ManagerAssignment) -> ManagerChange:  # noqa: N803
     return service.assign_manager(principal(app), eventId, request)
 
@@ -99,6 +105,7 @@ def assign_event_manager(eventId: EventId, request: ManagerAssignment) -> Manage
     tags=["admin"],
     responses=error_responses(400, 401, 403, 404, 409, 422),
 )
+@allow(Role.ADMIN)
 def remove_event_manager(eventId: EventId, userId: UserId, request: ManagerRemoval) -> ManagerChange:  # noqa: N803
     return service.remove_manager(principal(app), eventId, userId, request.reason)
 

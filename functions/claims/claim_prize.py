@@ -4,7 +4,8 @@ header a repeat returns the first answer; the same key with another request is r
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Audience
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import ClaimRequest, ClaimResult
 from arena.services.claims import claiming as service
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
@@ -18,6 +19,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
+@allow(Audience.PEOPLE)
 def claim_prize(
     prizeId: Annotated[str, Path(max_length=400)],  # noqa: N803
     request: Annotated[ClaimRequest | None, Body()] = None,

@@ -3,7 +3,8 @@ step (review, payout, fulfilment, expiry), newest first, cursor-paged."""
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Audience
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import ClaimHistory
 from arena.services.claims import history as service
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -17,6 +18,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(400, 401, 422),
 )
+@allow(Audience.PEOPLE)
 def get_claim_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,

@@ -1,7 +1,8 @@
 """GET /api/events/prizes/me: my prizes still open across events - claimable ones first (amount, type, event,
 deadline, status), then those in review, awaiting payout or fulfilment."""
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Audience
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import MyPrizes
 from arena.services.claims import my_prizes as service
 
@@ -14,6 +15,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(401),
 )
+@allow(Audience.PEOPLE)
 def get_my_prizes() -> MyPrizes:
     return service.my_prizes(principal(app))
 

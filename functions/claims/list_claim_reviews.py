@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Role
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import ReviewQueue
 from arena.services.claims import review as service
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -16,6 +17,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(400, 401, 403, 422),
 )
+@allow(Role.ADMIN)
 def list_claim_reviews(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,

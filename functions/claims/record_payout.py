@@ -3,7 +3,8 @@ token payout it was asked for by PayoutRequested (service role). Idempotent."""
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Scope
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import PayoutOutcome, PrizeState
 from arena.services.claims import payouts as service
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,6 +18,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(401, 403, 404, 409, 422),
 )
+@allow(Scope.PAYOUTS_CALLBACK)
 def record_payout(payoutId: Annotated[str, Path(max_length=400)], request: PayoutOutcome) -> PrizeState:  # noqa: N803
     return service.payout_outcome(principal(app), payoutId, request)
 

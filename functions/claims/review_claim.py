@@ -3,7 +3,8 @@ for review, with a reason kept in the claim history (admin)."""
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Role
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.claims import PrizeState, ReviewDecision
 from arena.services.claims import review as service
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -17,6 +18,7 @@ app = make_resolver()
     tags=["claims"],
     responses=error_responses(401, 403, 404, 409, 422),
 )
+@allow(Role.ADMIN)
 def review_claim(prizeId: Annotated[str, Path(max_length=400)], request: ReviewDecision) -> PrizeState:  # noqa: N803
     return service.decide(principal(app), prizeId, request.decision, request.reason)
 

@@ -8,8 +8,9 @@ Swagger UI), so the page needs no internet. Relative URLs keep it working under 
 from functools import cache
 from pathlib import Path
 
+from arena.auth import Audience
 from arena.errors import NotFound
-from arena.http import lambda_handler_for, make_resolver
+from arena.http import allow, lambda_handler_for, make_resolver
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
@@ -65,11 +66,13 @@ def _text(path: Path) -> str:
 
 
 @app.get("/api/docs", include_in_schema=False)
+@allow(Audience.ANYONE)
 def docs_page() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=PAGE, headers=PAGE_HEADERS)
 
 
 @app.get("/api/docs/<asset>", include_in_schema=False, compress=True)
+@allow(Audience.ANYONE)
 def docs_asset(asset: str) -> Response[str]:
     if asset not in ASSETS:
         raise NotFound("No such file of the API docs page.")
@@ -79,6 +82,7 @@ def docs_asset(asset: str) -> Response[str]:
 
 
 @app.get("/api/openapi.json", include_in_schema=False, compress=True)
+@allow(Audience.ANYONE)
 def openapi_document() -> Response[str]:
     headers = {"Cache-Control": FILE_CACHE, "X-Content-Type-Options": "nosniff"}
     return Response(status_code=200, content_type="application/json", body=_text(DOCUMENT), headers=headers)

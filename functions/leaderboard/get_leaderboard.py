@@ -5,7 +5,8 @@ Conditional: the ETag names the snapshot generation and page, so `If-None-Match`
 
 from typing import Annotated
 
-from arena.http import error_responses, json_response, lambda_handler_for, make_resolver
+from arena.auth import Audience
+from arena.http import allow, error_responses, json_response, lambda_handler_for, make_resolver
 from arena.models.leaderboard import LeaderboardPage
 from arena.services import leaderboard as service
 from aws_lambda_powertools.event_handler import Response
@@ -23,6 +24,7 @@ app = make_resolver()
         **error_responses(400, 401, 404, 422),
     },
 )
+@allow(Audience.PEOPLE)
 def get_leaderboard(
     eventId: str,  # noqa: N803
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Audience
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.leaderboard import MyStanding
 from arena.services import leaderboard as service
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -16,6 +17,7 @@ app = make_resolver()
     tags=["leaderboard"],
     responses=error_responses(401, 404, 422),
 )
+@allow(Audience.PEOPLE)
 def get_my_rank(eventId: str, around: Annotated[int, Query(ge=0, le=50)] = 0) -> MyStanding:  # noqa: N803
     return service.my_standing(principal(app), eventId, around)
 

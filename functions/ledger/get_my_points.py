@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Audience
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.ledger import MyPoints
 from arena.services import ledger as service
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -16,6 +17,7 @@ app = make_resolver()
     tags=["points"],
     responses=error_responses(400, 401, 422),
 )
+@allow(Audience.PEOPLE)
 def get_my_points(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,

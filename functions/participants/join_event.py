@@ -1,12 +1,7 @@
 """POST /api/events/{eventId}/join: 201 when joined now, 200 when already a participant (safe to retry)."""
 
-from arena.http import (
-    error_responses,
-    json_response,
-    lambda_handler_for,
-    make_resolver,
-    principal,
-)
+from arena.auth import Role
+from arena.http import allow, error_responses, json_response, lambda_handler_for, make_resolver, principal
 from arena.models.participants import ParticipantOut
 from arena.services import participation as service
 from aws_lambda_powertools.event_handler import Response
@@ -23,6 +18,7 @@ app = make_resolver()
         **error_responses(401, 403, 404, 409),
     },
 )
+@allow(Role.USER)
 def join_event(eventId: str) -> Response[ParticipantOut]:  # noqa: N803
     result = service.join_event(principal(app), eventId)
     return json_response(201 if result.created else 200, result.participant)

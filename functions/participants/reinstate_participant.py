@@ -3,7 +3,8 @@
 Admin, or a manager of the event. Idempotent: repeating it changes nothing.
 """
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Role
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver, principal
 from arena.models.participants import ModerationRequest, ParticipantOut
 from arena.services import moderation as service
 
@@ -16,6 +17,7 @@ app = make_resolver()
     tags=["participants"],
     responses=error_responses(400, 401, 403, 404, 409, 422),
 )
+@allow(Role.ADMIN, Role.EVENT_MANAGER)
 def reinstate_participant(eventId: str, userId: str, request: ModerationRequest) -> ParticipantOut:  # noqa: N803
     return service.reinstate(principal(app), eventId, userId, request)
 

@@ -3,7 +3,8 @@
 At-least-once safe: a repeated update_id is reported as a duplicate and changes nothing.
 """
 
-from arena.http import error_responses, lambda_handler_for, make_resolver, principal
+from arena.auth import Scope
+from arena.http import allow, error_responses, lambda_handler_for, make_resolver
 from arena.models.accounts import EquityBatchIn, EquityBatchResult
 from arena.services import accounts as service
 
@@ -16,8 +17,9 @@ app = make_resolver()
     tags=["trades"],
     responses=error_responses(400, 401, 403, 422),
 )
+@allow(Scope.EQUITY_WRITE)
 def ingest_equity(batch: EquityBatchIn) -> EquityBatchResult:
-    return service.apply_for(principal(app), batch)
+    return service.apply_updates(batch.updates)
 
 
 lambda_handler = lambda_handler_for(app)

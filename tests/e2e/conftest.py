@@ -32,6 +32,14 @@ class Reply:
     headers: dict[str, str]
 
 
+def _decoded(raw: bytes, headers: dict[str, str]) -> Any:
+    """JSON as data; anything else (the docs page, its script) as text."""
+    if not raw:
+        return None
+    kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "application/json")
+    return json.loads(raw) if "json" in kind else raw.decode("utf-8", "replace")
+
+
 class ArenaClient:
     """A tiny JSON-over-HTTP client for the local stack."""
 
@@ -49,7 +57,7 @@ class ArenaClient:
                 raw, status, headers = answer.read(), answer.status, dict(answer.headers)
         except urllib.error.HTTPError as error:
             raw, status, headers = error.read(), error.code, dict(error.headers)
-        return Reply(status, json.loads(raw) if raw else None, headers)
+        return Reply(status, _decoded(raw, headers), headers)
 
     def token(self, sub: str, groups: list[str], **claims: Any) -> str:
         reply = self.call("POST", "/local/token", body={"sub": sub, "groups": groups, "claims": claims})

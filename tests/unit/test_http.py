@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import pytest
 from arena import errors
+from arena.auth import Audience
 from arena.errors import (
     ArenaError,
     BadRequest,
@@ -21,7 +22,7 @@ from arena.errors import (
     RateLimited,
     Unauthenticated,
 )
-from arena.http import STATUS_BY_ERROR, json_response, make_resolver, principal, status_for, to_json
+from arena.http import STATUS_BY_ERROR, allow, json_response, make_resolver, principal, status_for, to_json
 from arena.models.common import ApiModel, PositiveDecimalStr
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
@@ -73,30 +74,37 @@ def _app() -> Any:
     app = make_resolver()
 
     @app.get("/test/raise/<kind>")
+    @allow(Audience.PEOPLE)
     def raise_error(kind: str) -> dict[str, Any]:
         raise ERRORS[kind](f"{kind} happened.", details={"why": kind})
 
     @app.get("/test/raise-bare/<kind>")
+    @allow(Audience.PEOPLE)
     def raise_bare(kind: str) -> dict[str, Any]:
         raise ERRORS[kind](f"{kind} happened.")
 
     @app.post("/test/orders")
+    @allow(Audience.PEOPLE)
     def create_order(order: Order) -> Echo:
         return json_response(201, Echo(name=order.name, amount=order.amount, count=len(order.lines)))
 
     @app.get("/test/items")
+    @allow(Audience.PEOPLE)
     def list_items(limit: Annotated[int, Query(ge=1, le=10)] = 5) -> dict[str, Any]:
         return {"limit": limit}
 
     @app.get("/test/boom")
+    @allow(Audience.PEOPLE)
     def boom() -> dict[str, Any]:
         raise RuntimeError(f"could not connect with {SECRET}")
 
     @app.get("/test/key-error")
+    @allow(Audience.PEOPLE)
     def key_error() -> dict[str, Any]:
         return {"value": {}[SECRET]}
 
     @app.get("/test/whoami")
+    @allow(Audience.PEOPLE)
     def whoami() -> dict[str, Any]:
         return {"user": principal(app).user_id}
 

@@ -1,7 +1,10 @@
-"""Who is calling: the principal from the JWT claims API Gateway's authorizer already verified.
+"""Who is calling (the principal from the JWT claims API Gateway's authorizer already verified) and who may call
+a route (`Access`, declared where the route is registered and decided before its body is read).
 
-Roles come from the token's `cognito:groups`. The exchange's trade feed may instead use a client-credentials
-token carrying the `arena/trades.write` scope; it maps to the `service` role.
+People sign in through Cognito; their roles come from the token's `cognito:groups`. Machine clients (the
+exchange's trade feed, its accounts system, the wallet) use client-credentials tokens, each holding only the scopes
+of its own capabilities. The `service` group holds every machine capability, for the exchange's integration
+accounts that sign in as users.
 """
 
 from __future__ import annotations
@@ -21,7 +24,24 @@ class Role(StrEnum):
     SERVICE = "service"
 
 
-TRADE_FEED_SCOPE = "arena/trades.write"
+class Scope(StrEnum):
+    """One machine capability each: an OAuth scope of the `arena` resource server in template.yaml."""
+
+    TRADES_WRITE = "arena/trades.write"
+    EQUITY_WRITE = "arena/equity.write"
+    ACCOUNTS_FLAG = "arena/accounts.flag"
+    PAYOUTS_CALLBACK = "arena/payouts.callback"
+
+
+class Audience(StrEnum):
+    """A grant wider than any role."""
+
+    PEOPLE = "people"  # every signed-in person, in any group or none; never a machine client
+    ANYONE = "anyone"  # no token needed: a route the template serves without the authorizer (the API's docs)
+
+
+# The `service` group's members act for the exchange's systems, so they hold every machine capability.
+SERVICE_GROUP_SCOPES = frozenset(Scope)
 
 
 @dataclass(frozen=True)
@@ -31,9 +51,16 @@ class Principal:
     kyc_level: int = 0
     account_type: str | None = None
     claims: dict[str, Any] = field(default_factory=dict, compare=False)
+    scopes: frozenset[Scope] = frozenset()
+    is_machine: bool = False
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
+
+    @property
+    def capabilities(self) -> frozenset[Scope]:
+        """The machine capabilities this caller holds: its token's scopes, or all of them for the service group."""
+        return self.scopes | (SERVICE_GROUP_SCOPES if Role.SERVICE in self.roles else frozenset())
 
     def require(self, *roles: Role) -> None:
         if not self.has_any(*roles):
@@ -75,9 +102,8 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     if not subject:
         raise Unauthenticated("A valid bearer token is required.")
     roles = {Role(g) for g in parse_list_claim(claims.get("cognito:groups")) if g in Role._value2member_map_}
-    scopes = parse_list_claim(jwt.get("scopes")) + parse_list_claim(claims.get("scope"))
-    if TRADE_FEED_SCOPE in scopes:
-        roles.add(Role.SERVICE)
+    granted = parse_list_claim(jwt.get("scopes")) + parse_list_claim(claims.get("scope"))
+    scopes = frozenset(Scope(s) for s in granted if s in Scope._value2member_map_)
     try:
         kyc_level = int(str(claims.get("custom:kyc_level", 0)))
     except ValueError:
@@ -88,4 +114,51 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
         kyc_level=kyc_level,
         account_type=claims.get("custom:account_type") or None,
         claims=claims,
+        scopes=scopes,
+        is_machine=is_machine_token(claims),
     )
+
+
+def is_machine_token(claims: dict[str, Any]) -> bool:
+    """A client-credentials access token: Cognito puts a `username` in every access token it issues to a person
+    (and `cognito:username` in their ID tokens), never in one it issues to an app client."""
+    return claims.get("token_use") == "access" and not claims.get("username") and not claims.get("cognito:username")
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route, decided from the token alone, before the request's body or query is looked at: any
+    of `roles`, any of the machine capabilities `scopes`, or (with `people`) every signed-in person. Checks that
+    depend on data (an event manager fenced to their events, a prize's owner) stay in the services."""
+
+    roles: frozenset[Role] = frozenset()
+    scopes: frozenset[Scope] = frozenset()
+    people: bool = False
+    anyone: bool = False
+
+    @classmethod
+    def of(cls, *grants: Role | Scope | Audience) -> Access:
+        if not grants:
+            raise ValueError("an access rule needs at least one role, scope or audience")
+        return cls(
+            roles=frozenset(g for g in grants if isinstance(g, Role)),
+            scopes=frozenset(g for g in grants if isinstance(g, Scope)),
+            people=Audience.PEOPLE in grants,
+            anyone=Audience.ANYONE in grants,
+        )
+
+    def admits(self, who: Principal) -> bool:
+        if self.anyone or (self.people and not who.is_machine):
+            return True
+        return bool(self.roles & who.roles) or bool(self.scopes & who.capabilities)
+
+    def check(self, who: Principal) -> None:
+        """Forbidden (403 `forbidden_role`) unless `who` may call; the refusal names what the route needs."""
+        if not self.admits(who):
+            raise Forbidden(f"This action needs {self.describe()}.", code="forbidden_role")
+
+    def describe(self) -> str:
+        wanted = [f"the {' or '.join(sorted(r.value for r in self.roles))} role"] if self.roles else []
+        wanted += [f"the {' or '.join(sorted(s.value for s in self.scopes))} scope"] if self.scopes else []
+        wanted += ["a signed-in person's token"] if self.people else []
+        return " or ".join(wanted)

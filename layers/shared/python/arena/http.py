@@ -1,14 +1,15 @@
-"""The resolver every HTTP handler uses: request validation, the principal, and the one map from typed errors
-to HTTP statuses. Handlers never catch exceptions themselves."""
+"""The resolver every HTTP handler uses: who may call each route (decided first), request validation, the
+principal, and the one map from typed errors to HTTP statuses. Handlers never catch exceptions themselves."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
@@ -16,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from arena.auth import Principal, principal_from_event
+from arena.auth import Access, Audience, Principal, Role, Scope, principal_from_event
 from arena.errors import (
     ArenaError,
     BadRequest,
@@ -113,8 +114,61 @@ def _on_unexpected(error: Exception) -> Response:
     return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+_ACCESS = "__arena_access__"
+
+
+def allow(*grants: Role | Scope | Audience) -> Callable[[Handler], Handler]:
+    """Declares who may call a route: `@allow(Scope.TRADES_WRITE)` right under its `@app.post(...)`."""
+    access = Access.of(*grants)
+
+    def declare(handler: Handler) -> Handler:
+        setattr(handler, _ACCESS, access)
+        return handler
+
+    return declare
+
+
+def access_of(handler: Callable[..., Any]) -> Access | None:
+    found = getattr(handler, _ACCESS, None)
+    return found if isinstance(found, Access) else None
+
+
+class ArenaResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, deciding who may call a route before anything reads the request.
+
+    Powertools validates the body and query in the first middleware of a route's stack, so a caller without the
+    role would learn the body's schema from a 422. The route's declared `Access` is checked here instead, once
+    the route has matched and before its middleware stack runs (`_call_route`, Powertools' private step between
+    the two: tests/unit/test_auth.py fails if an upgrade moves it); a route without a declaration cannot be
+    registered.
+    """
+
+    def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
+        register = super().route(rule, method, *args, **kwargs)
+
+        def checked(handler: Handler) -> Handler:
+            if access_of(handler) is None:
+                raise TypeError(f"{method} {rule}: declare who may call it with @allow(...) under the route")
+            return register(handler)
+
+        return checked
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
+        access = access_of(route.func)  # None only for Powertools' own not-found route
+        if access is not None and not access.anyone:
+            try:
+                access.check(principal_from_event(self.current_event.raw_event))
+            except ArenaError as refused:
+                answer = self._call_exception_handler(refused, route)
+                if answer is None:
+                    raise
+                return answer
+        return super()._call_route(route, route_arguments)
+
+
 def make_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = ArenaResolver(enable_validation=True)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(ArenaError)(_on_arena_error)
     app.exception_handler(NotModified)(_on_not_modified)

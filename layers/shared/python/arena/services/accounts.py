@@ -16,11 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from arena import clock
-from arena.auth import Principal, Role
 from arena.domain import exact
 from arena.domain.events import LIVE_STATUSES, EventStatus, RankingMetric
 from arena.domain.ranking import Totals
-from arena.models.accounts import EquityBatchIn, EquityBatchResult, EquityUpdateIn, IgnoredUpdate, RejectedUpdate
+from arena.models.accounts import EquityBatchResult, EquityUpdateIn, IgnoredUpdate, RejectedUpdate
 from arena.models.events import Event
 from arena.services.events import current_status
 from arena.services.ingest import count_exactly_once, describe, with_score
@@ -30,11 +29,6 @@ from arena.store import trades as trade_store
 from arena.store.participants import ParticipantRecord, equity_of
 
 TAKING_UPDATES = (*LIVE_STATUSES, EventStatus.FINALIZING)
-
-
-def apply_for(principal: Principal, batch: EquityBatchIn) -> EquityBatchResult:
-    principal.require(Role.SERVICE)
-    return apply_updates(batch.updates)
 
 
 def _dedupe_record(event: Event, now: datetime, u: EquityUpdateIn) -> dict[str, Any]:

