@@ -58,7 +58,7 @@ def test_a_documented_error_in_the_error_shape_passes() -> None:
         (500, ERROR, "application/json", "5xx"),
         (418, ERROR, "application/json", "undocumented status"),
         (404, "<html>not found</html>", "text/html", "undocumented content type"),
-        (404, {"message": "Not Found"}, "application/json", "body does not match the documented schema"),
+        (404, {"reason": "neither shape"}, "application/json", "body does not match the documented schema"),
     ],
     ids=["5xx", "undocumented status", "content type", "schema"],
 )
