@@ -93,7 +93,8 @@ class RefusedPrize(BaseModel):
 
 class RollbackResult(BaseModel):
     run: DistributionRun
-    rolled_back: int
+    rolled_back: int = Field(description="Prizes this request turned ROLLED_BACK: 0 when repeating a complete rollback.")
+    rolled_back_total: int = Field(description="Prizes of this distribution ROLLED_BACK so far, by any request.")
     refused: list[RefusedPrize]
 
 
