@@ -20,6 +20,11 @@ MARKETS: dict[str, Decimal] = {
 }
 
 
+def _wire(amount: Decimal) -> str:
+    """A decimal as the feed sends it: plain notation (str() would write 1E+1 or 1E-7, which the API refuses)."""
+    return format(amount, "f")
+
+
 @dataclass
 class TradeSimulator:
     traders: list[str]
@@ -51,11 +56,11 @@ class TradeSimulator:
             "user_id": user,
             "market": market,
             "side": self._random.choice(["buy", "sell"]),
-            "quantity": str(quantity),
-            "price": str(price),
+            "quantity": _wire(quantity),
+            "price": _wire(price),
             "executed_at": executed_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "realized_pnl": str(pnl),
-            "fee": str((quantity * price * Decimal("0.0004")).quantize(Decimal("0.000001"))),
+            "realized_pnl": _wire(pnl),
+            "fee": _wire((quantity * price * Decimal("0.0004")).quantize(Decimal("0.000001"))),
         }
 
     def trades(self, count: int, start: datetime, end: datetime) -> list[dict[str, Any]]:

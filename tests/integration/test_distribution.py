@@ -407,7 +407,8 @@ def test_rollback_returns_every_balance_and_refuses_payouts(arena: Arena, bus: B
     """Given a completed distribution
     When an admin rolls it back (twice)
     Then every balance is back to its value before the run, the points prizes and the custom prize are
-    ROLLED_BACK, the requested token payout is refused and listed, and PrizesRolledBack is published once."""
+    ROLLED_BACK, the requested token payout is refused and listed, and PrizesRolledBack is published once;
+    the repeat moves nothing and says so (rolled_back 0 of 4 in total)."""
     from arena.services import lifecycle
 
     event_id = _seeded_event(arena)
@@ -419,7 +420,7 @@ def test_rollback_returns_every_balance_and_refuses_payouts(arena: Arena, bus: B
     reply = rollback(arena, event_id)
     assert reply.status == 200, reply
     assert reply.body["run"]["status"] == "ROLLED_BACK"
-    assert reply.body["rolled_back"] == 4
+    assert (reply.body["rolled_back"], reply.body["rolled_back_total"]) == (4, 4)
     assert [(r["user_id"], r["type"], r["reason"]) for r in reply.body["refused"]] == [
         ("cid", "token", "payout_requested")
     ]
@@ -429,7 +430,8 @@ def test_rollback_returns_every_balance_and_refuses_payouts(arena: Arena, bus: B
     lines = sum(ledger_lines(event_id).values())
 
     again = rollback(arena, event_id)
-    assert again.status == 200 and again.body["rolled_back"] == 4
+    assert again.status == 200 and (again.body["rolled_back"], again.body["rolled_back_total"]) == (0, 4)
+    assert again.body["refused"] == reply.body["refused"]
     assert sum(ledger_lines(event_id).values()) == lines and balances() == before
     assert bus.drain() == []
     assert distribute(arena, event_id).code == "distribution_rolled_back"

@@ -89,10 +89,10 @@ def test_tiers_that_break_their_split_are_422_naming_the_field(arena: Arena) -> 
         ([{**SHARED, "pool": None}], None, "split shared needs a pool"),
         ([{**PRO_RATA, "amount": "5"}], None, "split pro_rata takes no amount"),
         ([{**CUSTOM, "split": "shared", "pool": "3"}], None, "a custom prize is one unit per rank: only split each"),
-        ([{**SHARED, "pool": 900.5}], None, "must be a decimal string"),
+        ([{**SHARED, "pool": 900.5}], None, "send a decimal string"),
         ([{**GROWING, "maximum": "50"}], None, "the maximum must be at least the base"),
         ([SHARED], {"cap_per_user": {"USDT": "10"}}, '"points" or "token:<SYMBOL>"'),
-        ([SHARED], {"quantum": 0.01}, "must be a decimal string"),
+        ([SHARED], {"quantum": 0.01}, "send a decimal string"),
     ]
     for prizes, settings, message in cases:
         fields = _fields(_create(arena, prizes, settings))

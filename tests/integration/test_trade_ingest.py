@@ -166,12 +166,13 @@ def test_trade_without_any_live_event_is_ignored_no_live_event(arena: Arena) -> 
 
 
 @pytest.mark.parametrize(
-    "setup",
-    ["cancelled", "other-market", "upcoming"],
+    ("setup", "reason"),
+    [("cancelled", "no_live_event"), ("other-market", "market_not_in_event"), ("upcoming", "no_live_event")],
 )
-def test_trade_for_no_event_taking_trades_is_ignored(arena: Arena, setup: str) -> None:
+def test_trade_for_no_event_taking_trades_is_ignored(arena: Arena, setup: str, reason: str) -> None:
     """Given the only event is cancelled, or trades other markets, or has not started
-    When a joined trader trades Then it is ignored with reason no_live_event and nothing is counted."""
+    When a joined trader trades Then it is ignored, saying why (no live event; the event does not take the
+    market), and nothing is counted."""
     start = "2026-12-02T00:00:00Z" if setup == "upcoming" else "2026-12-01T00:00:00Z"
     event_id = arena.new_event(start_at=start)["id"]
     arena.joined(event_id, "frank")
@@ -181,8 +182,23 @@ def test_trade_for_no_event_taking_trades_is_ignored(arena: Arena, setup: str) -
 
     result = ok(arena.ingest([trade("F-1", "frank", at(0), market=market)]))
 
-    assert result["ignored"] == [{"index": 0, "trade_id": "F-1", "reason": "no_live_event"}]
+    assert result["ignored"] == [{"index": 0, "trade_id": "F-1", "reason": reason}]
     assert totals(arena, event_id, "frank")["trade_count"] == 0
+
+
+def test_a_joined_trader_in_a_market_the_event_does_not_take_is_not_told_not_joined(arena: Arena) -> None:
+    """Given event A (BTC-USDT and ETH-USDT) that frank joined and event B (every market) he did not join
+    When frank trades DOGE-USDT, which only B takes
+    Then the trade is ignored for both reasons: A does not take the market, B wants him to join; not just
+    "not_joined", which would tell him he never joined A."""
+    joined = arena.new_event()["id"]
+    arena.new_event(markets=[])
+    arena.joined(joined, "frank")
+
+    result = ok(arena.ingest([trade("F-2", "frank", at(0), market="DOGE-USDT")]))
+
+    assert result["ignored"] == [{"index": 0, "trade_id": "F-2", "reason": "market_not_in_event,not_joined"}]
+    assert totals(arena, joined, "frank")["trade_count"] == 0
 
 
 def test_trade_outside_the_window_is_ignored(arena: Arena) -> None:

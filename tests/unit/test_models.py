@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from arena.models.common import MAX_SIGNIFICANT_DIGITS, DecimalStr, PositiveDecimalStr, UtcDatetime
+from arena.models.common import (
+    DECIMAL_OUTPUT_PATTERN,
+    MAX_SIGNIFICANT_DIGITS,
+    DecimalStr,
+    PositiveDecimalStr,
+    UtcDatetime,
+)
 from arena.models.events import EventCreate, PrizeTier
 from arena.models.trades import TradeIn
 from hypothesis import given
@@ -37,13 +44,16 @@ def _errors(error: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str, str
 # ------------------------------------------------------------------------------------------- decimal strings
 
 
-@pytest.mark.parametrize("value", [0.1, 1.0, 12.5, -3.25, float("1e10")])
-def test_decimal_refuses_floats(value: float) -> None:
-    """Given an amount sent as a JSON number with a fraction (already inexact)
-    When validated Then refused with the hint to send a decimal string."""
+@pytest.mark.parametrize("value", [0.1, 1.0, 12.5, -3.25, float("1e10"), 0, 12, -7, 10**40])
+def test_decimal_refuses_json_numbers(value: float) -> None:
+    """Given an amount sent as a JSON number, with a fraction (already inexact) or an integer
+    When validated Then refused with the hint to send a decimal string, typed decimal_string."""
     with pytest.raises(ValidationError) as raised:
         Amount(value=value)
-    assert _errors(raised) == [("value", 'Value error, must be a decimal string such as "12.50"')]
+    assert _errors(raised) == [
+        ("value", 'send a decimal string such as "12.50": a JSON number is refused for exact amounts')
+    ]
+    assert raised.value.errors()[0]["type"] == "decimal_string"
 
 
 @pytest.mark.parametrize("value", [True, False, None, [1], {"v": 1}])
@@ -58,12 +68,23 @@ def test_decimal_refuses_nan_and_infinity(value: str) -> None:
     """Given NaN or Infinity as text When validated Then refused: only finite amounts exist."""
     with pytest.raises(ValidationError) as raised:
         Amount(value=value)
-    assert _errors(raised) == [("value", "Value error, must be a finite number")]
+    assert "send a decimal string" in _errors(raised)[0][1]
 
 
-@pytest.mark.parametrize("value", ["", "abc", "1,5", "12.50 USDT", "0x10", "1e"])
-def test_decimal_refuses_text_that_is_not_a_number(value: str) -> None:
-    """Given text that is no decimal When validated Then refused."""
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_decimal_refuses_nan_and_infinity_from_code(value: Decimal) -> None:
+    """Given a non-finite Decimal built by code When validated Then refused: it has no wire form."""
+    with pytest.raises(ValidationError) as raised:
+        Amount(value=value)
+    assert _errors(raised) == [("value", "must be a finite number")]
+
+
+@pytest.mark.parametrize(
+    "value", ["", "abc", "1,5", "12.50 USDT", "0x10", "1e", "1E+3", "2.5e-3", " 3.5 ", "+1", "1_000", ".5", "5.", "٣"]
+)
+def test_decimal_refuses_text_that_is_not_plain_decimal_notation(value: str) -> None:
+    """Given text that is no decimal, or one in another notation (exponent, spaces, sign, digit groups, non-ASCII
+    digits) When validated Then refused: one grammar on the way in, the one the OpenAPI pattern states."""
     with pytest.raises(ValidationError):
         Amount(value=value)
 
@@ -95,30 +116,40 @@ def test_decimal_accepts_exactly_38_significant_digits() -> None:
     assert Amount(value=text).model_dump(mode="json") == {"value": text}
 
 
-@pytest.mark.parametrize("value", ["1e100", "-1e100", "1e-100", "1e1000000", "1e-1000000", "1e999999999"])
-def test_decimal_refuses_exponents_far_out_of_range_as_a_validation_error(value: str) -> None:
-    """Given an amount whose exponent is far outside DynamoDB's range
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("1" + "0" * 60, "out of range"),
+        ("-1" + "0" * 60, "out of range"),
+        ("0." + "0" * 60 + "1", "out of range"),
+        ("1" + "0" * 100, "significant digits"),  # longer than any amount: refused before it is parsed
+        ("1e999999999", "decimal string"),
+        ("1e-1000000", "decimal string"),
+    ],
+)
+def test_decimal_refuses_amounts_far_out_of_range_as_a_validation_error(value: str, problem: str) -> None:
+    """Given an amount beyond 1e60 or below 1e-60, or written with a huge exponent
     When validated
     Then it is a validation error (422 for the caller), never an arithmetic exception (500)."""
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as raised:
         Amount(value=value)
+    assert problem in _errors(raised)[0][1]
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
         ("12.50", Decimal("12.50")),
-        (" 3.5 ", Decimal("3.5")),
+        ("3.5", Decimal("3.5")),
         ("-0.000001", Decimal("-0.000001")),
-        ("1E+3", Decimal(1000)),
-        (12, Decimal(12)),
-        (-7, Decimal(-7)),
-        (10**40, Decimal(10**40)),  # one significant digit
+        ("007", Decimal(7)),
+        ("1" + "0" * 40, Decimal(10**40)),  # one significant digit
         (Decimal("0.30"), Decimal("0.30")),
     ],
 )
-def test_decimal_accepts_strings_and_ints(value: Any, expected: Decimal) -> None:
-    """Given an amount as a string, an int or a Decimal When validated Then it is that exact Decimal."""
+def test_decimal_accepts_strings_and_decimals(value: Any, expected: Decimal) -> None:
+    """Given an amount as a decimal string (or a Decimal built by code) When validated Then it is that exact
+    Decimal."""
     parsed = Amount(value=value).value
     assert isinstance(parsed, Decimal)
     assert parsed == expected
@@ -127,17 +158,19 @@ def test_decimal_accepts_strings_and_ints(value: Any, expected: Decimal) -> None
 @pytest.mark.parametrize(
     ("value", "wire"),
     [
-        ("12.50", "12.50"),
-        ("1E+3", "1000"),
-        ("1e-7", "0.0000001"),
-        ("-2.5E-3", "-0.0025"),
-        ("96000.50", "96000.50"),
+        ("12.50", "12.5"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("1e-7"), "0.0000001"),
+        (Decimal("-2.5E-3"), "-0.0025"),
+        ("96000.50", "96000.5"),
         ("0", "0"),
-        (5, "5"),
+        ("-0.00", "0"),
+        ("5", "5"),
     ],
 )
-def test_decimal_serialises_as_a_plain_string_without_exponent(value: Any, wire: str) -> None:
-    """Given an amount When serialised to JSON Then it is a string in plain notation (no float, no exponent)."""
+def test_decimal_serialises_in_the_canonical_form(value: Any, wire: str) -> None:
+    """Given an amount When serialised to JSON Then it is a string in the canonical form: plain notation (no
+    float, no exponent), no trailing fractional zeros, "0" for zero."""
     model = Amount(value=value)
     assert model.model_dump(mode="json") == {"value": wire}
     assert json.loads(model.model_dump_json()) == {"value": wire}
@@ -145,10 +178,11 @@ def test_decimal_serialises_as_a_plain_string_without_exponent(value: Any, wire:
 
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=8, min_value=-(10**20), max_value=10**20))
 def test_decimal_round_trips_through_json_exactly(value: Decimal) -> None:
-    """Given any amount with up to 8 decimal places When serialised and read back Then it is the same number."""
-    wire = Amount(value=str(value)).model_dump(mode="json")["value"]
+    """Given any amount with up to 8 decimal places When serialised and read back Then it is the same number,
+    and its wire form matches the documented output pattern."""
+    wire = Amount(value=format(value, "f")).model_dump(mode="json")["value"]
     assert isinstance(wire, str)
-    assert "E" not in wire.upper()
+    assert re.match(DECIMAL_OUTPUT_PATTERN, wire), wire
     assert Amount(value=wire).value == value
 
 

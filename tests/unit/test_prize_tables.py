@@ -128,7 +128,8 @@ def test_tiers_of_every_split_are_accepted(tier: dict[str, Any]) -> None:
         ({"split": "growing", "base": "20", "per_participant": "1", "maximum": "10"}, "at least the base"),
         ({"split": "growing", "per_participant": "1", "maximum": "9", "amount": "1"}, "takes no amount"),
         ({"split": "shared", "pool": "0"}, "greater than zero"),
-        ({"split": "shared", "pool": 10.5}, "must be a decimal string"),
+        ({"split": "shared", "pool": 10.5}, "send a decimal string"),
+        ({"split": "shared", "pool": 10}, "send a decimal string"),
         ({"split": "growing", "per_participant": "-1", "maximum": "9"}, "must not be negative"),
         ({"split": "halves", "pool": "10"}, "'each', 'shared', 'pro_rata' or 'growing'"),
         ({"type": "custom", "description": "Hoodie", "split": "shared", "pool": "3"}, "only split each"),
@@ -205,16 +206,18 @@ def test_currency_names() -> None:
     [
         ({"cap_per_user": {"usdt": "1"}}, '"points" or "token:<SYMBOL>"'),
         ({"cap_per_user": {"custom:Hoodie": "1"}}, '"points" or "token:<SYMBOL>"'),
-        ({"quantum": 0.01}, "must be a decimal string"),
-        ({"quantum": {"points": 1}}, None),  # an int is exact: accepted
+        ({"quantum": 0.01}, "send a decimal string"),
+        ({"quantum": {"points": 1}}, "send a decimal string"),  # an integer too: amounts are strings
+        ({"cap_per_user": 5000}, "send a decimal string"),
+        ({"quantum": {"points": "1"}}, None),
         ({"quantum": "0"}, "greater than zero"),
         ({"cap_per_user": {"points": "-5"}}, "greater than zero"),
         ({"cap_per_user": "5", "rounding": "up"}, "Extra inputs are not permitted"),
     ],
 )
 def test_prize_settings_shapes(settings: dict[str, Any], message: str | None) -> None:
-    """Given prize settings as one decimal or per currency When validated Then a bad key, a float, a non-positive
-    value or an unknown field is refused with a message saying so."""
+    """Given prize settings as one decimal or per currency When validated Then a bad key, a JSON number, a
+    non-positive value or an unknown field is refused with a message saying so."""
     if message is None:
         assert PrizeSettings.model_validate(settings).quantum == {"points": D(1)}
         return

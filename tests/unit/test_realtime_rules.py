@@ -60,7 +60,7 @@ def test_private_and_admin_topics_are_guarded() -> None:
 # ------------------------------------------------------------------------------------------------ frames
 
 
-def test_a_message_is_compact_json_with_exact_decimals() -> None:
+def test_a_message_is_compact_json_with_exact_decimals_in_canonical_form() -> None:
     message = rt.envelope("trades", "trades:ev", 3, "2026-12-01T12:00:00.000Z", {"volume": Decimal("0.10")})
     decoded = json.loads(rt.encode(message))
     assert decoded == {
@@ -68,7 +68,7 @@ def test_a_message_is_compact_json_with_exact_decimals() -> None:
         "topic": "trades:ev",
         "seq": 3,
         "ts": "2026-12-01T12:00:00.000Z",
-        "data": {"volume": "0.10"},
+        "data": {"volume": "0.1"},
     }
 
 

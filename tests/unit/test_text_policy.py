@@ -13,9 +13,10 @@ from typing import Any, get_args
 
 import pytest
 from arena import models
+from arena.auth import Audience
 from arena.domain import text
 from arena.domain.text import TextRefused, clean
-from arena.http import make_resolver
+from arena.http import allow, make_resolver
 from arena.models.common import ApiModel, EventName, FreeText, Reason
 from arena.models.events import EventCreate, EventPatch
 from pydantic import BaseModel, ValidationError
@@ -187,6 +188,7 @@ def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> N
     app = make_resolver()
 
     @app.post("/test/cancel")
+    @allow(Audience.PEOPLE)
     def cancel(request: Cancel) -> dict[str, str]:
         return {"reason": request.reason}
 

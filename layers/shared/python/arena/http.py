@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from arena.auth import Access, Audience, Principal, Role, Scope, principal_from_event
+from arena.domain.exact import canonical
 from arena.errors import (
     ArenaError,
     BadRequest,
@@ -52,7 +53,7 @@ def status_for(error: ArenaError) -> int:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)  # exact decimals travel as strings, never floats
+        return canonical(value)  # exact decimals travel as strings in their one form, never floats
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,7 +1,8 @@
 """Domain events on the EventBridge bus: Source "arena", DetailType the event's name, Detail JSON.
 
-Decimals travel as strings (never floats), datetimes as UTC ISO-8601. Callers publish only after the state change
-the event reports was written (a conditional write that succeeded), so a repeated trigger publishes nothing.
+Decimals travel as strings in their canonical form (`exact.canonical`, never floats), datetimes as UTC ISO-8601.
+Callers publish only after the state change the event reports was written (a conditional write that succeeded),
+so a repeated trigger publishes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 
 from arena import clock
 from arena.config import settings
+from arena.domain.exact import canonical
 from arena.factories import cached
 
 SOURCE = "arena"
@@ -29,7 +31,7 @@ def client() -> Any:
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return canonical(value)
     if isinstance(value, datetime):
         return clock.to_iso(value)
     if isinstance(value, Enum):

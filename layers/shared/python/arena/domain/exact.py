@@ -46,3 +46,17 @@ def fits_dynamodb(value: Decimal) -> bool:
     if value == 0:
         return True
     return significant_digits(value) <= DYNAMODB_DIGITS and -130 <= value.adjusted() < 126
+
+
+def canonical(value: Decimal) -> str:
+    """The one wire form of an exact decimal: plain notation (never an exponent), no trailing fractional zeros,
+    "0" for any zero. Equal amounts read the same ("105600.0", "105600.00" and "1.056E+5" are all "105600"), and
+    the text parses back to the same value. The fractional digits a value needs are kept; none are invented."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite decimal: {value}")
+    if value.is_zero():
+        return "0"
+    text = format(value, "f")  # exact: without a precision, format neither rounds nor uses an exponent
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text

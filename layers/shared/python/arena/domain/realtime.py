@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from arena.domain.exact import canonical
 from arena.errors import BadRequest, Forbidden
 
 # API Gateway splits WebSocket messages into 32 KB frames; one message per frame keeps every client simple.
@@ -93,7 +94,7 @@ def envelope(kind: str, topic: str, seq: int, ts: str, data: Mapping[str, Any]) 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)  # exact decimals on the wire, never floats
+        return canonical(value)  # exact decimals on the wire in their one form, never floats
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
@@ -128,7 +129,7 @@ class Row:
             "rank": self.rank,
             "prize_rank": self.prize_rank,
             "user_id": self.user_id,
-            "score": str(self.score),
+            "score": canonical(self.score),
             "trade_count": self.trade_count,
             "qualified": self.qualified,
         }
@@ -297,7 +298,7 @@ class Activity:
     at: str | None
 
     def to_wire(self) -> dict[str, Any]:
-        return {"trades": self.trades, "volume": str(self.volume), "at": self.at}
+        return {"trades": self.trades, "volume": canonical(self.volume), "at": self.at}
 
 
 def activity(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> Activity | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator
 
 from arena.models.common import ApiModel, PositiveDecimalStr, UtcDatetime
 from arena.models.trades import Identifier
@@ -20,8 +20,13 @@ class EquityUpdateIn(ApiModel):
     at: UtcDatetime
 
 
+# Documented as an EquityUpdateIn, kept raw: each update is validated on its own and a bad one is reported in
+# `rejected` while the rest still apply.
+RawEquityUpdate = Annotated[Any, PlainValidator(lambda value: value, json_schema_input_type=EquityUpdateIn)]
+
+
 class EquityBatchIn(BaseModel):
-    updates: list[Any] = Field(min_length=1, max_length=500)
+    updates: list[RawEquityUpdate] = Field(min_length=1, max_length=500)
 
 
 class RejectedUpdate(BaseModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -16,49 +17,84 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     PlainSerializer,
+    WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from arena import clock
 from arena.domain import text
-from arena.domain.exact import DYNAMODB_DIGITS, fits_dynamodb
+from arena.domain.exact import DYNAMODB_DIGITS, canonical, fits_dynamodb
+
+# ------------------------------------------------------------------------------------------------ exact decimals
+# Money, scores, quantities and prices: decimal strings on the wire in both directions. A JSON number is refused
+# (a float such as 0.1 is inexact before we see it, and accepting integers only would make "100" and 100 behave
+# differently); what leaves the system is `exact.canonical`'s one form.
 
 # DynamoDB numbers carry 38 significant digits; stay inside them so a stored amount is the amount sent.
 MAX_SIGNIFICANT_DIGITS = DYNAMODB_DIGITS
 MAX_TEXT_LENGTH = 100
 # No price, quantity or prize is beyond these; the bound keeps every sum of them inside DynamoDB's range.
 MAX_MAGNITUDE = 60
+# What a client may send: plain notation, an optional minus sign, no exponent, no spaces.
+DECIMAL_INPUT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+# What the API answers (exact.canonical): no leading or trailing zeros, "0" for zero, never "-0".
+DECIMAL_OUTPUT_PATTERN = r"^(0|-?(0\.[0-9]*[1-9]|[1-9][0-9]*(\.[0-9]*[1-9])?))$"
+_DECIMAL_INPUT = re.compile(DECIMAL_INPUT_PATTERN)
+SEND_A_DECIMAL_STRING = 'send a decimal string such as "12.50"'
+
+
+def _refuse(message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError("decimal_string", message, context or None)
 
 
 def _parse_decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
-        parsed = value
-    elif isinstance(value, bool) or not isinstance(value, str | int):
-        # Floats are refused on purpose: 0.1 as a JSON number is already inexact before we see it.
-        raise ValueError('must be a decimal string such as "12.50"')
-    else:
-        text = str(value).strip()
-        if len(text) > MAX_TEXT_LENGTH:
-            raise ValueError(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
-        try:
-            parsed = Decimal(text)  # the constructor is exact: no context rounding
-        except InvalidOperation:
-            raise ValueError('must be a decimal string such as "12.50"') from None
-    if not parsed.is_finite():
-        raise ValueError("must be a finite number")
+        # Built by our own code (a computed total, a stored amount): already exact; only the wire form is checked.
+        if not value.is_finite():
+            raise _refuse("must be a finite number")
+        return value
+    if not isinstance(value, str):
+        kind = "a JSON number" if isinstance(value, int | float) and not isinstance(value, bool) else "not a string"
+        raise _refuse(f"{SEND_A_DECIMAL_STRING}: {kind} is refused for exact amounts")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise _refuse(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
+    if not _DECIMAL_INPUT.match(value):
+        raise _refuse(f"{SEND_A_DECIMAL_STRING}: digits, an optional minus sign and decimal point, no exponent")
+    parsed = Decimal(value)  # the constructor is exact: no context rounding
     if parsed != 0 and not -MAX_MAGNITUDE <= parsed.adjusted() < MAX_MAGNITUDE:
-        raise ValueError(f"is out of range (amounts lie between 1e-{MAX_MAGNITUDE} and 1e{MAX_MAGNITUDE})")
+        raise _refuse(f"is out of range (amounts lie between 1e-{MAX_MAGNITUDE} and 1e{MAX_MAGNITUDE})")
     if not fits_dynamodb(parsed):
-        raise ValueError(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
+        raise _refuse(f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits")
     return parsed
 
 
+# The one type of every exact amount, in requests and responses alike.
 DecimalStr = Annotated[
     Decimal,
     BeforeValidator(_parse_decimal),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
-    Field(json_schema_extra={"type": "string", "format": "decimal", "examples": ["1250.75"]}),
+    PlainSerializer(canonical, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": DECIMAL_INPUT_PATTERN,
+            "maxLength": MAX_TEXT_LENGTH,
+            "description": "An exact decimal as a string; JSON numbers are refused.",
+            "examples": ["1250.75"],
+        },
+        mode="validation",
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": DECIMAL_OUTPUT_PATTERN,
+            "description": "An exact decimal in its canonical form: no exponent, no trailing zeros, 0 for zero.",
+            "examples": ["1250.75"],
+        },
+        mode="serialization",
+    ),
 ]
 
 
@@ -76,6 +112,8 @@ def _non_negative(value: Decimal) -> Decimal:
 
 PositiveDecimalStr = Annotated[DecimalStr, AfterValidator(_positive)]
 NonNegativeDecimalStr = Annotated[DecimalStr, AfterValidator(_non_negative)]
+
+# ------------------------------------------------------------------------------------------------ end of decimals
 
 
 def _require_utc(value: datetime) -> datetime:

@@ -5,13 +5,12 @@ Currencies are named ``points``, ``token:<symbol>`` and ``custom:<description>``
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from arena.domain.statuses import BatchStatus, PrizeStatus, RunStatus
-from arena.models.common import ApiModel, Reason
+from arena.models.common import ApiModel, DecimalStr, Reason
 
 
 class PrizeAward(BaseModel):
@@ -23,7 +22,7 @@ class PrizeAward(BaseModel):
     type: Literal["points", "token", "custom"]
     token: str | None = None
     description: str | None = None
-    amount: Decimal
+    amount: DecimalStr
     status: PrizeStatus = PrizeStatus.PLANNED
     key: str = Field(description="The idempotency key of its ledger posting (points) or its payout id (token).")
 
@@ -38,9 +37,9 @@ class ValidationResult(BaseModel):
     results_count: int
     eligible_count: int
     awards: list[PrizeAward]
-    pool_total: dict[str, Decimal] = Field(description="What the table puts up, per currency.")
-    paid: dict[str, Decimal] = Field(description="The sum of the awards, per currency.")
-    treasury: dict[str, Decimal] = Field(description="Put up and not paid (unfilled ranks, rounding), per currency.")
+    pool_total: dict[str, DecimalStr] = Field(description="What the table puts up, per currency.")
+    paid: dict[str, DecimalStr] = Field(description="The sum of the awards, per currency.")
+    treasury: dict[str, DecimalStr] = Field(description="Put up and not paid (unfilled ranks, rounding), per currency.")
 
 
 class UserPrize(BaseModel):
@@ -50,7 +49,7 @@ class UserPrize(BaseModel):
     prize_rank: int | None
     eligible: bool
     awards: list[PrizeAward]
-    totals: dict[str, Decimal]
+    totals: dict[str, DecimalStr]
 
 
 class BatchProgress(BaseModel):
@@ -70,9 +69,9 @@ class DistributionRun(BaseModel):
     award_count: int
     batch_count: int
     batches_done: int
-    pool_total: dict[str, Decimal]
-    paid: dict[str, Decimal]
-    treasury: dict[str, Decimal]
+    pool_total: dict[str, DecimalStr]
+    paid: dict[str, DecimalStr]
+    treasury: dict[str, DecimalStr]
     problems: list[str] = Field(default_factory=list)
     created: bool = Field(default=False, description="True when this request started the run.")
 
@@ -87,13 +86,14 @@ class RefusedPrize(BaseModel):
     user_id: str
     rule_index: int
     type: str
-    amount: Decimal
+    amount: DecimalStr
     reason: str
 
 
 class RollbackResult(BaseModel):
     run: DistributionRun
-    rolled_back: int
+    rolled_back: int = Field(description="Prizes this request turned ROLLED_BACK; 0 when repeating a complete one.")
+    rolled_back_total: int = Field(description="Prizes of this distribution ROLLED_BACK so far, by any request.")
     refused: list[RefusedPrize]
 
 

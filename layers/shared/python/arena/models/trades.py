@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator
 
 from arena.models.common import (
     ApiModel,
@@ -33,10 +34,15 @@ class TradeIn(ApiModel):
     counterparty_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")
 
 
+# Documented as a TradeIn, kept raw: each trade is validated on its own so a bad one is reported in `rejected`
+# while the rest of the batch still counts.
+RawTrade = Annotated[Any, PlainValidator(lambda value: value, json_schema_input_type=TradeIn)]
+
+
 class TradeBatchIn(BaseModel):
     """Trades are validated one by one (a bad trade is reported, the rest still count), so items stay raw here."""
 
-    trades: list[Any] = Field(min_length=1, max_length=500)
+    trades: list[RawTrade] = Field(min_length=1, max_length=500)
 
 
 class RejectedTrade(BaseModel):
@@ -46,10 +52,26 @@ class RejectedTrade(BaseModel):
     message: str
 
 
+class IgnoreReason(StrEnum):
+    """Why a valid trade counts for no event; an ignored trade lists every reason that applies."""
+
+    NO_LIVE_EVENT = "no_live_event"  # no event taking trades (active, or in its grace) covers executed_at
+    MARKET_NOT_IN_EVENT = "market_not_in_event"  # an event covers executed_at but does not take this market
+    NOT_JOINED = "not_joined"  # an event takes the trade but requires joining, and the trader has not joined
+
+
+IGNORED_REASONS_TEXT = (
+    "Why the trade counts for no event: every reason that applies, sorted and comma-separated. "
+    "no_live_event: no event taking trades (active, or in its grace period) covers executed_at; "
+    "market_not_in_event: an event covers executed_at but does not take this market; "
+    "not_joined: an event takes the trade but requires joining and the trader has not joined."
+)
+
+
 class IgnoredTrade(BaseModel):
     index: int
     trade_id: str
-    reason: str = Field(description="Why the trade counts for no event: no_live_event, not_joined, ...")
+    reason: str = Field(description=IGNORED_REASONS_TEXT)
 
 
 class TradeBatchResult(BaseModel):

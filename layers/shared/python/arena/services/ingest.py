@@ -27,6 +27,7 @@ from arena.errors import InvalidInput
 from arena.models.events import Event
 from arena.models.trades import (
     IgnoredTrade,
+    IgnoreReason,
     RejectedTrade,
     TradeBatchResult,
     TradeIn,
@@ -49,7 +50,7 @@ WORKERS = 8
 class _TradeFate:
     new_for: set[str] = field(default_factory=set)
     duplicate_for: set[str] = field(default_factory=set)
-    ignored_because: list[str] = field(default_factory=list)
+    ignored_because: list[IgnoreReason] = field(default_factory=list)
 
 
 def describe(error: ValidationError) -> str:
@@ -241,13 +242,14 @@ def ingest(raw_trades: list[Any]) -> TradeBatchResult:
     groups: dict[tuple[str, str], list[tuple[int, TradeIn]]] = defaultdict(list)
     events_by_id = {e.id: e for e in taking_trades}
     for index, trade in unique:
-        matching = [
-            e
-            for e in taking_trades
-            if rules.in_window(e.start_at, e.end_at, trade.executed_at) and rules.counts_market(e.markets, trade.market)
-        ]
-        if not matching:
-            fates[index].ignored_because.append("no_live_event")
+        covering = [e for e in taking_trades if rules.in_window(e.start_at, e.end_at, trade.executed_at)]
+        matching = [e for e in covering if rules.counts_market(e.markets, trade.market)]
+        if not covering:
+            fates[index].ignored_because.append(IgnoreReason.NO_LIVE_EVENT)
+        elif len(matching) < len(covering):
+            # Said even when another event's reason applies too: a trader who joined the event that does not
+            # take the market must not read only "not_joined".
+            fates[index].ignored_because.append(IgnoreReason.MARKET_NOT_IN_EVENT)
         for event in matching:
             groups[(event.id, trade.user_id)].append((index, trade))
 
@@ -258,7 +260,7 @@ def ingest(raw_trades: list[Any]) -> TradeBatchResult:
         before = known.get((event_id, user_id))
         if before is None and event.join_required:
             for index, _ in members:
-                fates[index].ignored_because.append("not_joined")
+                fates[index].ignored_because.append(IgnoreReason.NOT_JOINED)
             continue
         members.sort(key=lambda m: (m[1].executed_at, m[1].trade_id))
         work.append((event, user_id, before, members))

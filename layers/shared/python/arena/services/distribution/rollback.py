@@ -3,7 +3,8 @@
 Every paid batch is reversed by one compensating posting written with its prizes turning ROLLED_BACK (all or
 nothing), the pool is returned to issuance (the treasury and funding postings reversed) and ``PrizesRolledBack``
 is published once. Prizes past a reversible state (paid out, claimed...) and points their owner has since spent
-are refused and listed; the rest is rolled back. A repeat finishes what a crash left.
+are refused and listed; the rest is rolled back. A repeat finishes what a crash left and answers what it moved
+itself (0 after a complete rollback), with the distribution's total beside it.
 """
 
 from __future__ import annotations
@@ -80,26 +81,27 @@ def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | No
     if run.status != RunStatus.ROLLED_BACK:
         raise Conflict("The distribution changed meanwhile; retry.", code="distribution_changed")
 
+    moved = 0  # prizes this call turned ROLLED_BACK; a repeat after a complete rollback moves none
     stored: dict[int, list[PrizeRecord]] = {}
     for prize in store.prizes(event_id):
         stored.setdefault(-1 if prize.batch_index is None else prize.batch_index, []).append(prize)
     for batch in store.batches(event_id):
         if batch.status == BatchStatus.DONE:
-            _rollback_batch(event, batch.batch_index, stored.get(batch.batch_index, []), now)
+            moved += _rollback_batch(event, batch.batch_index, stored.get(batch.batch_index, []), now)
         else:  # never paid (all or nothing): its awards are simply rolled back
             written = {(p.user_id, p.rule_index) for p in stored.get(batch.batch_index, [])}
-            store.put_prizes(
-                [
-                    award.written(
-                        event_id,
-                        PrizeStatus.ROLLED_BACK,
-                        previous_status=PrizeStatus.PLANNED,
-                        rolled_back_at=clock.to_iso(now),
-                    )
-                    for award in batch.awards
-                    if (award.user_id, award.rule_index) not in written
-                ]
-            )
+            unwritten = [
+                award.written(
+                    event_id,
+                    PrizeStatus.ROLLED_BACK,
+                    previous_status=PrizeStatus.PLANNED,
+                    rolled_back_at=clock.to_iso(now),
+                )
+                for award in batch.awards
+                if (award.user_id, award.rule_index) not in written
+            ]
+            store.put_prizes(unwritten)
+            moved += len(unwritten)
     for original, compensating in (
         (plans.treasury_key(event_id), plans.treasury_rollback_key(event_id)),
         (plans.pool_key(event_id), plans.pool_rollback_key(event_id)),
@@ -128,17 +130,18 @@ def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | No
             refused_count=len(refused),
         ) or require_run(event_id)
         count("PrizesRolledBack")
-    return RollbackResult(run=run_view(run), rolled_back=rolled, refused=refused)
+    return RollbackResult(run=run_view(run), rolled_back=moved, rolled_back_total=rolled, refused=refused)
 
 
-def _rollback_batch(event: Event, index: int, prizes: list[PrizeRecord], now: datetime) -> None:
+def _rollback_batch(event: Event, index: int, prizes: list[PrizeRecord], now: datetime) -> int:
     """One compensating posting per paid batch, written with its prizes turning ROLLED_BACK: all or nothing. The
     posting's key is the batch's, so a repeat finds it and writes nothing; prizes that cannot be reversed keep
     their status (and are listed as refused). Each prize turns ROLLED_BACK only from the status it was read in: a
-    claim landing meanwhile cancels the transaction, and the batch is read again and retried without it."""
+    claim landing meanwhile cancels the transaction, and the batch is read again and retried without it.
+    Returns how many prizes this call turned ROLLED_BACK (those of the transaction it wrote; 0 for a repeat)."""
     key = plans.rollback_batch_key(event.id, index)
     if ledger.get_posting(key) is not None:
-        return
+        return 0
     spent: set[str] = set()
     for _ in range(_ATTEMPTS):
         reversible = [p for p in prizes if p.status in REVERSIBLE and p.status != PrizeStatus.ROLLED_BACK]
@@ -151,13 +154,13 @@ def _rollback_batch(event: Event, index: int, prizes: list[PrizeRecord], now: da
         actions = store.rolled_back_actions(undone, now)
         if not debits:
             if not actions or store.write_all(actions):
-                return
+                return len(undone)
         else:
             pool = ledger_rules.event_pool_account(event.id)
             legs = [(pool, plans.total(debits.values())), *((a, -amount) for a, amount in debits.items())]
             try:
                 ledger.post(legs, key, "prize_rollback", f"prizes rolled back, batch {index}", with_actions=actions)
-                return
+                return len(undone)
             except Conflict as error:
                 if error.code == "insufficient_balance":
                     spent |= set((error.details or {}).get("accounts", []))
