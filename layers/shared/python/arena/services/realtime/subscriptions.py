@@ -12,6 +12,7 @@ from arena.auth import Principal, Role, principal_from_event
 from arena.domain import realtime as rt
 from arena.domain.realtime import Topic
 from arena.errors import BadRequest, Unauthenticated
+from arena.ids import within_id_bound
 from arena.services import events as event_service
 from arena.services.realtime.sending import now_iso, publish
 from arena.store import connections as store
@@ -62,7 +63,7 @@ def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
     """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
     idempotent by design: each request is a new announcement, as each HTTP POST would be."""
     event_id, text = message.get("event_id"), message.get("text")
-    if not isinstance(event_id, str) or not event_id:
+    if not within_id_bound(event_id):  # past the bound no event has it: never ask DynamoDB
         raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
     if not isinstance(text, str) or not text.strip() or len(text) > ANNOUNCEMENT_MAX_CHARS:
         raise BadRequest(f"text must be 1 to {ANNOUNCEMENT_MAX_CHARS} characters.", code="invalid_announcement")
