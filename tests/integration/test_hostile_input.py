@@ -20,7 +20,7 @@ from tests.conftest import sample_event
 from tests.integration.conftest import Arena, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-MAX_ID_BYTES = 256  # the one id bound (arena/ids.py), restated: the test fails if the code drifts from it
+MAX_ID_BYTES = 400  # the one id bound (arena/ids.py), restated: the test fails if the code drifts from it
 
 
 def _operations() -> dict[str, bool]:
@@ -248,7 +248,7 @@ def test_a_path_id_past_the_bound_is_404_and_never_reaches_dynamodb(
     send: Any, aws_calls: list[str], too_long: str
 ) -> None:
     """Given every route with ids in its path (event ids, user ids, prize ids, payout ids)
-    When any one of them is longer than 256 bytes of UTF-8 (DynamoDB keys stop at 1,024 and 2,048)
+    When any one of them is longer than 400 bytes of UTF-8 (DynamoDB keys stop at 1,024 and 2,048)
     Then 404 not_found in the error shape, and not one AWS call was made."""
     replies = {
         f"{name} {key}": send(name, _path_ids(**{key: too_long}))
@@ -261,7 +261,7 @@ def test_a_path_id_past_the_bound_is_404_and_never_reaches_dynamodb(
 
 
 def test_a_path_id_at_the_bound_is_looked_up(send: Any) -> None:
-    """Given every route with ids in its path When each id is exactly 256 bytes
+    """Given every route with ids in its path When each id is exactly 400 bytes
     Then the route answers as for any unknown id (a 4xx of its own, the lookup made), never a 5xx."""
     at_bound = "e" * MAX_ID_BYTES
     replies = {

@@ -20,6 +20,7 @@ from arena.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from arena.http import STATUS_BY_ERROR, json_response, make_resolver, principal, status_for, to_json
 from arena.models.common import ApiModel, PositiveDecimalStr
@@ -48,6 +49,7 @@ ERRORS: dict[str, type[ArenaError]] = {
         NotFound,
         Conflict,
         RateLimited,
+        UnsupportedMediaType,
         EventFull,
     )
 }
@@ -143,6 +145,7 @@ EXPECTED_STATUS = {
     "Forbidden": 403,
     "NotFound": 404,
     "Conflict": 409,
+    "UnsupportedMediaType": 415,
     "InvalidInput": 422,
     "RateLimited": 429,
     "EventFull": 409,

@@ -11,11 +11,11 @@ def new_id() -> str:
     return str(ULID.from_datetime(clock.now())).lower()
 
 
-# The one bound on ids a client sends (in a path, a cursor, a WebSocket message): 256 bytes of UTF-8. Every id the
-# system mints or takes fits (event ids are 26-character ULIDs, user ids at most 128 characters, prize ids the
-# base64 of an event id, a user id and a rule number), and keys built from a few such ids stay well inside
+# The one bound on ids a client sends (in a path, a cursor, a WebSocket message): 400 bytes of UTF-8. The longest id
+# the system mints is a prize id, the base64 of an event id, a user id and a rule number (4/3 of their length), and
+# this leaves it room for user ids of over 250 characters; two ids and their prefixes in one key stay inside
 # DynamoDB's key limits (1,024 bytes for a sort key, 2,048 for a partition key).
-MAX_ID_BYTES = 256
+MAX_ID_BYTES = 400
 
 
 def within_id_bound(value: object) -> TypeGuard[str]:
