@@ -260,6 +260,21 @@ def test_a_path_id_past_the_bound_is_404_and_never_reaches_dynamodb(
     assert aws_calls == []
 
 
+def test_a_percent_encoded_path_id_is_bounded_as_the_handler_receives_it(send: Any, aws_calls: list[str]) -> None:
+    """Given GET /api/events/{eventId}, whose handler gets the id from the raw path (still percent-encoded)
+    When the id is 150 characters, each sent as %XX (450 characters in the path)
+    Then 404 not_found before any lookup."""
+    encoded = "%41" * 150
+
+    def change(event: dict[str, Any]) -> None:
+        event["pathParameters"]["eventId"] = "A" * 150
+        event["rawPath"] = event["requestContext"]["http"]["path"] = f"/api/events/{encoded}"
+
+    reply = send("events/get_event.json", change)
+    assert (reply.status, reply.code) == (404, "not_found") and in_error_shape(reply)
+    assert aws_calls == []
+
+
 def test_a_path_id_at_the_bound_is_looked_up(send: Any) -> None:
     """Given every route with ids in its path When each id is exactly 400 bytes
     Then the route answers as for any unknown id (a 4xx of its own, the lookup made), never a 5xx."""

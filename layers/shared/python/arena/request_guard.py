@@ -38,7 +38,10 @@ def check_request(event: Mapping[str, Any], takes_body: bool) -> None:
 
 
 def check_path_ids(event: Mapping[str, Any]) -> None:
-    for value in (event.get("pathParameters") or {}).values():
+    """Every path parameter, and every segment of the raw path (Powertools takes a route's ids from the raw,
+    still percent-encoded path), within the id bound."""
+    segments = [segment for segment in str(event.get("rawPath") or "").split("/") if segment]
+    for value in [*(event.get("pathParameters") or {}).values(), *segments]:
         if not within_id_bound(value):
             raise NotFound("Nothing here: check the path and its ids.", code="not_found")
 
