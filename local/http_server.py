@@ -6,9 +6,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import BaseServer
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 http_logger = logging.getLogger("local.http")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+# A declared body must arrive within API Gateway's own integration timeout, or the worker waiting for it is freed.
+BODY_READ_SECONDS = 30.0
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP method is a token (RFC 9110, 5.6.2)
+_DECIMAL = re.compile(r"[0-9]+")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 
 
 class PortInUse(RuntimeError):
@@ -37,6 +44,10 @@ class _PayloadTooLarge(Exception):
     pass
 
 
+class _MalformedRequest(Exception):
+    """A request whose framing cannot be read: a bad Content-Length or chunk size."""
+
+
 class GatewayRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway offers
     server: GatewayServer
@@ -50,13 +61,18 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = list(self.headers.items())
         try:
+            if not _TOKEN.fullmatch(method):
+                raise _MalformedRequest
             body = self._read_body()
         except _PayloadTooLarge:
             self.close_connection = True
             response = gateway_response(413, "Request Entity Too Large")
-        except ValueError:  # a malformed chunked body
-            self.close_connection = True
+        except _MalformedRequest:
+            self.close_connection = True  # the rest of the stream cannot be framed
             response = gateway_response(400, "Bad Request")
+        except TimeoutError:
+            self.close_connection = True
+            response = gateway_response(408, "Request Timeout")
         else:
             response = self.server.gateway.handle(method, target, headers, body, self.client_address[0])
         response.headers.append(("apigw-requestid", os.urandom(8).hex()))
@@ -66,10 +82,20 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         http_logger.log(level, "%s %s %d %.1fms", method, target, response.status, elapsed)
 
     def _read_body(self) -> bytes:
+        self.connection.settimeout(BODY_READ_SECONDS)
+        try:
+            return self._read_framed_body()
+        finally:
+            self.connection.settimeout(self.timeout)
+
+    def _read_framed_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                size_field = self.rfile.readline().split(b";", 1)[0].strip().decode("latin-1") or "0"
+                if not _HEX.fullmatch(size_field):
+                    raise _MalformedRequest
+                size = int(size_field, 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass  # trailers
@@ -79,10 +105,20 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
                     raise _PayloadTooLarge
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._content_length()
         if length > MAX_PAYLOAD_BYTES:
             raise _PayloadTooLarge
         return self.rfile.read(length) if length else b""
+
+    def _content_length(self) -> int:
+        """The one declared length: decimal digits, the same in every Content-Length given. Anything else (a
+        negative length, which would read until the client hangs up, a word, two lengths) is malformed."""
+        declared = {part.strip() for value in self.headers.get_all("Content-Length") or [] for part in value.split(",")}
+        if not declared:
+            return 0
+        if len(declared) != 1 or not _DECIMAL.fullmatch(length := declared.pop()):
+            raise _MalformedRequest
+        return int(length)
 
     def _write(self, response: HttpResponse, send_body: bool) -> None:
         try:
@@ -97,8 +133,23 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    # BaseHTTPRequestHandler dispatches on these names.
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler dispatches a request to do_<METHOD>: every method goes to the gateway, which
+        # routes any method as API Gateway does (one no route takes is its 404), never the base class's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the base class answers itself (a request line or headers it cannot parse, a URI too long), in
+        API Gateway's JSON shape rather than an HTML page."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # an unparsed version is taken as 0.9: no status line at all
+        method = getattr(self, "command", "") or "-"
+        response = gateway_response(code, HTTPStatus(code).phrase)
+        response.headers.append(("apigw-requestid", os.urandom(8).hex()))
+        self._write(response, send_body=method != "HEAD")
+        http_logger.info("%s %s %d (%s)", method, getattr(self, "path", "-"), code, message)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request is logged by _serve, through logging

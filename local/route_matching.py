@@ -88,7 +88,7 @@ class RouteTable:
             self._routes.append((route, segments, tuple(kind for kind, _ in segments)))
 
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
-        method = method.upper()
+        # Methods are case-sensitive (RFC 9110): "get" is not GET, so only ANY or $default takes it.
         best = None
         for route, segments, rank in self._routes:
             route_method = route.method.upper()

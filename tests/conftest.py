@@ -58,10 +58,12 @@ def _clear_caches() -> None:
 
 @pytest.fixture
 def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Given the deployed schema: every table of template.yaml, created in moto (in-process)."""
+    """Given the deployed schema: every table of template.yaml, its lifecycle bus and schedule group, and its user
+    pool with the role groups, created in moto (in-process)."""
     import boto3
     from moto import mock_aws
 
+    from local.cognito import create_user_pools
     from local.schedules import create_lifecycle_resources
     from local.stack import serialise_moto_transactions
     from local.template import create_tables, load_template
@@ -74,6 +76,9 @@ def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtu
         for logical_id, env_name in {**TABLE_ENV, **LIFECYCLE_ENV}.items():
             monkeypatch.setenv(env_name, names[logical_id])
         monkeypatch.setenv("RATE_LIMITS", json.dumps({"table": names["RateLimitsTable"]}))
+        [(pool_id, _)] = create_user_pools(boto3.client("cognito-idp"), template).values()
+        names["UserPool"] = pool_id
+        monkeypatch.setenv("USER_POOL_ID", pool_id)
         _clear_caches()
         yield names
         _clear_caches()

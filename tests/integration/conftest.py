@@ -133,12 +133,15 @@ def trade(
 
 
 class Reply:
-    """A handler's answer: status and parsed JSON body."""
+    """A handler's answer: status and body (parsed when JSON; the docs page and its assets stay text)."""
 
     def __init__(self, response: dict[str, Any]) -> None:
         self.status: int = response["statusCode"]
         self.raw = response
-        self.body: Any = json.loads(response["body"]) if response.get("body") else None
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        text = response.get("body")
+        is_json = "json" in headers.get("content-type", "application/json")
+        self.body: Any = (json.loads(text) if is_json else text) if text else None
 
     @property
     def code(self) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, api_event
+from tests.conftest import api_event
 from tests.integration.claims import SERVICE
 from tests.integration.conftest import Arena, Reply, manager_claims, user_claims
 from tests.integration.prizes import seeded_event
@@ -33,23 +33,17 @@ class Pool:
 
 
 @pytest.fixture
-def pool(tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Pool]:
-    """Given the template's user pool and its groups (the roles) in moto, named to the functions by USER_POOL_ID,
-    with one admin, "root"."""
+def pool(tables: dict[str, str]) -> Iterator[Pool]:
+    """Given the template's user pool and its groups (the roles) in moto, named to the functions by USER_POOL_ID
+    (the `tables` fixture makes it), with one admin, "root"."""
     import boto3
-    from arena import factories
-
-    from local.cognito import create_user_pools
-    from local.template import load_template
 
     client = boto3.client("cognito-idp")
-    [(pool_id, groups)] = create_user_pools(client, load_template(ROOT / "template.yaml")).values()
-    monkeypatch.setenv("USER_POOL_ID", pool_id)
-    factories.reset()
+    pool_id = tables["UserPool"]
+    groups = [g["GroupName"] for g in client.list_groups(UserPoolId=pool_id)["Groups"]]
     made = Pool(client, pool_id, groups)
     made.user("root", "admin")
     yield made
-    factories.reset()
 
 
 def call(arena: Arena, name: str, claims: dict[str, Any] | None = None, **parts: Any) -> Reply:

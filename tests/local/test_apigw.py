@@ -214,6 +214,14 @@ def test_default_route_catches_everything_else() -> None:
     assert (match.route.function_id, match.route_key) == ("Fallback", "$default")
 
 
+def test_methods_are_matched_case_sensitively() -> None:
+    """Given a GET route and an ANY route When "get" or "PROPFIND" arrives Then only ANY takes them (RFC 9110)."""
+    table = RouteTable([HttpRoute("GET", "/a", "A", False), HttpRoute("ANY", "/b", "B", False)])
+    assert table.match("get", "/a") is None
+    assert table.match("PROPFIND", "/a") is None
+    assert table.match("get", "/b").route.function_id == "B"
+
+
 # ---------------------------------------------------------------------------------------------- responses
 
 

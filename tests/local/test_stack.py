@@ -6,14 +6,18 @@ Handlers record what they receive as JSON lines in RECORD_DIR (a template parame
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import textwrap
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -373,6 +377,112 @@ def test_cors_preflight_and_response_headers(stack: LocalStack, token: str) -> N
     # And an actual request gets the configured origin, not the handler's own CORS header
     _, headers, _ = call(stack, "GET", "/echo/x", headers={"Origin": "https://app.example", "Authorization": token})
     assert headers["access-control-allow-origin"] == "*"
+
+
+# ---------------------------------------------------------------------------------------------- malformed HTTP
+
+
+def raw_exchange(stack: LocalStack, request: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], Any, float]:
+    """(status, headers, JSON body, seconds taken) of bytes sent as they are on a new connection (http.client
+    would refuse to send most of these)."""
+    parts = urlsplit(stack.base_url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        raw = response.read()
+    headers = {name.lower(): value for name, value in response.getheaders()}
+    return response.status, headers, json.loads(raw) if raw else None, time.monotonic() - started
+
+
+@pytest.mark.parametrize("length", ["-1", "-100", "abc", "5, 6", "+5", "0x10", "1e3", "٣"])
+def test_a_content_length_that_is_not_one_decimal_length_is_400_at_once(
+    stack: LocalStack, token: str, length: str
+) -> None:
+    """Given a POST whose Content-Length is negative, not a number, or two lengths
+    When it reaches the gateway's socket
+    Then 400 {"message":"Bad Request"} in JSON at once, the connection closed (a negative length used to read
+    until the client hung up, holding a gateway worker)."""
+    request = (
+        f"POST /echo/x HTTP/1.1\r\nHost: local\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{}}"
+    ).encode()
+    status, headers, body, seconds = raw_exchange(stack, request)
+    assert (status, body, headers["content-type"]) == (400, {"message": "Bad Request"}, "application/json")
+    assert seconds < 2
+
+
+def test_a_chunk_size_that_is_not_hexadecimal_is_400(stack: LocalStack, token: str) -> None:
+    """Given a chunked POST whose chunk size is negative When it is read Then 400 in JSON, at once."""
+    request = (
+        f"POST /echo/x HTTP/1.1\r\nHost: local\r\nAuthorization: Bearer {token}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n-1\r\n{}\r\n0\r\n\r\n"
+    ).encode()
+    status, _, body, seconds = raw_exchange(stack, request)
+    assert (status, body) == (400, {"message": "Bad Request"}) and seconds < 2
+
+
+def test_a_body_shorter_than_its_length_frees_the_worker(
+    stack: LocalStack, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a gateway that waits half a second for a declared body
+    When a client declares 100 bytes and sends 2
+    Then 408 {"message":"Request Timeout"} once the wait is over, not a worker held for as long as the client."""
+    from local import http_server
+
+    monkeypatch.setattr(http_server, "BODY_READ_SECONDS", 0.5)
+    request = (
+        f"POST /echo/x HTTP/1.1\r\nHost: local\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{}"
+    ).encode()
+    status, _, body, seconds = raw_exchange(stack, request)
+    assert (status, body) == (408, {"message": "Request Timeout"})
+    assert 0.4 < seconds < 3
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "PURGE", "FOO", "TRACE", "CONNECT", "get"])
+def test_a_method_no_route_takes_is_api_gateways_404_in_json(stack: LocalStack, token: str, method: str) -> None:
+    """Given a method no route of the template takes (WebDAV, made up, lower case)
+    When it is sent to a route's path and to an unknown path
+    Then API Gateway's own 404 {"message":"Not Found"} as JSON, never the HTTP server's HTML 501 page."""
+    for path in ("/echo/x", "/nowhere"):
+        request = f"{method} {path} HTTP/1.1\r\nHost: local\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        status, headers, body, _ = raw_exchange(stack, request)
+        assert (status, body, headers["content-type"]) == (404, {"message": "Not Found"}, "application/json")
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        ("GARBAGE", 400),
+        ("G{E}T /echo/x HTTP/1.1", 400),
+        ("GET /echo/x HTTP/one", 400),
+        ("GET /echo/x HTTP/9.9", 505),
+    ],
+)
+def test_a_request_the_server_cannot_parse_is_answered_in_json(
+    stack: LocalStack, request_line: str, status: int
+) -> None:
+    """Given a request line that is not HTTP/1.1 (no method and path, a method that is not a token, a version that
+    is not one, an unknown version) When it reaches the socket Then the answer is {"message": <reason>} as JSON,
+    not the HTTP server's HTML error page."""
+    answer, headers, body, _ = raw_exchange(stack, f"{request_line}\r\nHost: local\r\n\r\n".encode())
+    expected = (status, {"message": HTTPStatus(status).phrase}, "application/json")
+    assert (answer, body, headers["content-type"]) == expected
+
+
+def test_unknown_paths_answer_as_api_gateway_does(stack: LocalStack, token: str) -> None:
+    """Given paths no route matches (with or without a token, under the stack's own /local/)
+    Then each is 404 {"message":"Not Found"} with a JSON content type, exactly API Gateway's unmatched route."""
+    for path, headers in (
+        ("/nowhere", {}),
+        ("/echo", {"Authorization": f"Bearer {token}"}),
+        ("/echo/x/y", {"Authorization": f"Bearer {token}"}),
+        ("/local/unknown", {}),
+    ):
+        status, answer_headers, body = call(stack, "GET", path, headers=headers)
+        assert (status, body, answer_headers["content-type"]) == (404, {"message": "Not Found"}, "application/json")
 
 
 # ---------------------------------------------------------------------------------------------- event sources

@@ -21,6 +21,7 @@ from arena.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from arena.http import STATUS_BY_ERROR, allow, json_response, make_resolver, principal, status_for, to_json
 from arena.models.common import ApiModel, PositiveDecimalStr
@@ -49,6 +50,7 @@ ERRORS: dict[str, type[ArenaError]] = {
         NotFound,
         Conflict,
         RateLimited,
+        UnsupportedMediaType,
         EventFull,
     )
 }
@@ -151,6 +153,7 @@ EXPECTED_STATUS = {
     "Forbidden": 403,
     "NotFound": 404,
     "Conflict": 409,
+    "UnsupportedMediaType": 415,
     "InvalidInput": 422,
     "RateLimited": 429,
     "EventFull": 409,

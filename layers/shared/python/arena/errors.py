@@ -22,6 +22,12 @@ class BadRequest(ArenaError):
     code = "bad_request"
 
 
+class UnsupportedMediaType(ArenaError):
+    """A body in a format the route does not read (the API reads JSON only)."""
+
+    code = "unsupported_media_type"
+
+
 class InvalidInput(ArenaError):
     """Well-formed but semantically wrong input (a rule about the values, not their shape)."""
 

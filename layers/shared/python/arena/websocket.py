@@ -9,7 +9,6 @@ non-2xx status refuses the connection.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from arena.errors import ArenaError, BadRequest
 from arena.http import status_for, to_json
 from arena.observability import WEBSOCKET, entry_point, logger
+from arena.request_guard import read_json
 
 MAX_BODY_CHARS = 32 * 1024
 
@@ -33,9 +33,9 @@ def body_of(event: dict[str, Any]) -> dict[str, Any]:
     if len(raw) > MAX_BODY_CHARS:
         raise BadRequest("Messages are at most 32 KB.", code="message_too_large")
     try:
-        message = json.loads(raw)
-    except ValueError:
-        raise BadRequest("The message is not JSON.", code="invalid_json") from None
+        message = read_json(raw)  # bounded: depth, integer digits, Unicode (arena/request_guard.py)
+    except BadRequest as refused:
+        raise BadRequest("The message is not JSON.", code="invalid_json", details=refused.details) from None
     if not isinstance(message, dict):
         raise BadRequest("The message must be a JSON object.", code="invalid_json")
     return message

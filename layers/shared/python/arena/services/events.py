@@ -129,7 +129,9 @@ def get_event(event_id: str) -> Event:
 
 def list_events(status: EventStatus | None, limit: int, cursor: str | None) -> EventPage:
     """Latest start first. A status filter applies to the clock's status, so pages may be read ahead."""
-    start_key = dynamo.start_key(dynamo.decode_cursor(cursor), event_store.CATALOG_KEY)
+    start_key = dynamo.start_key(
+        dynamo.decode_cursor(cursor), event_store.CATALOG_KEY, {"catalog": event_store.CATALOG}
+    )
     found: list[Event] = []
     unread_in_page = False
     while len(found) < limit:

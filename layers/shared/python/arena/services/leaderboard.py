@@ -110,6 +110,22 @@ def _snapshot_for(event_id: str, generation: int, current: Snapshot) -> Snapshot
     return snapshot
 
 
+# A cursor's generation names a stored snapshot (IDX#<12 digits>) and its offset a position on a board; past these
+# a forged cursor would address a key DynamoDB refuses rather than a page that does not exist.
+MAX_GENERATION = 10**12 - 1
+MAX_OFFSET = 10**9
+
+
+def _cursor_position(state: dict[str, Any], event_id: str) -> tuple[int, int]:
+    """(generation, offset) of a cursor of this event's board; BadRequest for any other cursor."""
+    generation, offset = state.get("g"), state.get("o")
+    if not (state.get("e") == event_id and isinstance(generation, int) and isinstance(offset, int)):
+        raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
+    if isinstance(generation, bool) or not (0 <= generation <= MAX_GENERATION and 0 <= offset <= MAX_OFFSET):
+        raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
+    return generation, offset
+
+
 def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_match: str | None = None) -> Cached:
     """A page of one snapshot generation: a cursor keeps paging the generation it started on, so no entry is
     lost or repeated across pages while scores change. Raises NotModified when `if_none_match` still matches."""
@@ -117,14 +133,7 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
     event, snapshot, _ = _read_context(event_id)
     index, offset = snapshot.index, 0
     if state is not None:
-        generation, at = state.get("g"), state.get("o")
-        if (
-            not (state.get("e") == event_id and isinstance(generation, int) and isinstance(at, int))
-            or generation < 0
-            or at < 0
-        ):
-            raise BadRequest("The cursor belongs to another leaderboard.", code="invalid_cursor")
-        offset = at
+        generation, offset = _cursor_position(state, event_id)
         snapshot = _snapshot_for(event_id, generation, snapshot)
         index = snapshot.index
     etag = f'W/"{event_id}.{index.generation}.{offset}.{limit}"'

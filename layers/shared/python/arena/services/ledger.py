@@ -158,10 +158,10 @@ def balance(account: str) -> Decimal:
 
 
 def _history_start(account: str, cursor: str | None) -> dict[str, dict[str, str]] | None:
-    key = dynamo.start_key(dynamo.decode_cursor(cursor), store.HISTORY_KEY)
-    if key is not None and (key["account"]["S"] != account or not key["entry"]["S"].startswith(store.ENTRY_PREFIX)):
-        # Well-formed, but another account's (or not an entry): never page someone else's history.
-        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+    key = dynamo.start_key(dynamo.decode_cursor(cursor), store.HISTORY_KEY, {"account": account})
+    if key is not None and not key["entry"]["S"].startswith(store.ENTRY_PREFIX):
+        # In this account's partition, but not at an entry line (a posting): not where a page of lines resumes.
+        raise BadRequest(dynamo.NOT_OURS, code="invalid_cursor")
     return key
 
 

@@ -23,7 +23,6 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from arena import clock
 from arena.config import settings
-from arena.errors import BadRequest
 from arena.ids import new_id
 from arena.store import dynamo
 from arena.store._convert import storable
@@ -116,9 +115,7 @@ def _page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a partition, and the cursor of the next (None at the end). A cursor of another partition (someone
     else's history, the queue's) is refused: never page someone else's entries."""
-    start = dynamo.start_key(dynamo.decode_cursor(cursor), HISTORY_KEY)
-    if start is not None and start["pk"]["S"] != pk:
-        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+    start = dynamo.start_key(dynamo.decode_cursor(cursor), HISTORY_KEY, {"pk": pk})
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "KeyConditionExpression": "pk = :pk",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,11 @@ def to_value(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
 
 
+# DynamoDB's limit for a sort key value (a partition key's is 2,048): no value a cursor carries may exceed it.
+MAX_KEY_BYTES = 1024
+NOT_OURS = "The cursor is not one this API issued."
+
+
 def encode_cursor(state: dict[str, Any]) -> str:
     raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -55,27 +60,41 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor") from None
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        raise BadRequest(NOT_OURS, code="invalid_cursor") from None
     if not isinstance(state, dict):
-        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
+        raise BadRequest(NOT_OURS, code="invalid_cursor")
     return state
 
 
-def start_key(state: dict[str, Any] | None, attributes: frozenset[str]) -> dict[str, Any] | None:
-    """The ExclusiveStartKey a cursor carries, checked to be exactly a key of the index it pages: a forged or
-    foreign cursor is a 400, never a DynamoDB error."""
+def _key_value(value: Any) -> str | None:
+    """The string of a key attribute in wire form ({"S": "..."}), when it is one DynamoDB takes as a key."""
+    if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str) and value["S"]):
+        return None
+    try:
+        return value["S"] if len(value["S"].encode("utf-8")) <= MAX_KEY_BYTES else None
+    except UnicodeEncodeError:
+        return None
+
+
+def start_key(
+    state: dict[str, Any] | None, attributes: frozenset[str], partition: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor carries, checked to be exactly a key of the index it pages and to lie in the
+    partition being queried (`partition`: its key attributes and their values). A forged or foreign cursor is a
+    400 `invalid_cursor`, never a DynamoDB error and never a page of another partition."""
     if not state or state.get("k") is None:
         return None
     key = state["k"]
+    values = {name: _key_value(value) for name, value in key.items()} if isinstance(key, dict) else {}
     valid = (
-        isinstance(key, dict)
-        and set(key) == attributes
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        set(values) == attributes
+        and None not in values.values()
+        and all(values.get(name) == value for name, value in partition.items())
     )
     if not valid:
-        raise BadRequest("The cursor is not one this API issued.", code="invalid_cursor")
-    return key
+        raise BadRequest(NOT_OURS, code="invalid_cursor")
+    return dict(key)
 
 
 def is_conditional_failure(error: ClientError) -> bool:

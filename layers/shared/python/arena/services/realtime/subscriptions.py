@@ -13,6 +13,7 @@ from arena.domain import realtime as rt
 from arena.domain import text as free_text
 from arena.domain.realtime import Topic
 from arena.errors import BadRequest, InvalidInput, Unauthenticated
+from arena.ids import within_id_bound
 from arena.services import events as event_service
 from arena.services.realtime.sending import now_iso, publish
 from arena.store import connections as store
@@ -60,7 +61,7 @@ def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
     """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
     idempotent by design: each request is a new announcement, as each HTTP POST would be."""
     event_id, text = message.get("event_id"), message.get("text")
-    if not isinstance(event_id, str) or not event_id:
+    if not within_id_bound(event_id):  # past the bound no event has it: never ask DynamoDB
         raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
     connection = _connection(connection_id)
     roles = frozenset(Role(r) for r in connection.roles if r in Role._value2member_map_)
