@@ -72,7 +72,7 @@ GATEWAY_MESSAGE = {
 }
 # Statuses API Gateway answers itself on a route (its authorizer, an unmatched path, its throttle).
 GATEWAY_ANSWERS = {401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
-BODY_ERRORS = (400, 422)  # 400 invalid_json (and other unreadable bodies), 422 validation_failed
+BODY_ERRORS = (400, 415, 422)  # 400 invalid_json (an unreadable body), 415 not JSON, 422 validation_failed
 METHODS_WITH_BODY = {"post", "put", "patch"}
 ERROR_TEXT = {
     400: "Malformed request: the body is not JSON, or a cursor is not one this API gave",
@@ -152,7 +152,9 @@ def complete_operation(path: str, method: str, operation: dict[str, Any], *, aut
     if operation.get("parameters"):
         wanted.add(422)
     if authenticated:
-        wanted.add(401)
+        # Every route behind the authorizer refuses someone with 403: a role route everyone else, a people route
+        # every machine client (arena.auth.Access).
+        wanted.update({401, 403})
     else:
         wanted.discard(401)
         operation["security"] = []

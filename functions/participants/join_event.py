@@ -14,6 +14,7 @@ app = make_resolver()
     summary="Join an event",
     tags=["participants"],
     responses={
+        200: {"description": "Already joined", "content": {"application/json": {"model": ParticipantOut}}},
         201: {"description": "Joined", "content": {"application/json": {"model": ParticipantOut}}},
         **error_responses(401, 403, 404, 409),
     },

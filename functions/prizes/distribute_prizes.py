@@ -15,6 +15,7 @@ app = make_resolver()
     summary="Distribute the event's prizes",
     tags=["prizes"],
     responses={
+        200: {"description": "Run found or resumed", "content": {"application/json": {"model": DistributionRun}}},
         201: {"description": "Run started", "content": {"application/json": {"model": DistributionRun}}},
         **error_responses(401, 403, 404, 409),
     },

@@ -10,6 +10,7 @@ ids the rest (tests/contract/test_openapi_contract.py).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -95,14 +96,6 @@ class FuzzLedger:
 LEDGER = FuzzLedger()
 
 
-def _machine_scopes() -> list[str]:
-    """Every machine-client scope arena.auth declares (a module constant named *_SCOPE): the service role's
-    capabilities, whether one scope carries them or one per capability does."""
-    from arena import auth
-
-    return sorted({value for name, value in vars(auth).items() if name.endswith("_SCOPE") and isinstance(value, str)})
-
-
 @pytest.fixture(scope="module")
 def contract_stack() -> Iterator[Any]:
     with in_process_stack(parameters=STACK_PARAMETERS, **STACK_ENVIRONMENT) as local:
@@ -111,17 +104,20 @@ def contract_stack() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def callers(contract_stack: Any) -> list[Caller]:
-    """No token, a user, the exchange's machine client, an event manager and an admin: the least privileged
-    first, so the admin's changes to the seeded state (a cancelled event, a rollback) come last for each route."""
-    from local.jwt_issuer import TRADE_FEED_CLIENT_ID
+    """No token, a user, each of the exchange's machine clients (client-credentials tokens with their own scopes:
+    the trade feed, the accounts client, the wallet), an event manager and an admin: the least privileged first, so
+    the admin's changes to the seeded state (a cancelled event, a rollback) come last for each route."""
+    from local.jwt_issuer import MACHINE_CLIENTS
 
     issuer = contract_stack.issuer
-    # A Cognito client-credentials access token: no user, no groups, no aud; the client id and the scopes.
-    machine_claims = {"aud": None, "client_id": TRADE_FEED_CLIENT_ID, "token_use": "access", "cognito:username": None}
+    machines = [
+        Caller(machine_role(client.logical_id), issuer.issue_client_credentials(client.client_id))
+        for client in MACHINE_CLIENTS.values()
+    ]
     return [
         Caller("anonymous", None),
         Caller("user", issuer.issue(USER, groups=["user"])),
-        Caller("machine", issuer.issue(TRADE_FEED_CLIENT_ID, scopes=_machine_scopes(), extra_claims=machine_claims)),
+        *machines,
         Caller("event-manager", issuer.issue(MANAGER, groups=["event-manager"])),
         Caller("admin", issuer.issue(ADMIN, groups=["admin"])),
     ]
@@ -149,7 +145,7 @@ def seed(contract_stack: Any) -> Seed:
     client = ArenaClient(contract_stack.base_url)
     issuer = contract_stack.issuer
     admin = issuer.issue(ADMIN, groups=["admin"])
-    feed = issuer.issue("contract-feed", groups=["service"], scopes=_machine_scopes())
+    feed = issuer.issue("contract-feed", groups=["service"])  # the service group holds every machine scope
     traders = {user: issuer.issue(user, groups=["user"]) for user in TRADERS}
     now = datetime.now(UTC)
     common = {"managers": [MANAGER], "markets": MARKETS, "claim": {"mode": "manual"}}
@@ -255,4 +251,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         write(f"budget: ARENA_CONTRACT_EXAMPLES={budget}")
 
 
-ROLE_ORDER = ("anonymous", "user", "machine", "event-manager", "admin")
+def machine_role(logical_id: str) -> str:
+    """The fuzz's name for a machine client: TradeFeedClient -> trade-feed."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", logical_id.removesuffix("Client")).lower()
+
+
+def _role_order() -> tuple[str, ...]:
+    from local.jwt_issuer import MACHINE_CLIENTS
+
+    machines = tuple(machine_role(client.logical_id) for client in MACHINE_CLIENTS.values())
+    return ("anonymous", "user", *machines, "event-manager", "admin")
+
+
+ROLE_ORDER = _role_order()

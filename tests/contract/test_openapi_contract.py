@@ -243,12 +243,6 @@ def fuzz_mode(
     send_one()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 12's defects, fixed on other branches: 5xx on hostile bodies (not UTF-8, a Content-Type other"
-    " than JSON, an integer past the digit limit) and over-long ids; 200 answers and some 400s undocumented; the"
-    " authorizer's 401 body not the documented one",
-)
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: f"{op.method.upper()} {op.path}")
 def test_every_operation_keeps_the_contract_for_every_role(
     operation: Any, callers: list[Caller], seed: Seed, contract_stack: Any
