@@ -621,7 +621,7 @@ def test_parallel_claims_of_one_prize_succeed_once(
     event_id = manual_event(arena)
     prize = prize_id(event_id, "ann", 0)
     modules = [load_handler("claims", "claim_prize", fresh=True) for _ in range(20)]
-    start = threading.Barrier(len(modules), timeout=30)
+    start = threading.Barrier(len(modules), timeout=120)
     answers: list[int] = []
 
     def run(index: int) -> None:

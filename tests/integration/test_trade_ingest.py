@@ -487,7 +487,7 @@ def test_concurrent_overlapping_batches_count_each_trade_once(arena: Arena) -> N
 
     def post(plan: list[list[dict[str, Any]]], module: Any) -> None:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=120)
             for batch in plan:
                 reply = arena.ingest(batch, module=module)
                 with lock:
@@ -499,14 +499,14 @@ def test_concurrent_overlapping_batches_count_each_trade_once(arena: Arena) -> N
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=600)  # generous: a loaded machine is slow, and a reply still missing would be miscounted
 
+    assert not [thread for thread in threads if thread.is_alive()], "a poster is still running"
     assert not failures, failures
+    assert len(replies) == sum(len(plan) for plan in plans)
     assert all(reply.status == 200 for reply in replies), [r for r in replies if r.status != 200][:1]
-    # On a miss, say what every reply said about the trades nobody reported accepted (the rare case to learn from).
-    told = [(r.body["accepted"], r.body["duplicates"], r.body["ignored"], r.body["rejected"]) for r in replies]
-    assert sum(r.body["accepted"] for r in replies) == len(pool), told
-    assert all(r.body["accepted"] + r.body["duplicates"] == r.body["received"] for r in replies), told
+    assert sum(r.body["accepted"] for r in replies) == len(pool)
+    assert all(r.body["accepted"] + r.body["duplicates"] == r.body["received"] for r in replies)
     expected: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"volume": Decimal(0), "pnl": Decimal(0), "fees": Decimal(0), "trade_count": 0}
     )
