@@ -47,9 +47,18 @@ def load_entry_point(spec: FunctionSpec) -> Any:
 def sample_for(spec: FunctionSpec) -> dict[str, Any]:
     """Its payload from events/; a function without one (the fan-out sender) gets a one-message batch of its
     queue with a shard to no connection."""
-    name = f"{Path(spec.code_uri).name}/{spec.handler.rsplit('.', 1)[0]}.json"
+    area = Path(spec.code_uri).name
+    name = f"{area}/{spec.handler.rsplit('.', 1)[0]}.json"
     if (ROOT / "events" / name).exists():
         return sample_event(name)
+    # A function serving several routes: the sample of any one of them.
+    routes = {
+        f"{props.get('Method', '').upper()} {props.get('Path')}" for kind, props in spec.events if kind == "HttpApi"
+    }
+    for path in sorted((ROOT / "events" / area).glob("*.json")):
+        event = sample_event(f"{area}/{path.name}")
+        if event.get("routeKey") in routes:
+            return event
     assert [kind for kind, _ in spec.events] == ["SQS"], f"{spec.logical_id} has no sample payload in events/"
     shard = {"message": '{"type":"probe"}', "connections": []}
     record = {"messageId": "probe-1", "receiptHandle": "probe", "body": json.dumps(shard), "attributes": {}}
