@@ -133,14 +133,14 @@ def test_admins_bypass_and_the_exempt_flag_is_never_refused(
 def test_requests_without_a_caller_are_not_counted(
     quotas: Callable[..., None], load_handler: Callable[..., ModuleType], lambda_context: Any
 ) -> None:
-    """Given no verified caller (the authorizer refuses these in AWS; listing events does not ask for one) When
-    it lists events twice on a quota of 1 Then both are answered and no bucket is written."""
+    """Given no verified caller (the authorizer refuses these in AWS) When it lists events twice on a quota of 1
+    Then both are refused as unauthenticated (401, never 429) and no bucket is written."""
     quotas("read=1/3600")
     event = api_event("events/list_events.json", query={"status": "ACTIVE"})
     event["requestContext"]["authorizer"] = {"jwt": {"claims": {}, "scopes": None}}
     handler = load_handler("events", "list_events")
     replies = [Reply(handler.lambda_handler(event, lambda_context)) for _ in range(2)]
-    assert [r.status for r in replies] == [200, 200]
+    assert [r.status for r in replies] == [401, 401]
     assert "RateLimit-Limit" not in replies[0].raw["headers"]
     assert boto3.client("dynamodb").scan(TableName=_table())["Count"] == 0
 
