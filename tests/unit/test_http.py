@@ -305,3 +305,40 @@ def test_to_json_writes_decimals_as_strings_and_refuses_unknown_types() -> None:
     )
     with pytest.raises(TypeError):
         to_json({"a": object()})
+
+
+def test_concurrent_resolvers_each_read_their_own_request(lambda_context: Any) -> None:
+    """Given two copies of one handler module (two execution environments of the local stack, in one process)
+    When the first is inside its route while the second resolves a request with another body
+    Then the first still reads its own request (Powertools alone keeps the current event process-wide)."""
+    import threading
+
+    from arena.auth import Audience
+    from arena.http import allow, make_resolver
+
+    second_done = threading.Event()
+    seen: dict[str, int] = {}
+
+    def copy(name: str) -> Any:
+        app = make_resolver()
+
+        @app.post("/test/batch")
+        @allow(Audience.PEOPLE)
+        def batch() -> dict[str, int]:
+            if name == "first":
+                second_done.wait(timeout=60)
+            seen[name] = len(app.current_event.json_body["items"])
+            return {"items": seen[name]}
+
+        return app
+
+    first, second = copy("first"), copy("second")
+    worker = threading.Thread(
+        target=first.resolve, args=(_request("POST", "/test/batch", body={"items": [1, 2, 3]}), lambda_context)
+    )
+    worker.start()
+    second.resolve(_request("POST", "/test/batch", body={"items": [1, 2, 3, 4, 5]}), lambda_context)
+    second_done.set()
+    worker.join(timeout=60)
+
+    assert seen == {"first": 3, "second": 5}

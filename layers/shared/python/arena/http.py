@@ -4,7 +4,8 @@ principal, and the one map from typed errors to HTTP statuses. Handlers never ca
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -153,7 +154,37 @@ class ArenaResolver(APIGatewayHttpResolver):
     the route has matched and before its middleware stack runs (`_call_route`, Powertools' private step between
     the two: tests/unit/test_auth.py fails if an upgrade moves it); a route without a declaration cannot be
     registered.
+
+    The request it is resolving is its own and its thread's: Powertools keeps `current_event` and
+    `lambda_context` on its base class, shared by every resolver of the process. One request per process, as in
+    Lambda, never notices; the local stack runs concurrent invocations (each with its own copy of the handler
+    module) in one process, where a shared event let one request be validated against another's body.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._request = threading.local()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def current_event(self) -> Any:
+        return self._request.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._request.event = value
+
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._request, "context", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._request.context = value
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self.current_event = self._to_proxy_event(dict(event))
+        self.lambda_context = context
+        return super().resolve(event, context)
 
     def route(self, rule: str, method: Any, *args: Any, **kwargs: Any) -> Callable[[Handler], Handler]:
         register = super().route(rule, method, *args, **kwargs)
