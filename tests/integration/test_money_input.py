@@ -68,7 +68,7 @@ EVENT_AMOUNTS: list[tuple[str, Any, str]] = [
 
 
 def _with_number(fields: Any, number: float) -> Any:
-    """The fields with the placeholder "N" replaced by the JSON number."""
+    """The fields with every "N" (the spot the amount goes in each case above) replaced by the JSON number."""
     if isinstance(fields, dict):
         return {key: _with_number(value, number) for key, value in fields.items()}
     if isinstance(fields, list):
