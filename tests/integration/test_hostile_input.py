@@ -408,7 +408,7 @@ def test_a_forged_leaderboard_cursor_is_400(arena: Arena) -> None:
 def _message(load_handler: Callable[..., ModuleType], lambda_context: Any, route: str, body: str) -> dict[str, Any]:
     event = sample_event(f"realtime/{route}.json")
     event["body"] = body
-    reply = load_handler("realtime", route).lambda_handler(event, lambda_context)
+    reply = load_handler("realtime", "websocket_api").lambda_handler(event, lambda_context)
     return {"status": reply["statusCode"], **json.loads(reply["body"])}
 
 

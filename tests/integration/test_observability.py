@@ -23,11 +23,19 @@ import pytest
 from arena import observability
 from arena.config import settings
 
-from local.template import FunctionSpec, functions, load_template
+from local.template import FunctionSpec, LocalContext, functions, load_template
+from local.websocket_routes import websocket_apis
 from tests.conftest import api_event, sample_event
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS = functions(load_template(ROOT / "template.yaml"))
+TEMPLATE = load_template(ROOT / "template.yaml")
+SPECS = functions(TEMPLATE)
+# WebSocket route key -> the function its integration runs (routes are ApiGatewayV2 resources, not function events).
+WEBSOCKET_ROUTES = {
+    route.route_key: route.function_id
+    for api in websocket_apis(TEMPLATE, LocalContext(template=TEMPLATE))
+    for route in api.routes.values()
+}
 PROBE = "ObservabilityProbe"
 
 
@@ -55,9 +63,10 @@ def sample_for(spec: FunctionSpec) -> dict[str, Any]:
     routes = {
         f"{props.get('Method', '').upper()} {props.get('Path')}" for kind, props in spec.events if kind == "HttpApi"
     }
+    websocket_routes = {key for key, function_id in WEBSOCKET_ROUTES.items() if function_id == spec.logical_id}
     for path in sorted((ROOT / "events" / area).glob("*.json")):
         event = sample_event(f"{area}/{path.name}")
-        if event.get("routeKey") in routes:
+        if event.get("routeKey") in routes or (event.get("requestContext") or {}).get("routeKey") in websocket_routes:
             return event
     assert [kind for kind, _ in spec.events] == ["SQS"], f"{spec.logical_id} has no sample payload in events/"
     shard = {"message": '{"type":"probe"}', "connections": []}
@@ -126,7 +135,7 @@ def test_every_function_is_traced_and_flushes_its_metrics(
     When it is invoked with its sample payload (whether the handler answers or raises)
     Then its invocation was a traced subsegment annotated ColdStart and Service, and the metrics added during it
     were flushed to stdout as one embedded-metric-format blob in the Arena namespace."""
-    assert len(SPECS) >= 48
+    assert len(SPECS) >= 44
     handler = load_entry_point(spec)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     event = sample_for(spec)
@@ -328,10 +337,10 @@ def test_a_handler_called_without_a_lambda_context_is_still_observed(
         return ping(connection_id)
 
     monkeypatch.setattr(realtime, "ping", logged_ping)
-    spec = next(s for s in SPECS if s.handler.startswith("ping."))
+    spec = next(s for s in SPECS if s.logical_id == WEBSOCKET_ROUTES["ping"])
     handler = load_entry_point(spec)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    event = sample_for(spec)
+    event = sample_event("realtime/ping.json")
     capsys.readouterr()
 
     answer = handler(event, None)

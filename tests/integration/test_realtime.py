@@ -1,7 +1,8 @@
 """The WebSocket API on moto: $connect auth, subscriptions and who may hold them, the fan-out's posts (leaderboard
 diffs, rank changes, milestones, trade activity, domain events), 410 cleanup and idempotent redelivery.
 
-The handlers are the real modules of functions/realtime/, called with the sample payloads of events/realtime/.
+The handlers are the real modules of functions/realtime/ (every WebSocket route in websocket_api.py), called with
+the sample payloads of events/realtime/ (one per route key: its requestContext.routeKey picks the route).
 @connections is a recording double (moto keeps posts but never answers 410); tokens come from the local issuer.
 """
 
@@ -96,13 +97,13 @@ class Realtime:
         event = sample_event("realtime/connect.json")
         event["requestContext"]["connectionId"] = connection_id
         event["queryStringParameters"] = None if token is None else {"token": token}
-        return self.load("realtime", "connect").lambda_handler(event, self.arena.context)
+        return self.load("realtime", "websocket_api").lambda_handler(event, self.arena.context)
 
     def send(self, connection_id: str, route: str, message: Any) -> dict[str, Any]:
         event = sample_event(f"realtime/{route}.json")
         event["requestContext"]["connectionId"] = connection_id
         event["body"] = message if isinstance(message, str) else json.dumps(message)
-        reply = self.load("realtime", route).lambda_handler(event, self.arena.context)
+        reply = self.load("realtime", "websocket_api").lambda_handler(event, self.arena.context)
         reply["json"] = json.loads(reply["body"]) if reply["body"] else None
         return reply
 
@@ -206,7 +207,7 @@ def test_connect_subscribe_ping_unsubscribe_disconnect(realtime: Realtime) -> No
     realtime.subscribe("c-1", "user:ann")
     disconnect = sample_event("realtime/disconnect.json")
     disconnect["requestContext"]["connectionId"] = "c-1"
-    assert realtime.load("realtime", "disconnect").lambda_handler(disconnect, None)["statusCode"] == 200
+    assert realtime.load("realtime", "websocket_api").lambda_handler(disconnect, None)["statusCode"] == 200
     assert connections.get_connection("c-1") is None
     assert connections.subscribers("trades:ev1") == [] and connections.channel_users() == {}
 

@@ -39,11 +39,11 @@ def _copy(build_dir: Path, tmp_path: Path, functions: list[str]) -> Path:
 
 def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
     # Given the build output; When three handlers of different kinds are imported as Lambda would
-    results = artifact.check(build_dir, ["CreateEventFunction", "WsConnectFunction", "PushActivityFunction"])
+    results = artifact.check(build_dir, ["CreateEventFunction", "WebSocketFunction", "PushActivityFunction"])
     # Then they import, and the cold import time is measured
     assert [(r.function, r.ok, r.error) for r in results] == [
         ("CreateEventFunction", True, None),
-        ("WsConnectFunction", True, None),
+        ("WebSocketFunction", True, None),
         ("PushActivityFunction", True, None),
     ]
     assert all(r.import_ms and r.import_ms > 0 for r in results)
@@ -63,17 +63,17 @@ def test_a_layer_one_folder_too_deep_fails_the_check(build_dir: Path, tmp_path: 
 
 def test_a_runtime_dependency_missing_from_the_layer_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
     # Given a layer without PyJWT, which the WebSocket $connect handler needs and the event routes do not
-    copy = _copy(build_dir, tmp_path, ["WsConnectFunction", "CreateEventFunction"])
+    copy = _copy(build_dir, tmp_path, ["WebSocketFunction", "CreateEventFunction"])
     for path in (copy / "SharedLayer" / "python").glob("jwt*"):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     for path in (copy / "SharedLayer" / "python").glob("PyJWT*"):
         shutil.rmtree(path)
     # When the check runs on both
-    results = {r.function: r for r in artifact.check(copy, ["WsConnectFunction", "CreateEventFunction"])}
+    results = {r.function: r for r in artifact.check(copy, ["WebSocketFunction", "CreateEventFunction"])}
     # Then exactly the function that imports jwt fails, and the CLI exits 1 with the report
-    assert results["WsConnectFunction"].error == "ModuleNotFoundError: No module named 'jwt'"
+    assert results["WebSocketFunction"].error == "ModuleNotFoundError: No module named 'jwt'"
     assert results["CreateEventFunction"].ok
-    assert artifact.main(["check", str(copy), "--function", "WsConnectFunction"]) == 1
+    assert artifact.main(["check", str(copy), "--function", "WebSocketFunction"]) == 1
 
 
 def test_a_handler_that_does_not_exist_fails_the_check(build_dir: Path, tmp_path: Path) -> None:

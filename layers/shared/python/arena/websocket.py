@@ -25,6 +25,11 @@ def connection_id(event: dict[str, Any]) -> str:
     return str((event.get("requestContext") or {}).get("connectionId") or "")
 
 
+def route_key(event: dict[str, Any]) -> str:
+    """The route API Gateway selected for this frame: `$connect`, `$disconnect`, `$default` or an action."""
+    return str((event.get("requestContext") or {}).get("routeKey") or "")
+
+
 def body_of(event: dict[str, Any]) -> dict[str, Any]:
     """The message as a JSON object; BadRequest for anything else (never a crash)."""
     raw = event.get("body")
@@ -49,7 +54,7 @@ def error_body(code: str, message: str, details: Any = None, action: Any = None)
 
 
 def route(function: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any] | None]) -> Callable[..., Any]:
-    """Wrap `function(event, message) -> reply | None` as the Lambda entry point of one WebSocket route: metrics
+    """Wrap `function(event, message) -> reply | None` as the Lambda entry point of the WebSocket routes: metrics
     flushed, the frame's API Gateway request id as every log line's correlation_id, traced
     (`arena.observability.entry_point`)."""
 
