@@ -18,6 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.jwt_issuer import JwtIssuer
+from local.template import REPO_ROOT, LocalContext, load_template, resources_of_type
+from local.websocket_routes import websocket_apis
 from tests.conftest import StreamPump, sample_event
 from tests.integration.conftest import Arena, trade
 
@@ -157,6 +159,37 @@ def _event(arena: Arena, users: list[str], **overrides: Any) -> str:
     for user in users:
         arena.joined(event_id, user)
     return event_id
+
+
+# ------------------------------------------------------------------------------------------------ routing
+
+
+def test_one_function_serves_every_websocket_route_of_the_template(
+    load_handler: Callable[..., ModuleType],
+) -> None:
+    """Given the template's WebSocket routes, resolved to what their integrations run
+    When the routes, their targets and the function's route table are compared
+    Then every route reaches WebSocketFunction through one integration, its route table names exactly the
+    template's route keys, and each key has its sample in events/realtime/."""
+    # Given
+    template = load_template()
+    (api,) = websocket_apis(template, LocalContext(template=template))
+    targets = {
+        json.dumps(props["Target"]) for props in resources_of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+
+    # When
+    module = load_handler("realtime", "websocket_api")
+    samples = {
+        sample_event(f"realtime/{path.name}").get("requestContext", {}).get("routeKey")
+        for path in (REPO_ROOT / "events" / "realtime").glob("*.json")
+    }
+
+    # Then
+    assert {route.function_id for route in api.routes.values()} == {"WebSocketFunction"}
+    assert len(targets) == 1
+    assert set(module.ROUTES) == set(api.routes)
+    assert set(api.routes) <= samples
 
 
 # ------------------------------------------------------------------------------------------------ connect
