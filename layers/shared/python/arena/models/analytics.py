@@ -6,7 +6,6 @@ input) is null. The definitions are in arena/domain/analytics.py and README "Ana
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -240,7 +239,7 @@ class EventSummaryOut(BaseModel):
 
 
 class Dashboard(BaseModel):
-    live: list[EventSummaryOut] = Field(description="Events running now (ACTIVE, FINALIZING).")
+    live: list[EventSummaryOut] = Field(description="Events running now (started, not yet COMPLETED).")
     recent: list[EventSummaryOut] = Field(description="Events completed in the last `days` days, latest end first.")
     totals: TallyOut = Field(description="The shown events' trades over the last `days` days (the sum of `daily`).")
     participants: int
@@ -295,7 +294,7 @@ class LiveEventMetrics(BaseModel):
     """What the admin topic carries per running event, every minute."""
 
     event_id: str
-    minute: datetime
+    minute: UtcDatetime
     volume_per_minute: DecimalStr
     trades_per_minute: int
     active_traders: int

@@ -21,10 +21,9 @@ LIVE_LIMIT = 50
 def dashboard(principal: Principal, days: int, limit: int, cursor: str | None) -> Dashboard:
     now = clock.now()
     offset = overview.offset_of(cursor, "dashboard", {"days": days})
-    live = sorted(
-        access.visible(principal, event_store.with_status(EventStatus.ACTIVE, EventStatus.FINALIZING)),
-        key=lambda e: (e.start_at, e.id),
-    )[:LIVE_LIMIT]
+    # stored UPCOMING, ACTIVE or FINALIZING and started: running now, whether or not the sweep has seen it yet
+    started = [e for e in event_store.live_events() if e.start_at <= now]
+    live = sorted(access.visible(principal, started), key=lambda e: (e.start_at, e.id))[:LIVE_LIMIT]
     since = align(now, Resolution.DAY) - timedelta(days=days - 1)
     completed = sorted(
         access.visible(principal, event_store.started_between((EventStatus.COMPLETED,), since, now)),

@@ -1,6 +1,6 @@
-"""Live metrics of running events on the admin WebSocket topic: per ACTIVE or FINALIZING event, the volume and
-trades of the last complete minute, its active traders (distinct participants who traded in it), participation
-so far and the volume so far; one `analytics` message for all of them.
+"""Live metrics of running events on the admin WebSocket topic: per running event (started, not yet COMPLETED),
+the volume and trades of the last complete minute, its active traders (distinct participants who traded in it),
+participation so far and the volume so far; one `analytics` message for all of them.
 
 Trigger: the minute lifecycle sweep (`functions/lifecycle/check_event_status_transitions.py`) calls `push` after
 advancing events: it already runs once a minute whatever the load, so the cost is one subscriber query per minute
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from arena import clock
 from arena.domain import analytics as metrics
 from arena.domain import realtime as rt
-from arena.domain.events import EventStatus
 from arena.domain.rollups import Resolution, Tally, align
 from arena.models.analytics import LiveEventMetrics
 from arena.models.events import Event
@@ -24,7 +23,6 @@ from arena.store import analytics as rollup_store
 from arena.store import connections as connection_store
 from arena.store import events as event_store
 
-LIVE = (EventStatus.ACTIVE, EventStatus.FINALIZING)
 MAX_EVENTS = 100  # one message stays far below the WebSocket frame (32 KB) with this many events
 
 
@@ -46,7 +44,8 @@ def event_metrics(event: Event, minute: datetime) -> LiveEventMetrics:
 
 def snapshot_of_running(now: datetime) -> list[LiveEventMetrics]:
     minute = align(now, Resolution.MINUTE) - timedelta(minutes=1)
-    running = sorted(event_store.with_status(*LIVE), key=lambda e: (e.start_at, e.id))[:MAX_EVENTS]
+    started = [e for e in event_store.live_events() if e.start_at <= now]
+    running = sorted(started, key=lambda e: (e.start_at, e.id))[:MAX_EVENTS]
     return [event_metrics(e, minute) for e in running]
 
 

@@ -20,7 +20,7 @@ from arena.store import events as event_store
 MAX_RANGE = timedelta(days=366)
 DEFAULT_RANGE = timedelta(days=90)
 TARGET = Decimal("0.15")
-LISTED = (EventStatus.ACTIVE, EventStatus.FINALIZING, EventStatus.COMPLETED)
+LISTED = (EventStatus.UPCOMING, EventStatus.ACTIVE, EventStatus.FINALIZING, EventStatus.COMPLETED)
 
 
 def bounded(

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 
 from arena.auth import Principal
 from arena.domain import analytics as metrics
-from arena.domain.events import EventStatus
 from arena.domain.rollups import STEP, Resolution, Tally, align
 from arena.errors import BadRequest
 from arena.models.analytics import VolumeAnalysis
 from arena.models.events import Event
 from arena.services.analytics import access, overview, report
 from arena.services.analytics.performance import MAX_POINTS
-from arena.services.analytics.trends import bounded
+from arena.services.analytics.trends import LISTED, bounded
 from arena.store import analytics as rollup_store
 from arena.store import events as event_store
 
@@ -30,9 +29,7 @@ TOP_PAIRS = 10
 def _events(principal: Principal, event_id: str | None, start: datetime, end: datetime) -> list[Event]:
     if event_id is not None:
         return [access.event_for(principal, event_id)]
-    candidates = event_store.started_between(
-        (EventStatus.ACTIVE, EventStatus.FINALIZING, EventStatus.COMPLETED), start - LONGEST_EVENT, end
-    )
+    candidates = event_store.started_between(LISTED, start - LONGEST_EVENT, end)
     overlapping = [e for e in candidates if e.start_at < end and e.end_at > start]
     return sorted(access.visible(principal, overlapping), key=lambda e: (e.start_at, e.id))
 
