@@ -41,7 +41,11 @@ def _range(event: Event, resolution: Resolution, start: datetime | None, end: da
     start = align(start or event.start_at, resolution)
     end = end or event.end_at
     if end <= start:
-        raise BadRequest("`to` must be after `from`.", code="invalid_range", details={"from": start, "to": end})
+        raise BadRequest(
+            "`to` must be after `from`.",
+            code="invalid_range",
+            details={"from": clock.to_iso(start), "to": clock.to_iso(end)},
+        )
     page_end = min(end, start + STEP[resolution] * MAX_POINTS[resolution])
     return start, page_end, end
 
