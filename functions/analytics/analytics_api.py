@@ -97,7 +97,7 @@ def get_volume_analysis(
     start: From = None,
     end: To = None,
     resolution: Annotated[Resolution, Query(description="Bucket size of the series.")] = Resolution.DAY,
-    eventId: Annotated[str | None, Query(max_length=128, description="Only this event.")] = None,  # noqa: N803
+    eventId: Annotated[str | None, Query(min_length=1, max_length=128, description="Only this event.")] = None,  # noqa: N803
 ) -> VolumeAnalysis:
     return volume_service.volume_analysis(principal(app), start, end, resolution, eventId)
 

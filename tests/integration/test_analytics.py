@@ -357,6 +357,10 @@ def test_the_series_is_bounded_and_pages_with_a_cursor(arena: Arena, rollups: Ro
     assert (forged.status, forged.code) == (400, "invalid_cursor")
     bad = performance(arena, event_id, resolution="second")
     assert bad.status == 422
+    edge = performance(arena, event_id, resolution="minute", **{"from": "9999-12-31T23:00:00Z"})
+    assert (edge.status, edge.code) == (400, "invalid_range")
+    ancient = call(arena, "get_volume_analysis", query={"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z"})
+    assert (ancient.status, ancient.code) == (400, "invalid_range")
 
 
 def test_performance_is_for_admins_and_the_events_managers(arena: Arena, rollups: Rollups) -> None:

@@ -20,6 +20,7 @@ from arena.models.analytics import EventMetrics, EventPerformance, Series
 from arena.models.events import Event
 from arena.services import lifecycle
 from arena.services.analytics import access, prices, report, snapshot
+from arena.services.analytics.trends import within
 from arena.store import analytics as rollup_store
 from arena.store import dynamo
 from arena.store import results as results_store
@@ -38,6 +39,7 @@ def _range(event: Event, resolution: Resolution, start: datetime | None, end: da
             start, end = clock.from_iso(str(state["f"])), clock.from_iso(str(state["t"]))
         except (KeyError, ValueError, TypeError):
             raise BadRequest(dynamo.NOT_OURS, code="invalid_cursor") from None
+    within(start, end)
     start = align(start or event.start_at, resolution)
     end = end or event.end_at
     if end <= start:

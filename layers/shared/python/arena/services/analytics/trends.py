@@ -5,7 +5,7 @@ the participation rate over the page (sum of traders / sum of market traders) ag
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from arena import clock
@@ -23,10 +23,26 @@ TARGET = Decimal("0.15")
 LISTED = (EventStatus.UPCOMING, EventStatus.ACTIVE, EventStatus.FINALIZING, EventStatus.COMPLETED)
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def within(*moments: datetime | None) -> None:
+    """Ranges lie between 2000 and 2100 (400 `invalid_range` otherwise): no date arithmetic overflows."""
+    for moment in moments:
+        if moment is not None and not EARLIEST <= moment <= LATEST:
+            raise BadRequest(
+                "Times lie between 2000-01-01 and 2100-01-01.",
+                code="invalid_range",
+                details={"earliest": clock.to_iso(EARLIEST), "latest": clock.to_iso(LATEST)},
+            )
+
+
 def bounded(
     start: datetime | None, end: datetime | None, default: timedelta, longest: timedelta
 ) -> tuple[datetime, datetime]:
     """[from, to): `to` defaults to now, `from` to `to - default`; refused (400) empty or longer than `longest`."""
+    within(start, end)
     end = end or clock.now()
     start = start or end - default
     if end <= start:
