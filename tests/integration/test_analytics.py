@@ -363,6 +363,25 @@ def test_the_series_is_bounded_and_pages_with_a_cursor(arena: Arena, rollups: Ro
     assert (ancient.status, ancient.code) == (400, "invalid_range")
 
 
+def test_an_event_nobody_traded_has_zero_figures_and_null_rates(arena: Arena) -> None:
+    # Given an event just created, then cancelled
+    event_id = arena.new_event(
+        name="Quiet", start_at=iso(NOON + timedelta(days=1)), end_at=iso(END + timedelta(days=2))
+    )["id"]
+    # When its performance is asked, before and after the cancellation
+    before = performance(arena, event_id)
+    assert arena.cancel_event(event_id, "No sponsor").status == 200
+    after = performance(arena, event_id, resolution="day")
+    # Then zeros where something is counted, null where a rate has no denominator
+    for reply in (before, after):
+        assert reply.status == 200, reply
+        metrics = reply.body["metrics"]
+        assert (metrics["totals"]["volume"], metrics["participants"], metrics["participation_rate"]) == ("0", 0, None)
+        assert (metrics["lift"]["lift"], metrics["roi"]["roi"], metrics["winners"]) == (None, None, [])
+        assert {p["volume"] for p in reply.body["series"]["points"]} == {"0"}
+    assert after.body["metrics"]["status"] == "CANCELLED"
+
+
 def test_performance_is_for_admins_and_the_events_managers(arena: Arena, rollups: Rollups) -> None:
     # Given mia's event
     event_id = traded_event(arena, rollups, MIA)
