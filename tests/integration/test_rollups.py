@@ -24,7 +24,7 @@ from arena.services import rollups
 from arena.store import analytics
 
 from local.pollers import DynamoDBStreamPoller
-from tests.conftest import api_event
+from tests.conftest import api_event, sample_event
 from tests.integration.conftest import DROP, Arena
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -351,3 +351,29 @@ def test_equity_updates_and_other_changes_are_not_trades(
     assert totals is not None
     assert (totals.joins, totals.tally, totals.market_traders) == (1, Tally(), 0)
     assert analytics.user_days(["trader-1"], date(2026, 12, 1), date(2026, 12, 2)) == {"trader-1": []}
+
+
+def test_the_sample_batch_rolls_up_once_however_often_it_is_delivered(
+    rollup: Callable[[list[dict[str, Any]]], Any], tables: dict[str, str]
+) -> None:
+    # Given the sample batch: one trade's feed record and its record for the sample event
+    records = sample_event("analytics/rollup_trades.json")["Records"]
+
+    # When it is delivered three times
+    for _ in range(3):
+        assert rollup(records) == {"batchItemFailures": []}
+
+    # Then the event counts the trade once, and so does the trader's day
+    totals = analytics.event_totals("01jbsampleevent0000000000")
+    assert totals is not None
+    volume = Decimal("24062.625")
+    assert totals.tally == Tally(volume=volume, trades=1, fees=Decimal("9.625"), buy_volume=volume)
+    assert (totals.traders, totals.by_hour_of_day[10].trades) == (1, 1)
+    (day,) = analytics.user_days(["trader-1"], date(2026, 12, 2), date(2026, 12, 2))["trader-1"]
+    assert (day.tally.trades, day.markets) == (1, frozenset({"BTC-USDT"}))
+    # And the archive rows are the batch's two trade records, JSON-ready
+    rows = rollups.rows_to_archive(records)
+    assert [(r["trade_id"], r["event_id"], r["volume"]) for r in rows] == [
+        ("T-1000001", None, "24062.625"),
+        ("T-1000001", "01jbsampleevent0000000000", "24062.625"),
+    ]

@@ -21,7 +21,7 @@ from arena.domain.rollups import (
     total,
     user_day_deltas,
 )
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 D = Decimal
@@ -109,13 +109,17 @@ def test_user_days_collect_tallies_and_markets() -> None:
 
 amounts = st.decimals(min_value=0, max_value=10**9, places=8, allow_nan=False, allow_infinity=False)
 tallies = st.builds(Tally, amounts, st.integers(0, 10**6), amounts, amounts, amounts)
+# Decimal strategies are slow to generate on a busy machine: no deadline, no too-slow health check.
+PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@PROPS
 @given(st.lists(tallies, max_size=8), st.lists(tallies, max_size=8))
 def test_tally_addition_is_associative_and_commutative(xs: list[Tally], ys: list[Tally]) -> None:
     assert total(xs + ys) == total(xs) + total(ys) == total(ys + xs)
 
 
+@PROPS
 @given(
     st.dictionaries(st.sampled_from("abc"), tallies),
     st.dictionaries(st.sampled_from("abc"), tallies),

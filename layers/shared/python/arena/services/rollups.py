@@ -25,6 +25,7 @@ twice counts once. Items remember the newest APPLIED_KEPT batches (arena/store/a
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -166,11 +167,13 @@ def _apply(key: Key, touches: list[tuple[int, Touch]], batch_id: str, last: int,
 
 
 def batch_id(records: Sequence[Mapping[str, Any]]) -> str:
-    """A batch's identity: its stream's table and its first record's sequence number."""
+    """A batch's identity: its stream (a short hash of the stream's table: two streams may reuse sequence numbers)
+    and its first record's sequence number. Short, because every rollup item keeps the newest few."""
     first = records[0]
     arn = str(first.get("eventSourceARN") or "")
     table = arn.split(":table/", 1)[-1].split("/stream/", 1)[0] if ":table/" in arn else ""
-    return f"{table}:{first['dynamodb']['SequenceNumber']}"
+    tag = hashlib.blake2b(table.encode(), digest_size=3).hexdigest()
+    return f"{tag}:{first['dynamodb']['SequenceNumber']}"
 
 
 def rollup_stream(records: Sequence[Mapping[str, Any]]) -> RollupOutcome:

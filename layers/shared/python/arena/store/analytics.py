@@ -39,9 +39,10 @@ from arena.domain.sketch import Distinct, HyperLogLog
 from arena.store import dynamo
 
 TOTALS = "totals"
-# Stream positions remembered per item: enough for every batch that may still be retried while later batches of
-# other shards write the same item.
-APPLIED_KEPT = 64
+# Stream positions remembered per item. Batches of one shard come in order, so only the batches of other shards
+# that write the same item between a failed batch and its retry can push its position out: keep more than the
+# shards that write one item concurrently. Each entry is about 40 bytes of every write of the item.
+APPLIED_KEPT = 32
 # Users whose days are read at once (one query each).
 READ_WORKERS = 8
 
