@@ -2,7 +2,8 @@
 [--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md: the leaderboard
 (ingest, refresh, reads against a naive baseline), prize distribution, then the real-time fan-out.
 `python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone; `python -m bench
-rate_limits [...]` measures what the rate limit adds to a request."""
+rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
+rollups' writes per ingested trade."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import fanout
 
         return fanout.main(argv[1:])
+    if argv[:1] == ["rollups"]:  # analytics rollup writes per ingested trade (bench/rollups.py)
+        from bench import rollups
+
+        return rollups.main(argv[1:])
     if argv[:1] == ["rate_limits"]:  # what the rate limit adds to a request (bench/rate_limits.py)
         from bench import rate_limits
 

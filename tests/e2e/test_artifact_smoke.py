@@ -217,6 +217,15 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     _ok(arena.call("POST", f"/api/events/{manual}/end", admin, {"reason": "smoke"}))
     cancelled = _ok(arena.call("POST", "/api/events", admin, {"name": "Cancelled", **other}), 201)["id"]
     _ok(arena.call("POST", f"/api/events/{cancelled}/cancel", admin, {"reason": "smoke"}))
+    # And the analytics routes answer: prices set, the completed event's performance, the views across events
+    prices = {"prices": [{"type": "points", "price": "0.01"}], "version": 0, "reason": "smoke"}
+    _ok(arena.call("PUT", "/api/events/analytics/prices", admin, prices))
+    assert _ok(arena.call("GET", "/api/events/analytics/prices", admin))["version"] == 1
+    assert _ok(arena.call("GET", f"/api/events/{event_id}/performance", admin))["metrics"]["event_id"] == event_id
+    _ok(arena.call("GET", "/api/events/analytics/dashboard", admin))
+    _ok(arena.call("GET", "/api/events/analytics/participation-trends", admin))
+    _ok(arena.call("GET", "/api/events/analytics/volume-analysis", admin))
+    _ok(arena.call("GET", f"/api/events/analytics/compare?ids={event_id},{manual}", admin))
     # And the API docs page's document is served from the build, without a token
     assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 

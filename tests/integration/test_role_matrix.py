@@ -83,6 +83,13 @@ ADMITTED: dict[str, set[str]] = {
     "GET /api/admin/events/{eventId}/managers": {ADMIN},
     "POST /api/admin/events/{eventId}/managers": {ADMIN},
     "POST /api/admin/events/{eventId}/managers/{userId}/remove": {ADMIN},
+    "GET /api/events/{eventId}/performance": MANAGERS,
+    "GET /api/events/analytics/dashboard": MANAGERS,
+    "GET /api/events/analytics/participation-trends": MANAGERS,
+    "GET /api/events/analytics/volume-analysis": MANAGERS,
+    "GET /api/events/analytics/compare": MANAGERS,
+    "GET /api/events/analytics/prices": {ADMIN},
+    "PUT /api/events/analytics/prices": {ADMIN},
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
 PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}

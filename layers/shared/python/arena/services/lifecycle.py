@@ -31,6 +31,7 @@ from arena.models.events import Event
 from arena.models.lifecycle import EventExtend, LifecycleAction
 from arena.observability import count, logger
 from arena.services import distribution as distribution_service
+from arena.services.analytics import snapshot as analytics_snapshot
 from arena.services.events import current_status, grace, load, require_manager, update_fields, with_current_status
 from arena.store import audit
 from arena.store import events as event_store
@@ -132,6 +133,7 @@ def _complete(event: Event, now: datetime, outcome: Advanced) -> Event | None:
             _detail(updated, previous_status=event.status, generation=generation, ranked=len(ranked)),
         )
         count("EventCompleted")
+        analytics_snapshot.after_completion(updated)
     return updated
 
 
@@ -184,7 +186,7 @@ def sweep(now: datetime | None = None) -> list[Advanced]:
 def process_completed(now: datetime | None = None) -> list[dict[str, Any]]:
     """processCompletedEvents (every hour): for events completed in the last week, check their frozen results
         against the final snapshot and re-freeze missing ones, then start the prize distribution of those that have
-    none (idempotent: one run per event)."""
+    none (idempotent: one run per event) and write the analytics snapshot of those without one (written once)."""
     now = now or clock.now()
     report = []
     for event in event_store.with_status(EventStatus.COMPLETED):
@@ -197,6 +199,7 @@ def process_completed(now: datetime | None = None) -> list[dict[str, Any]]:
             results_store.write(event.id, results_of(event.id, generation, ranked, now))
             logger.warning("re-froze missing results", extra={"event_id": event.id, "had": have, "ranked": len(ranked)})
         distribution = distribution_service.start_for_completed(event)
+        analytics_snapshot.after_completion(event)  # written once; here when the completion could not write it
         report.append(
             {
                 "event_id": event.id,

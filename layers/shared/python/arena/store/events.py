@@ -150,6 +150,25 @@ def with_status(*statuses: EventStatus, started_before: datetime | None = None) 
     return found
 
 
+def started_between(statuses: tuple[EventStatus, ...], after: datetime, before: datetime) -> list[Event]:
+    """Events stored with any of `statuses` whose start lies in [after, before) (the by_status GSI's sort key)."""
+    found: list[Event] = []
+    for status in statuses:
+        for page in dynamo.query_pages(
+            TableName=_table(),
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s AND start_key BETWEEN :after AND :before",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":s": {"S": status.value},
+                ":after": {"S": clock.to_iso(after)},
+                ":before": {"S": clock.to_iso(before)},
+            },
+        ):
+            found.extend(e for e in (_to_event(i) for i in page.get("Items", [])) if after <= e.start_at < before)
+    return found
+
+
 def start_key_of(start_at: datetime, event_id: str) -> str:
     """The by_status/by_start sort key; a transition that moves start_at sets it too."""
     return _start_key(start_at, event_id)

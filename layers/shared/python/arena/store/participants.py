@@ -150,6 +150,20 @@ def get_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ParticipantR
     return {(i["event_id"], i["user_id"]): to_record(dynamo.to_item(i)) for i in items}
 
 
+def of_event(event_id: str) -> list[ParticipantRecord]:
+    """Every participant of the event (all shards; eventually consistent reads: analytics, not accounting)."""
+    found: list[ParticipantRecord] = []
+    for shard in range(SHARDS):
+        for page in dynamo.query_pages(
+            TableName=_table(),
+            KeyConditionExpression="#shard = :s",
+            ExpressionAttributeNames={"#shard": "shard"},
+            ExpressionAttributeValues={":s": {"S": f"{event_id}#{shard:02d}"}},
+        ):
+            found.extend(to_record(item) for item in page.get("Items", []))
+    return found
+
+
 def join(record: ParticipantRecord, max_participants: int | None) -> JoinOutcome:
     """Create the participant and count it on the event, atomically: never a participant over capacity,
     never a count without its participant."""
