@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     feature_flags_environment: str = Field(default="")
     feature_flags_profile: str = Field(default="")
     feature_flags_max_age_seconds: int = Field(default=45, ge=0, le=3_600)
+    # Analytics archive and exports: the Firehose delivery stream that archives trades for Athena
+    # (adapters/archive.py) and the S3 bucket it fills, which also holds export files under exports/.
+    archive_stream: str = Field(default="arena-archive", min_length=1, max_length=64)
+    archive_bucket: str = Field(default="arena-archive", min_length=3, max_length=63)
     # Rate limits: the table, the quotas, on or off (RateLimitSettings above).
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
