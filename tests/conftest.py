@@ -22,6 +22,7 @@ TABLE_ENV = {
     "EventsTable": "EVENTS_TABLE",
     "ParticipantsTable": "PARTICIPANTS_TABLE",
     "TradesTable": "TRADES_TABLE",
+    "AnalyticsTable": "ANALYTICS_TABLE",
     "LeaderboardTable": "LEADERBOARD_TABLE",
     "AuditTable": "AUDIT_TABLE",
     "LedgerTable": "LEDGER_TABLE",

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     distribution_state_machine_arn: str | None = Field(default=None, min_length=20)
     # How long the per-trade dedupe records outlive their event (DynamoDB TTL).
     trade_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Analytics (arena/store/analytics.py): rollup buckets, user days and export jobs; optional like the results
+    # table so tools that never touch analytics need not name it.
+    analytics_table: str = Field(default="arena-analytics", min_length=3)
+    # How long the per-trade feed records (one per valid trade, the rollups' input) stay (DynamoDB TTL), counted
+    # from executed_at: longer than the stream's 24 hours and the exchange's redelivery horizon.
+    feed_record_retention_days: int = Field(default=8, ge=1, le=365)
+    # Minute buckets are for live charts and recent performance; hours, days and totals are kept.
+    analytics_minute_retention_days: int = Field(default=35, ge=1, le=3650)
     # Trades executed before end_at are still accepted for this long after it (the exchange's feed lags).
     ingest_grace_seconds: int = Field(default=300, ge=0, le=86_400)
     # A trade stamped further than this in the future is refused: the exchange's clock is wrong.

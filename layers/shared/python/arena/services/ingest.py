@@ -2,7 +2,8 @@
 
 Delivery: the exchange may send a trade any number of times (HTTP retries, SQS at-least-once); the
 (trade, event) dedupe record written in the same transaction as the participant's totals makes a repeat a
-no-op. Idempotent per (trade_id, event).
+no-op. Idempotent per (trade_id, event). Every unique valid trade also leaves one feed record (the analytics
+rollups' input), written again unchanged on a repeat.
 """
 
 from __future__ import annotations
@@ -235,6 +236,11 @@ def ingest(raw_trades: list[Any]) -> TradeBatchResult:
         first_index[trade.trade_id] = index
         fates[index] = _TradeFate()
         unique.append((index, trade))
+
+    # Analytics count every valid trade once, whether or not an event takes it (participation's denominator,
+    # retention and lift need the trades of non-participants and of markets outside events).
+    if unique:
+        trade_store.record_feed([trade_store.feed_item(_trade_values(t), t.executed_at) for _, t in unique])
 
     taking_trades = [
         e for e in event_store.live_events() if current_status(e) in (EventStatus.ACTIVE, EventStatus.FINALIZING)
