@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
 from arena.domain import exact
+from arena.domain.sketch import Distinct
 
 K = TypeVar("K", bound=Hashable)
 
@@ -198,3 +199,45 @@ def add_user_day(a: UserDay, b: UserDay) -> UserDay:
     if (a.user_id, a.day) != (b.user_id, b.day):
         raise ValueError("user days of different users or days do not add")
     return UserDay(a.user_id, a.day, a.tally + b.tally, a.markets | b.markets)
+
+
+@dataclass
+class BucketState:
+    """What one rollup item holds, and also a batch's delta to it (the same shape adds): an event bucket or totals
+    (tally, per market, per hour of day for totals, distinct participants who traded, distinct traders of the
+    event's markets, joins) or a user day (tally, markets). Mutable: a batch folds its rows in, then adds itself to
+    the stored state."""
+
+    tally: Tally = Tally()
+    by_market: dict[str, Tally] = field(default_factory=dict)
+    by_hour: dict[int, Tally] = field(default_factory=dict)
+    traders: Distinct = field(default_factory=Distinct)
+    market_traders: Distinct = field(default_factory=Distinct)
+    joins: int = 0
+    markets: set[str] = field(default_factory=set)
+
+    def count_trade(self, row: TradeRow, *, hour_of_day: bool = False) -> None:
+        """A trade counted for an event (or a trader's day): its tally, its market, its trader."""
+        tally = tally_of(row)
+        self.tally = self.tally + tally
+        self.by_market[row.market] = self.by_market.get(row.market, Tally()) + tally
+        if hour_of_day:
+            hour = row.executed_at.astimezone(UTC).hour
+            self.by_hour[hour] = self.by_hour.get(hour, Tally()) + tally
+        self.traders.add_all([row.user_id])
+
+    def count_market_trader(self, user_id: str) -> None:
+        self.market_traders.add_all([user_id])
+
+    def count_day(self, row: TradeRow) -> None:
+        self.tally = self.tally + tally_of(row)
+        self.markets.add(row.market)
+
+    def add(self, other: BucketState) -> None:
+        self.tally = self.tally + other.tally
+        self.by_market = merge(self.by_market, other.by_market)
+        self.by_hour = merge(self.by_hour, other.by_hour)
+        self.traders.merge(other.traders)
+        self.market_traders.merge(other.market_traders)
+        self.joins += other.joins
+        self.markets |= other.markets

@@ -3,12 +3,16 @@ feed record per valid trade (event_id FEED_EVENT_ID), the analytics rollups' inp
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from arena import clock
 from arena.config import settings
-from arena.store import dynamo
+from arena.domain.rollups import TradeRow
+from arena.store import dynamo, participant_stream
 from arena.store.participants import ParticipantRecord, participant_update
 
 # TransactWriteItems takes 100 actions; one is the participant's update.
@@ -72,3 +76,50 @@ def record_feed(items: list[dict[str, Any]]) -> None:
     takes 25 items a request, where conditional puts take one request each.
     """
     dynamo.batch_write(_table(), items)
+
+
+@dataclass(frozen=True)
+class StreamTrade:
+    """A trade item inserted into the table, read from its stream: a feed record (event_id None) or a trade's
+    record for one event it counted for."""
+
+    sequence: int  # the stream record's sequence number
+    event_id: str | None
+    row: TradeRow
+    quantity: Decimal
+    price: Decimal
+    realized_pnl: Decimal | None
+    counterparty_id: str | None
+
+
+def inserted_trades(records: Iterable[Mapping[str, Any]]) -> list[StreamTrade]:
+    """The trades a stream batch inserted, in stream order. Changes and removals (TTL) are not trades arriving, and
+    equity updates' dedupe records (no market) are not trades."""
+    found: list[StreamTrade] = []
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        values = participant_stream.image(record, "NewImage")
+        if not values or "market" not in values or "volume" not in values:
+            continue
+        event_id = values["event_id"]
+        found.append(
+            StreamTrade(
+                sequence=int(record["dynamodb"]["SequenceNumber"]),
+                event_id=None if event_id == FEED_EVENT_ID else event_id,
+                row=TradeRow(
+                    trade_id=values["trade_id"],
+                    user_id=values["user_id"],
+                    market=values["market"],
+                    side=values["side"],
+                    volume=Decimal(values["volume"]),
+                    fee=Decimal(values.get("fee") or 0),
+                    executed_at=clock.from_iso(values["executed_at"]),
+                ),
+                quantity=Decimal(values["quantity"]),
+                price=Decimal(values["price"]),
+                realized_pnl=Decimal(values["realized_pnl"]) if values.get("realized_pnl") is not None else None,
+                counterparty_id=values.get("counterparty_id"),
+            )
+        )
+    return found
