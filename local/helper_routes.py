@@ -49,6 +49,8 @@ class LocalHelperRoutes:
                 "aws": {
                     "endpoint": self.stack.moto_endpoint,
                     "queues": {name: queue["url"] for name, queue in self.stack.queues.items()},
+                    "buckets": dict(self.stack.buckets),
+                    "delivery_streams": dict(self.stack.delivery_streams),
                 },
             }
             for service in self.stack.services:  # services may report themselves (the WebSocket API's URL)

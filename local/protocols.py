@@ -21,8 +21,9 @@ class StackHandle(Protocol):
     """The stack as a service sees it: the template, what it resolved, its functions, AWS clients, the environment.
 
     `context` resolves the template's intrinsics (names, ARNs, URLs of what the stack created); `queues` is
-    {logical id: {"url", "arn", "name"}}; `stream_arns` is {table logical id: stream ARN}; `environment` is the
-    functions' merged environment; `issuer` signs and checks the tokens (set once the HTTP API listens).
+    {logical id: {"url", "arn", "name"}}; `buckets` and `delivery_streams` are {logical id: name}; `stream_arns` is
+    {table logical id: stream ARN}; `environment` is the functions' merged environment; `issuer` signs and checks
+    the tokens (set once the HTTP API listens).
     """
 
     template: dict[str, Any]
@@ -34,6 +35,8 @@ class StackHandle(Protocol):
     host: str
     port: int
     queues: dict[str, dict[str, str]]
+    buckets: dict[str, str]
+    delivery_streams: dict[str, str]
     stream_arns: dict[str, str]
     environment: dict[str, str]
     issuer: JwtIssuer | None

@@ -151,6 +151,8 @@ class LocalStack:
         self.tables: dict[str, str] = {}
         self.queues: dict[str, dict[str, str]] = {}
         self.stream_arns: dict[str, str] = {}
+        self.buckets: dict[str, str] = {}  # logical id -> bucket name (moto S3)
+        self.delivery_streams: dict[str, str] = {}  # logical id -> Firehose delivery stream name (moto)
         self.environment: dict[str, str] = {}
         self.functions = FunctionRegistry(tpl.functions(self.template), self.base_dir, region, account_id)
         self.layer_dirs = tpl.layer_python_dirs(self.template, self.base_dir)
@@ -230,6 +232,7 @@ class LocalStack:
         if self._server is not None or self._moto is not None:
             raise RuntimeError("the stack is already started")
         self.tables, self.queues, self.stream_arns, self.environment = {}, {}, {}, {}
+        self.buckets, self.delivery_streams = {}, {}
         check_port(self.host, self.port)  # before the slow steps: a taken port fails at once
         self._undo_labels = install_invocation_labels()
         try:
@@ -355,6 +358,9 @@ class LocalStack:
                 self.stream_arns[logical_id] = stream_arn
             self.context.add_table(logical_id, name, stream_arn)
         self.queues = tpl.create_queues(self.client("sqs"), self.template, context=self.context)
+        self.buckets = tpl.create_buckets(self.client("s3"), self.template, self.context)
+        self.delivery_streams = tpl.create_delivery_streams(self.client("firehose"), self.template, self.context)
+        tpl.name_glue_resources(self.template, self.context)
         create_lifecycle_resources(self.template, self.client("events"), self.client("scheduler"), self.context)
         for function in self.functions:
             self.context.add_function(function.spec.logical_id, function.spec.logical_id)

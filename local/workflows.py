@@ -10,7 +10,9 @@ our Lambda code without Docker, so `WorkflowService`:
   environment (a Ref to a state machine is its ARN, as in AWS);
 * routes moto's Lambda `Invoke` to the template's handlers in this process: a handler's exception becomes a
   function error whose `errorType` is the exception's class name, exactly what Step Functions matches in
-  Retry/Catch in AWS.
+  Retry/Catch in AWS. The same route serves every Lambda `Invoke` a function makes (`adapters/functions.py`); with
+  InvocationType=Event it answers 202 at once and runs the function on a thread of its own, retried and then sent
+  to its EventInvokeConfig's on-failure queue as Lambda does (`invoke_async`).
 
 So the same ASL file and the same handler code run here and in AWS.
 """
@@ -19,8 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import traceback
+import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +70,10 @@ class WorkflowService:
         self._stack: StackHandle | None = None
         self._saved_config: Any = None
         self._saved_invoke: Any = None
+        self._async_threads: list[threading.Thread] = []
+        self._async_lock = threading.Lock()
+        # Between the tries of a failed asynchronous invocation (Lambda waits a minute, then two).
+        self.retry_delay_seconds = 1.0
 
     def prepare(self, stack: StackHandle) -> None:
         from moto.core.config import default_user_config
@@ -104,12 +114,20 @@ class WorkflowService:
         def invoke(
             backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
         ) -> bytes:
-            return service.invoke(function_name, body, response_headers)
+            invocation_type = (headers or {}).get("X-Amz-Invocation-Type") or "RequestResponse"
+            return service.invoke(function_name, body, response_headers, invocation_type=invocation_type)
 
         LambdaBackend.invoke = invoke  # type: ignore[method-assign]
 
-    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        """Lambda's Invoke for a template function: its name, or an ARN ending in it."""
+    def invoke(
+        self,
+        function_name: str,
+        body: Any,
+        response_headers: dict[str, str],
+        invocation_type: str = "RequestResponse",
+    ) -> bytes:
+        """Lambda's Invoke for a template function: its name, or an ARN ending in it. InvocationType=Event queues
+        the invocation (`invoke_async`) and answers at once, as Lambda does (202, empty body)."""
         stack = self._stack
         assert stack is not None
         logical_id = function_name.rsplit(":function:", 1)[-1].split(":", 1)[0]
@@ -119,6 +137,9 @@ class WorkflowService:
                 {"errorType": "ResourceNotFoundException", "errorMessage": f"no function {function_name}"}
             ).encode()
         event = json.loads(body) if isinstance(body, (str, bytes)) and body else (body or {})
+        if invocation_type == "Event":
+            self.invoke_async(logical_id, event)
+            return b""
         try:
             result = stack.invoke(logical_id, event)
         except Exception as error:
@@ -132,3 +153,71 @@ class WorkflowService:
                 }
             ).encode()
         return json.dumps(result, default=str).encode()
+
+    # -- asynchronous invocations (InvocationType=Event)
+
+    def invoke_async(self, logical_id: str, event: Any) -> threading.Thread:
+        """Run the function later, on its own thread, as Lambda's asynchronous invocation does: tried again on error
+        up to its EventInvokeConfig's MaximumRetryAttempts (2 when unset), `retry_delay_seconds` apart (a minute
+        and more in AWS), then the event goes to its OnFailure destination (an SQS queue of the template) with
+        the record Lambda writes there."""
+        thread = threading.Thread(
+            target=self._run_async, args=(logical_id, event), name=f"async-{logical_id}", daemon=True
+        )
+        with self._async_lock:
+            self._async_threads = [t for t in self._async_threads if t.is_alive()]
+            self._async_threads.append(thread)
+        thread.start()
+        return thread
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait for the asynchronous invocations under way; False when some still run after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._async_lock:
+            threads = list(self._async_threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
+    def _invoke_config(self, logical_id: str) -> dict[str, Any]:
+        stack = self._stack
+        assert stack is not None
+        resource = (stack.template.get("Resources") or {}).get(logical_id) or {}
+        config = (resource.get("Properties") or {}).get("EventInvokeConfig") or {}
+        return dict(tpl.resolve(config, stack.context)) if config else {}
+
+    def _run_async(self, logical_id: str, event: Any) -> None:
+        stack = self._stack
+        assert stack is not None
+        config = self._invoke_config(logical_id)
+        attempts = 1 + int(config.get("MaximumRetryAttempts", 2))
+        error: Exception | None = None
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                time.sleep(self.retry_delay_seconds)
+            try:
+                stack.invoke(logical_id, event)
+                return
+            except Exception as failure:
+                error = failure
+                logger.warning("%s (async, attempt %d/%d) failed: %s", logical_id, attempt, attempts, failure)
+        destination = ((config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        queue = next((q for q in stack.queues.values() if q["arn"] == destination), None)
+        if queue is None:
+            logger.error("%s: asynchronous invocation failed %d times; no on-failure queue", logical_id, attempts)
+            return
+        assert error is not None
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{stack.region}:{stack.account_id}:function:{logical_id}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorType": type(error).__name__, "errorMessage": str(error)},
+        }
+        stack.client("sqs").send_message(QueueUrl=queue["url"], MessageBody=json.dumps(record, default=str))

@@ -86,6 +86,24 @@ def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtu
 
 
 @pytest.fixture
+def archive_names(tables: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Given the analytics archive: template.yaml's S3 bucket and Firehose delivery stream, created in moto beside
+    the tables (moto's Firehose writes each PutRecordBatch to the bucket at once, as JSON lines)."""
+    import boto3
+
+    from local.template import LocalContext, create_buckets, create_delivery_streams, load_template
+
+    template = load_template(ROOT / "template.yaml")
+    context = LocalContext(template=template)
+    names = {**create_buckets(boto3.client("s3"), template, context)}
+    names.update(create_delivery_streams(boto3.client("firehose"), template, context))
+    monkeypatch.setenv("ARCHIVE_BUCKET", names["ArchiveBucket"])
+    monkeypatch.setenv("ARCHIVE_STREAM", names["ArchiveStream"])
+    _clear_caches()
+    return names
+
+
+@pytest.fixture
 def frozen_clock() -> Iterator[Any]:
     """A clock the test moves by hand: `frozen_clock.set(datetime)`."""
     from arena import clock

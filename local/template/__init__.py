@@ -32,8 +32,11 @@ from local.template.loading import (
     resources_of_type,
 )
 from local.template.resources import (
+    create_buckets,
+    create_delivery_streams,
     create_queues,
     create_tables,
+    name_glue_resources,
     queue_definitions,
     table_definitions,
     ttl_attributes,
@@ -56,6 +59,8 @@ __all__ = [
     "HttpRoute",
     "HttpRouteSpec",
     "LocalContext",
+    "create_buckets",
+    "create_delivery_streams",
     "create_queues",
     "create_tables",
     "environment_string",
@@ -66,6 +71,7 @@ __all__ = [
     "iter_event_sources",
     "layer_python_dirs",
     "load_template",
+    "name_glue_resources",
     "queue_definitions",
     "resolve",
     "resources_of_type",

@@ -193,3 +193,82 @@ def create_queues(
         if not progressed:
             raise ValueError(f"queues whose redrive policies form a cycle: {sorted(pending)}")
     return created
+
+
+BUCKET_TYPE = "AWS::S3::Bucket"
+DELIVERY_STREAM_TYPE = "AWS::KinesisFirehose::DeliveryStream"
+GLUE_DATABASE_TYPE = "AWS::Glue::Database"
+GLUE_TABLE_TYPE = "AWS::Glue::Table"
+
+
+def bucket_name(logical_id: str, context: LocalContext) -> str:
+    """A bucket without BucketName gets `<stack>-<logical id>` (lower case), as CloudFormation names it less its
+    random suffix."""
+    return f"{context.stack_name}-{logical_id}".lower()[:63]
+
+
+def create_buckets(s3_client: Any, template: Mapping[str, Any], context: LocalContext) -> dict[str, str]:
+    """Create every AWS::S3::Bucket (encrypted as the template says); returns {logical_id: bucket name}."""
+    created: dict[str, str] = {}
+    for logical_id, props in resources_of_type(template, BUCKET_TYPE).items():
+        name = str(resolve(props["BucketName"], context)) if "BucketName" in props else bucket_name(logical_id, context)
+        s3_client.create_bucket(Bucket=name)
+        encryption = props.get("BucketEncryption")
+        if encryption:
+            # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
+            rules = [
+                {
+                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                    **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {}),
+                }
+                for rule in resolve(encryption, context)["ServerSideEncryptionConfiguration"]
+            ]
+            s3_client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        context.refs[logical_id] = name
+        context.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        context.attributes[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
+        created[logical_id] = name
+    return created
+
+
+def name_glue_resources(template: Mapping[str, Any], context: LocalContext) -> None:
+    """The Glue database and tables are only names here (local/athena.py queries the archive with DuckDB): a Ref
+    to one is its name, as in AWS."""
+    for logical_id, props in resources_of_type(template, GLUE_DATABASE_TYPE).items():
+        context.refs[logical_id] = str(resolve(props["DatabaseInput"]["Name"], context))
+    for logical_id, props in resources_of_type(template, GLUE_TABLE_TYPE).items():
+        context.refs[logical_id] = str(resolve(props["TableInput"]["Name"], context))
+
+
+def _static_prefix(prefix: str) -> str:
+    """The prefix up to its first Firehose expression (`!{...}`): moto writes a prefix as given, with no dynamic
+    partitioning, so the local archive keeps the static part (objects land under it in moto's YYYY/MM/DD/HH/)."""
+    return prefix.split("!{", 1)[0]
+
+
+def create_delivery_streams(firehose_client: Any, template: Mapping[str, Any], context: LocalContext) -> dict[str, str]:
+    """Create every DirectPut AWS::KinesisFirehose::DeliveryStream with an S3 destination in moto (buckets first);
+    returns {logical_id: stream name}. moto delivers each PutRecordBatch at once, as one object of the records
+    concatenated, and converts nothing: the local archive is JSON lines, not Parquet."""
+    created: dict[str, str] = {}
+    for logical_id, props in resources_of_type(template, DELIVERY_STREAM_TYPE).items():
+        destination = props.get("ExtendedS3DestinationConfiguration") or props.get("S3DestinationConfiguration")
+        if not destination:
+            continue
+        resolved = resolve(destination, context)
+        name = str(resolve(props["DeliveryStreamName"], context)) if "DeliveryStreamName" in props else logical_id
+        firehose_client.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "BucketARN": resolved["BucketARN"],
+                "RoleARN": f"arn:aws:iam::{context.account_id}:role/local-firehose",
+                "Prefix": _static_prefix(str(resolved.get("Prefix", ""))),
+            },
+        )
+        context.refs[logical_id] = name
+        context.attributes[(logical_id, "Arn")] = (
+            f"arn:aws:firehose:{context.region}:{context.account_id}:deliverystream/{name}"
+        )
+        created[logical_id] = name
+    return created

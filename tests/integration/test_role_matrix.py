@@ -90,6 +90,8 @@ ADMITTED: dict[str, set[str]] = {
     "GET /api/events/analytics/compare": MANAGERS,
     "GET /api/events/analytics/prices": {ADMIN},
     "PUT /api/events/analytics/prices": {ADMIN},
+    "POST /api/events/analytics/export": MANAGERS,
+    "GET /api/events/analytics/exports/{exportId}": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
 PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}
@@ -101,6 +103,7 @@ PATH_VALUES = {
     "{payoutId}": "cl_matrix-payout",
     "{role}": "user",
     "{asset}": "swagger-init.js",
+    "{exportId}": "matrix-export",
 }
 # Fails every route's validation: no required field, an unknown one; limits and windows out of range.
 INVALID_BODY = {"matrix": ["not", "this", "shape"]}

@@ -131,6 +131,16 @@ class Settings(BaseSettings):
     feature_flags_environment: str = Field(default="")
     feature_flags_profile: str = Field(default="")
     feature_flags_max_age_seconds: int = Field(default=45, ge=0, le=3_600)
+    # Analytics archive and exports: the Firehose delivery stream that archives trades for Athena
+    # (adapters/archive.py) and the S3 bucket it fills, which also holds export files under exports/.
+    archive_stream: str = Field(default="arena-archive", min_length=1, max_length=64)
+    archive_bucket: str = Field(default="arena-archive", min_length=3, max_length=63)
+    # The export worker (RunExportFunction's live alias in AWS) POST /api/events/analytics/export invokes
+    # asynchronously, and how long an export's download links work.
+    run_export_function: str = Field(default="RunExportFunction", min_length=1, max_length=200)
+    export_link_seconds: int = Field(default=3_600, ge=60, le=7 * 86_400)
+    # At most this many events in one export job.
+    export_max_events: int = Field(default=20, ge=1, le=200)
     # Rate limits: the table, the quotas, on or off (RateLimitSettings above).
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
 

@@ -53,3 +53,14 @@ class DomainEvent(StrEnum):
     PRIZES_DISTRIBUTED = "PrizesDistributed"
     PRIZES_ROLLED_BACK = "PrizesRolledBack"
     PAYOUT_REQUESTED = "PayoutRequested"
+
+
+class ExportStatus(StrEnum):
+    """An analytics export job: PENDING when asked for, RUNNING while its worker writes the files, then SUCCEEDED
+    (files and download links) or FAILED (the reason). Only PENDING -> RUNNING -> SUCCEEDED | FAILED; a retried
+    worker may re-enter RUNNING, never leave a final status."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
