@@ -1,8 +1,8 @@
 """Read template.yaml the way the local stack, the tools and the tests need it.
 
 One reader for the SAM template, so the local run and every test build their tables, queues, routes and
-environment from the file that is deployed, and cannot drift from it. By role: `loading` (the YAML and its
-resources), `intrinsics` (Ref, GetAtt, Sub... resolved for one machine), `resources` (tables and queues created),
+environment from the file that is deployed, and cannot drift from it. By role: `loading` (the YAML, nested stacks
+flattened in, and its resources), `intrinsics` (Ref, GetAtt, Sub... resolved for one machine), `resources` (tables and queues created),
 `function_specs` (functions, layers, event sources), `http_api` (HTTP APIs and routes). Import from here.
 """
 
@@ -24,12 +24,16 @@ from local.template.loading import (
     FUNCTION_TYPE,
     HTTP_API_TYPE,
     IMPLICIT_HTTP_API,
+    NESTED_STACKS_KEY,
     QUEUE_TYPE,
     REPO_ROOT,
     TABLE_TYPE,
     CloudFormationLoader,
+    NestedStackError,
+    load_stack_templates,
     load_template,
     resources_of_type,
+    stack_globals,
 )
 from local.template.resources import (
     create_queues,
@@ -46,6 +50,7 @@ __all__ = [
     "FUNCTION_TYPE",
     "HTTP_API_TYPE",
     "IMPLICIT_HTTP_API",
+    "NESTED_STACKS_KEY",
     "NO_VALUE",
     "QUEUE_TYPE",
     "REPO_ROOT",
@@ -56,6 +61,7 @@ __all__ = [
     "HttpRoute",
     "HttpRouteSpec",
     "LocalContext",
+    "NestedStackError",
     "create_queues",
     "create_tables",
     "environment_string",
@@ -65,11 +71,13 @@ __all__ = [
     "http_routes",
     "iter_event_sources",
     "layer_python_dirs",
+    "load_stack_templates",
     "load_template",
     "queue_definitions",
     "resolve",
     "resources_of_type",
     "route_throttling",
+    "stack_globals",
     "table_definitions",
     "ttl_attributes",
 ]

@@ -1,4 +1,5 @@
-"""The template's functions (Globals.Function merged as SAM merges it), their layers and their event sources."""
+"""The template's functions (their own stack's Globals.Function merged as SAM merges it), their layers and their
+event sources."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.template.loading import FUNCTION_TYPE, resources_of_type
+from local.template.loading import FUNCTION_TYPE, resources_of_type, stack_globals
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,14 @@ class FunctionSpec:
 
 
 def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
-    """Every AWS::Serverless::Function, with Globals.Function merged in the way SAM merges it."""
-    globals_ = ((template.get("Globals") or {}).get("Function")) or {}
-    global_env = ((globals_.get("Environment") or {}).get("Variables")) or {}
+    """Every AWS::Serverless::Function, with Globals.Function merged in the way SAM merges it.
+
+    A function of a nested stack gets that stack's Globals, not the parent's (SAM transforms each template alone).
+    """
     specs = []
     for logical_id, props in resources_of_type(template, FUNCTION_TYPE).items():
+        globals_ = stack_globals(template, logical_id).get("Function") or {}
+        global_env = ((globals_.get("Environment") or {}).get("Variables")) or {}
         own_env = ((props.get("Environment") or {}).get("Variables")) or {}
         events = props.get("Events") or {}
         code_uri = props.get("CodeUri", globals_.get("CodeUri", "."))
