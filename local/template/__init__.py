@@ -2,8 +2,9 @@
 
 One reader for the SAM template, so the local run and every test build their tables, queues, routes and
 environment from the file that is deployed, and cannot drift from it. By role: `loading` (the YAML, nested stacks
-flattened in, and its resources), `intrinsics` (Ref, GetAtt, Sub... resolved for one machine), `resources` (tables and queues created),
-`function_specs` (functions, layers, event sources), `http_api` (HTTP APIs and routes). Import from here.
+flattened in, and its resources), `intrinsics` (Ref, GetAtt, Sub... resolved for one machine), `resources`
+(tables and queues created), `function_specs` (functions, layers, event sources), `http_api` (HTTP APIs and
+routes). Import from here.
 """
 
 from local.template.function_specs import FunctionSpec, functions, iter_event_sources, layer_python_dirs

@@ -80,7 +80,9 @@ def layer_python_dirs(template: Mapping[str, Any], base_dir: Path) -> list[Path]
         metadata = resource.get("Metadata") or {}
         sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
         folder = (base_dir / content_uri).resolve()
-        dirs.append(folder if sam_builds_it else folder / "python")
+        folder = folder if sam_builds_it else folder / "python"
+        if folder not in dirs:  # a nested stack that builds the same layer folder again
+            dirs.append(folder)
     return dirs
 
 

@@ -10,12 +10,11 @@ output), so the rest of `local.template` never needs to know that stacks are spl
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import os
-import re
 
 import yaml
 
@@ -137,7 +136,8 @@ def load_template(path: str | Path = "template.yaml") -> dict[str, Any]:
 
 
 def load_stack_templates(path: str | Path = "template.yaml") -> dict[str, Path]:
-    """{stack name: template path} of a template and every local nested stack under it, the parent first as "".
+    """{stack: template path} of a template and every local nested stack under it: the parent first as "", each
+    child under its application's logical id.
 
     What deploys as separate stacks (each counted against CloudFormation's limits on its own).
     """
@@ -147,7 +147,7 @@ def load_stack_templates(path: str | Path = "template.yaml") -> dict[str, Path]:
     stacks = {"": path}
     for app_id, child_path in _local_applications(_read_yaml(path), path).items():
         for name, nested in load_stack_templates(child_path).items():
-            stacks[f"{app_id}/{name}".rstrip("/")] = nested
+            stacks[name or app_id] = nested  # logical ids, application ids included, are unique across stacks
     return stacks
 
 
@@ -241,7 +241,9 @@ def _child_parameter_values(
         elif "Default" in (parameter or {}):
             values[name] = parameter["Default"]
         else:
-            raise NestedStackError(f"{child_path.name} needs parameter {name}: {app_id} passes none, nor has it a Default")
+            raise NestedStackError(
+                f"{child_path.name} needs parameter {name}: {app_id} passes none, nor has it a Default"
+            )
     return values
 
 
