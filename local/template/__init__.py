@@ -7,7 +7,13 @@ flattened in, and its resources), `intrinsics` (Ref, GetAtt, Sub... resolved for
 routes). Import from here.
 """
 
-from local.template.function_specs import FunctionSpec, functions, iter_event_sources, layer_python_dirs
+from local.template.function_specs import (
+    FunctionSpec,
+    function_layer_dirs,
+    functions,
+    iter_event_sources,
+    layer_python_dirs,
+)
 from local.template.http_api import (
     HttpApiSettings,
     HttpRoute,
@@ -66,6 +72,7 @@ __all__ = [
     "create_queues",
     "create_tables",
     "environment_string",
+    "function_layer_dirs",
     "functions",
     "http_apis",
     "http_route_specs",

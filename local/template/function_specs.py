@@ -24,6 +24,8 @@ class FunctionSpec:
     memory: int
     runtime: str | None = None
     event_names: list[str] = field(default_factory=list)
+    # Its stack's Globals' layers, then its own (SAM puts global list items first); unresolved (`{"Ref": ...}`).
+    layers: list[Any] = field(default_factory=list)
 
     @property
     def module(self) -> str:
@@ -58,6 +60,7 @@ def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
                 timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                 runtime=props.get("Runtime", globals_.get("Runtime")),
+                layers=[*(globals_.get("Layers") or []), *(props.get("Layers") or [])],
             )
         )
     return specs
@@ -72,18 +75,34 @@ def layer_python_dirs(template: Mapping[str, Any], base_dir: Path) -> list[Path]
     """
     dirs = []
     for resource in (template.get("Resources") or {}).values():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
-            continue
-        content_uri = (resource.get("Properties") or {}).get("ContentUri")
-        if not isinstance(content_uri, str):
-            continue
-        metadata = resource.get("Metadata") or {}
-        sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
-        folder = (base_dir / content_uri).resolve()
-        folder = folder if sam_builds_it else folder / "python"
-        if folder not in dirs:  # a nested stack that builds the same layer folder again
+        folder = _layer_python_dir(resource, base_dir)
+        if folder is not None and folder not in dirs:  # a nested stack may build the same layer folder again
             dirs.append(folder)
     return dirs
+
+
+def function_layer_dirs(template: Mapping[str, Any], function: FunctionSpec, base_dir: Path) -> list[Path]:
+    """The python/ folders of the layers one function names (`!Ref <LayerVersion>` of the template), in order."""
+    resources = template.get("Resources") or {}
+    dirs = []
+    for layer in function.layers:
+        target = layer.get("Ref") if isinstance(layer, Mapping) else None
+        folder = _layer_python_dir(resources.get(target), base_dir) if isinstance(target, str) else None
+        if folder is not None:
+            dirs.append(folder)
+    return dirs
+
+
+def _layer_python_dir(resource: Any, base_dir: Path) -> Path | None:
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
+        return None
+    content_uri = (resource.get("Properties") or {}).get("ContentUri")
+    if not isinstance(content_uri, str):
+        return None
+    metadata = resource.get("Metadata") or {}
+    sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
+    folder = (base_dir / content_uri).resolve()
+    return folder if sam_builds_it else folder / "python"
 
 
 def iter_event_sources(
