@@ -68,9 +68,13 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The parent template and every nested stack it deploys (stacks/*.yaml), each on its own.
+STACK_TEMPLATES := template.yaml $(wildcard stacks/*.yaml)
 validate: tools
-	$(TOOLS)/bin/cfn-lint --include-checks I -- template.yaml
-	$(TOOLS)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
+	$(TOOLS)/bin/cfn-lint --include-checks I -- $(STACK_TEMPLATES)
+	for stack in $(STACK_TEMPLATES); do \
+		$(TOOLS)/bin/sam validate --lint --region us-east-1 --template-file $$stack || exit 1; \
+	done
 
 openapi: setup
 	$(BIN)/python tools/openapi.py

@@ -6,8 +6,9 @@ BUILD_DIR defaults to what `make artifact` writes for this machine, .aws-sam/<x8
 
 Each function is imported in its own clean interpreter (`python -I -S`: no site-packages, no PYTHONPATH) whose
 path is what Lambda gives a python3.11 function, less the runtime's own boto3 (the layer ships a pinned one): the
-function's folder, then each layer's python/ folder (/opt/python), with the function's environment from the built
-template. A module missing from the layer, a layer one folder too deep
+function's folder, then the python/ folder (/opt/python) of each layer it names, with the function's environment
+from the built template. Nested stacks are read from the build output too (sam build writes each child's template
+and code under <BUILD_DIR>/<Application>/). A module missing from the layer, a layer one folder too deep
 or a handler name that does not exist fails the check. It prints each function's cold import time and exits 1 when
 any function fails.
 """
@@ -75,10 +76,11 @@ class ImportResult:
     error: str | None
 
 
-def lambda_path(build_dir: Path, template: dict, code_uri: str) -> list[str]:
-    """The import path Lambda gives a function: its code, then the layers' python/ folders."""
-    layers = [str(folder) for folder in tpl.layer_python_dirs(template, build_dir)]
-    return [str((build_dir / code_uri).resolve()), *layers]
+def lambda_path(build_dir: Path, template: dict, spec: tpl.FunctionSpec) -> list[str]:
+    """The import path Lambda gives a function: its code, then its own layers' python/ folders (a nested stack's
+    function has its stack's layers, not the parent's)."""
+    layers = [str(folder) for folder in tpl.function_layer_dirs(template, spec, build_dir)]
+    return [str((build_dir / spec.code_uri).resolve()), *layers]
 
 
 def function_environment(spec: tpl.FunctionSpec, context: tpl.LocalContext) -> dict[str, str]:
@@ -89,7 +91,7 @@ def function_environment(spec: tpl.FunctionSpec, context: tpl.LocalContext) -> d
 
 def import_handler(build_dir: Path, template: dict, spec: tpl.FunctionSpec) -> ImportResult:
     """Import one function's handler in a fresh interpreter with only Lambda's path."""
-    path = lambda_path(build_dir, template, spec.code_uri)
+    path = lambda_path(build_dir, template, spec)
     environment = function_environment(spec, tpl.LocalContext(template=template))
     completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
         [sys.executable, "-I", "-S", "-c", _PROBE, spec.handler, json.dumps(path)],

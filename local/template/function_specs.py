@@ -1,4 +1,5 @@
-"""The template's functions (Globals.Function merged as SAM merges it), their layers and their event sources."""
+"""The template's functions (their own stack's Globals.Function merged as SAM merges it), their layers and their
+event sources."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.template.loading import FUNCTION_TYPE, resources_of_type
+from local.template.loading import FUNCTION_TYPE, resources_of_type, stack_globals
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class FunctionSpec:
     memory: int
     runtime: str | None = None
     event_names: list[str] = field(default_factory=list)
+    # Its stack's Globals' layers, then its own (SAM puts global list items first); unresolved (`{"Ref": ...}`).
+    layers: list[Any] = field(default_factory=list)
 
     @property
     def module(self) -> str:
@@ -35,11 +38,14 @@ class FunctionSpec:
 
 
 def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
-    """Every AWS::Serverless::Function, with Globals.Function merged in the way SAM merges it."""
-    globals_ = ((template.get("Globals") or {}).get("Function")) or {}
-    global_env = ((globals_.get("Environment") or {}).get("Variables")) or {}
+    """Every AWS::Serverless::Function, with Globals.Function merged in the way SAM merges it.
+
+    A function of a nested stack gets that stack's Globals, not the parent's (SAM transforms each template alone).
+    """
     specs = []
     for logical_id, props in resources_of_type(template, FUNCTION_TYPE).items():
+        globals_ = stack_globals(template, logical_id).get("Function") or {}
+        global_env = ((globals_.get("Environment") or {}).get("Variables")) or {}
         own_env = ((props.get("Environment") or {}).get("Variables")) or {}
         events = props.get("Events") or {}
         code_uri = props.get("CodeUri", globals_.get("CodeUri", "."))
@@ -54,6 +60,7 @@ def functions(template: Mapping[str, Any]) -> list[FunctionSpec]:
                 timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                 runtime=props.get("Runtime", globals_.get("Runtime")),
+                layers=[*(globals_.get("Layers") or []), *(props.get("Layers") or [])],
             )
         )
     return specs
@@ -68,16 +75,34 @@ def layer_python_dirs(template: Mapping[str, Any], base_dir: Path) -> list[Path]
     """
     dirs = []
     for resource in (template.get("Resources") or {}).values():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
-            continue
-        content_uri = (resource.get("Properties") or {}).get("ContentUri")
-        if not isinstance(content_uri, str):
-            continue
-        metadata = resource.get("Metadata") or {}
-        sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
-        folder = (base_dir / content_uri).resolve()
-        dirs.append(folder if sam_builds_it else folder / "python")
+        folder = _layer_python_dir(resource, base_dir)
+        if folder is not None and folder not in dirs:  # a nested stack may build the same layer folder again
+            dirs.append(folder)
     return dirs
+
+
+def function_layer_dirs(template: Mapping[str, Any], function: FunctionSpec, base_dir: Path) -> list[Path]:
+    """The python/ folders of the layers one function names (`!Ref <LayerVersion>` of the template), in order."""
+    resources = template.get("Resources") or {}
+    dirs = []
+    for layer in function.layers:
+        target = layer.get("Ref") if isinstance(layer, Mapping) else None
+        folder = _layer_python_dir(resources.get(target), base_dir) if isinstance(target, str) else None
+        if folder is not None:
+            dirs.append(folder)
+    return dirs
+
+
+def _layer_python_dir(resource: Any, base_dir: Path) -> Path | None:
+    if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::LayerVersion":
+        return None
+    content_uri = (resource.get("Properties") or {}).get("ContentUri")
+    if not isinstance(content_uri, str):
+        return None
+    metadata = resource.get("Metadata") or {}
+    sam_builds_it = str(metadata.get("BuildMethod", "")).startswith("python") and "SamResourceId" not in metadata
+    folder = (base_dir / content_uri).resolve()
+    return folder if sam_builds_it else folder / "python"
 
 
 def iter_event_sources(

@@ -27,14 +27,27 @@ def build_dir() -> Path:
 
 
 def _copy(build_dir: Path, tmp_path: Path, functions: list[str]) -> Path:
-    """A copy of the build output with only `functions` (their folders), the template and the layer."""
+    """A copy of the build output with only `functions` (their folders), the templates and the layers: each nested
+    stack's folder (its template beside it) with its own layer."""
     copy = tmp_path / "build"
     copy.mkdir()
     shutil.copy(build_dir / "template.yaml", copy / "template.yaml")
     shutil.copytree(build_dir / "SharedLayer", copy / "SharedLayer", symlinks=True)
+    children = [path.parent.name for path in build_dir.glob("*/template.yaml")]
+    for child in children:
+        (copy / child).mkdir()
+        shutil.copy(build_dir / child / "template.yaml", copy / child / "template.yaml")
+        for layer in (build_dir / child).glob("*Layer"):
+            shutil.copytree(layer, copy / child / layer.name, symlinks=True)
     for name in functions:
-        shutil.copytree(build_dir / name, copy / name)
+        where = next((child for child in children if (build_dir / child / name).is_dir()), "")
+        shutil.copytree(build_dir / where / name, copy / where / name)
     return copy
+
+
+def _layers(copy: Path) -> list[Path]:
+    """The python/ folder of every layer in the copy, the nested stacks' included."""
+    return [*copy.glob("*Layer/python"), *copy.glob("*/*Layer/python")]
 
 
 def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
@@ -64,10 +77,11 @@ def test_a_layer_one_folder_too_deep_fails_the_check(build_dir: Path, tmp_path: 
 def test_a_runtime_dependency_missing_from_the_layer_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
     # Given a layer without PyJWT, which the WebSocket $connect handler needs and the event routes do not
     copy = _copy(build_dir, tmp_path, ["WebSocketFunction", "CreateEventFunction"])
-    for path in (copy / "SharedLayer" / "python").glob("jwt*"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for path in (copy / "SharedLayer" / "python").glob("PyJWT*"):
-        shutil.rmtree(path)
+    for layer in _layers(copy):
+        for path in layer.glob("jwt*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        for path in layer.glob("PyJWT*"):
+            shutil.rmtree(path)
     # When the check runs on both
     results = {r.function: r for r in artifact.check(copy, ["WebSocketFunction", "CreateEventFunction"])}
     # Then exactly the function that imports jwt fails, and the CLI exits 1 with the report
@@ -117,3 +131,22 @@ def test_the_layer_carries_every_module_the_code_imports_and_nothing_dev_only(bu
     assert not missing, f"imported but not shipped: {missing}"
     # And the layer holds no test, deploy or local-stack tooling
     assert not shipped & set(DEV_ONLY), shipped & set(DEV_ONLY)
+
+
+def test_a_nested_stack_s_function_imports_from_its_own_stack_s_layer(build_dir: Path, tmp_path: Path) -> None:
+    # Given a copy whose parent layer lost PyJWT while the real-time stack's layer keeps it
+    copy = _copy(build_dir, tmp_path, ["WebSocketFunction"])
+    for path in [*(copy / "SharedLayer" / "python").glob("jwt*"), *(copy / "SharedLayer" / "python").glob("PyJWT*")]:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    template = tpl.load_template(copy / "template.yaml")
+    (spec,) = [s for s in tpl.functions(template) if s.logical_id == "WebSocketFunction"]
+
+    # When the WebSocket function (RealtimeStack) is checked
+    [result] = artifact.check(copy, ["WebSocketFunction"])
+
+    # Then it imports from its own folder and its own stack's layer, never the parent's
+    assert (result.ok, result.error) == (True, None)
+    assert artifact.lambda_path(copy, template, spec) == [
+        str((copy / "RealtimeStack" / "WebSocketFunction").resolve()),
+        str((copy / "RealtimeStack" / "RealtimeSharedLayer" / "python").resolve()),
+    ]

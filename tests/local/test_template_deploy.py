@@ -1,7 +1,9 @@
-"""template.yaml is deployable and operable: it fits one CloudFormation stack after the SAM transform, every function
+"""template.yaml is deployable and operable: each of its stacks (the parent and every nested stack of stacks/) fits
+CloudFormation's limit after the SAM transform, every function
 ships through its alias and is rolled back by its own alarm, everything that invokes a function goes through that
 alias, stateful data survives the stack, every asynchronous source keeps what fails, every dead letter and stream
-lag raises an alarm, and prod names its CORS origins.
+lag raises an alarm, and prod names its CORS origins. The checks read the flattened view of every stack
+(`load_template`), so they hold in each stack.
 
 The transform needs samtranslator, which lives in .venv-tools (sam, cfn-lint), not in the test venv: it runs in a
 subprocess of .venv-tools/bin/python, which `make test` builds first (test -> validate -> tools).
@@ -20,7 +22,14 @@ from typing import Any
 
 import pytest
 
-from local.template import REPO_ROOT, load_template, resources_of_type
+from local.template import (
+    NESTED_STACKS_KEY,
+    REPO_ROOT,
+    load_stack_templates,
+    load_template,
+    resources_of_type,
+    stack_globals,
+)
 
 CLOUDFORMATION_RESOURCE_LIMIT = 500
 TOOLS_PYTHON = REPO_ROOT / ".venv-tools" / "bin" / "python"
@@ -38,7 +47,8 @@ MONEY_PRIZE_CLAIM_AUDIT_TABLES = {
     "AuditTable",
 }
 
-# What the transform gets: the template with its local code folders replaced by S3 URIs, as `sam package` does.
+# What the transform gets: each template with its local code folders and nested templates replaced by S3 URIs, as
+# `sam package` does; one transformed template per argument, in order.
 _TRANSFORM = """
 import json, re, sys
 from samtranslator.translator.transform import transform
@@ -48,8 +58,12 @@ class NoManagedPolicies:
     def load(self):
         return {}
 
-source = re.sub(r"(CodeUri|ContentUri|DefinitionUri): \\S+", r"\\1: s3://bucket/key", open(sys.argv[1]).read())
-json.dump(transform(yaml_parse(source), {}, NoManagedPolicies()), sys.stdout, default=str)
+results = []
+for path in sys.argv[1:]:
+    source = re.sub(r"(CodeUri|ContentUri|DefinitionUri): \\S+", r"\\1: s3://bucket/key", open(path).read())
+    source = re.sub(r"Location: \\S+", "Location: https://s3.amazonaws.com/bucket/key.yaml", source)
+    results.append(transform(yaml_parse(source), {}, NoManagedPolicies()))
+json.dump(results, sys.stdout, default=str)
 """
 
 
@@ -59,11 +73,17 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def transformed() -> dict[str, Any]:
-    """template.yaml after the SAM transform: what CloudFormation deploys."""
+def stacks() -> dict[str, Any]:
+    """{stack: template path}: the parent as "", each nested stack under its application's logical id."""
+    return load_stack_templates()
+
+
+@pytest.fixture(scope="module")
+def transformed_stacks(stacks: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{stack: its template after the SAM transform}: what CloudFormation deploys, one stack each."""
     assert TOOLS_PYTHON.exists(), f"{TOOLS_PYTHON} is missing: run `make tools` (make test does)"
     result = subprocess.run(
-        [str(TOOLS_PYTHON), "-c", _TRANSFORM, str(REPO_ROOT / "template.yaml")],
+        [str(TOOLS_PYTHON), "-c", _TRANSFORM, *(str(path) for path in stacks.values())],
         capture_output=True,
         text=True,
         timeout=300,
@@ -71,7 +91,15 @@ def transformed() -> dict[str, Any]:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
+    return dict(zip(stacks, json.loads(result.stdout), strict=True))
+
+
+def _stack_of(template: dict[str, Any], logical_id: str) -> str:
+    """The stack a resource of the flattened template deploys in ("" for the parent)."""
+    for app_id, stack in (template.get(NESTED_STACKS_KEY) or {}).items():
+        if logical_id in stack["Resources"]:
+            return str(app_id)
+    return ""
 
 
 def _walk(value: Any) -> Iterator[Any]:
@@ -121,36 +149,49 @@ def _alarms_watching(template: dict[str, Any], function_id: str) -> dict[str, se
 # ---------------------------------------------------------------------------------------------- resource budget
 
 
-def test_the_transformed_template_fits_in_one_stack(transformed: dict[str, Any]) -> None:
-    # Given template.yaml after the SAM transform (a Version, an Alias and a DeploymentGroup per function included)
-    count = len(transformed["Resources"])
-    print(
-        f"\ntemplate.yaml after the SAM transform: {count} resources"
-        f" (CloudFormation allows {CLOUDFORMATION_RESOURCE_LIMIT})"
-    )
+def test_each_transformed_stack_fits_in_cloudformation_s_limit(
+    stacks: dict[str, Any], transformed_stacks: dict[str, dict[str, Any]]
+) -> None:
+    # Given each stack after the SAM transform (a Version, an Alias and a DeploymentGroup per function included)
+    assert len(transformed_stacks) >= 2  # the parent and the real-time stack at least
+    print()
+    for name, transformed in transformed_stacks.items():
+        count = len(transformed["Resources"])
+        where = stacks[name].relative_to(REPO_ROOT)
+        print(
+            f"{where} ({name or 'parent'}) after the SAM transform: {count} resources"
+            f" (CloudFormation allows {CLOUDFORMATION_RESOURCE_LIMIT} per stack)"
+        )
 
-    # Then CloudFormation accepts it as one stack
-    assert count < CLOUDFORMATION_RESOURCE_LIMIT
+        # Then CloudFormation accepts it as a stack
+        assert count < CLOUDFORMATION_RESOURCE_LIMIT, name
+    # And the parent deploys each child as a stack
+    parent = transformed_stacks[""]["Resources"]
+    for name in transformed_stacks:
+        if name:
+            assert parent[name]["Type"] == "AWS::CloudFormation::Stack", name
 
 
 # ---------------------------------------------------------------------------------------------- deployments
 
 
 def test_every_function_ships_through_its_alias_rolled_back_by_its_own_alarm(
-    template: dict[str, Any], transformed: dict[str, Any]
+    template: dict[str, Any], transformed_stacks: dict[str, dict[str, Any]]
 ) -> None:
-    # Given the functions, the globals they inherit and the transformed stack
+    # Given the functions of every stack, the globals each inherits from its own stack and the transformed stacks
     functions = resources_of_type(template, "AWS::Serverless::Function")
-    globals_ = template["Globals"]["Function"]
-    resources = transformed["Resources"]
-    assert globals_["AutoPublishAlias"] == "live"
-
-    # Then prod shifts traffic by canary and dev all at once
-    assert globals_["DeploymentPreference"]["Type"] == {"Fn::If": ["IsProd", "Canary10Percent5Minutes", "AllAtOnce"]}
     assert template["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
 
     used_alarms: dict[str, str] = {}
     for function_id, props in functions.items():
+        globals_ = stack_globals(template, function_id)["Function"]
+        resources = transformed_stacks[_stack_of(template, function_id)]["Resources"]
+        assert globals_["AutoPublishAlias"] == "live", function_id
+        # Then prod shifts traffic by canary and dev all at once
+        assert globals_["DeploymentPreference"]["Type"] == {
+            "Fn::If": ["IsProd", "Canary10Percent5Minutes", "AllAtOnce"]
+        }, function_id
+
         # And each function's deployment is watched by exactly one alarm, on its own errors and throttles
         alarms = props["DeploymentPreference"]["Alarms"]
         assert len(alarms) == 1, function_id
@@ -167,9 +208,12 @@ def test_every_function_ships_through_its_alias_rolled_back_by_its_own_alarm(
         assert resources[f"{function_id}Aliaslive"]["Type"] == "AWS::Lambda::Alias"
 
 
-def test_everything_that_invokes_a_function_goes_through_its_alias(transformed: dict[str, Any]) -> None:
-    # Given the transformed stack, its functions and their aliases
-    resources = transformed["Resources"]
+@pytest.mark.parametrize("stack", ["", "RealtimeStack"], ids=["parent", "RealtimeStack"])
+def test_everything_that_invokes_a_function_goes_through_its_alias(
+    transformed_stacks: dict[str, dict[str, Any]], stack: str
+) -> None:
+    # Given a transformed stack, its functions and their aliases
+    resources = transformed_stacks[stack]["Resources"]
     functions = {rid for rid, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     aliases = {f"{function_id}Aliaslive" for function_id in functions}
     invokers: dict[str, Any] = {}
@@ -205,7 +249,13 @@ def test_everything_that_invokes_a_function_goes_through_its_alias(transformed: 
     # And every function is reached, through its alias
     targets = set().union(*(_refs(value) for value in invokers.values()))
     assert aliases <= targets, sorted(aliases - targets)
-    assert "DistributionStepFunctionAliaslive" in _refs(invokers["DistributionStateMachine"])
+    if "DistributionStateMachine" in invokers:
+        assert "DistributionStepFunctionAliaslive" in _refs(invokers["DistributionStateMachine"])
+
+
+def test_every_stack_is_checked_for_aliases(stacks: dict[str, Any]) -> None:
+    # Given the stacks the template deploys; Then the alias test above runs on each (a new child is added there)
+    assert set(stacks) == {"", "RealtimeStack"}
 
 
 # ---------------------------------------------------------------------------------------------- data
