@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"whole run {info['total_seconds'] / 60:.1f} min; results written to {options.output}")
     # The real-time fan-out runs its own local stack: a separate process, its section added to the same file.
     fanout = [sys.executable, "-m", "bench", "fanout", "--output", str(options.output)]
-    return subprocess.call([*fanout, "--sizes", "1000"] if options.sizes == QUICK_SIZES else fanout)
+    status = subprocess.call([*fanout, "--sizes", "1000"] if options.sizes == QUICK_SIZES else fanout)
+    # The analytics rollups' writes per trade: their own DynamoDB Local per run, their section in the same file.
+    rollups = [sys.executable, "-m", "bench", "rollups", "--output", str(options.output)]
+    quick = ["--runs", "1:60,20:120"] if options.sizes == QUICK_SIZES else []
+    return status or subprocess.call([*rollups, *quick])
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
-"""`python -m bench rollups [--seconds 120] [--windows 1,5,20]`: amortised analytics rollup writes per ingested trade
-at the demo's trade mix.
+"""`python -m bench rollups [--runs 1:120,5:120,20:120,20:900]`: amortised analytics rollup writes per ingested
+trade at the demo's trade mix, per run of (batching window seconds : simulated seconds).
 
 The demo's mix (local/demo.py): one event taking the three simulator markets, its 20 traders joined, 25 trades a
 second from `local.simulator.TradeSimulator` (Pareto activity, so a few traders make most trades). On a DynamoDB
-Local of its own per batching window, `--seconds` seconds of that feed are ingested through the ingest service on a
+Local of its own per run, that many simulated seconds of the feed are ingested through the ingest service on a
 simulated clock (one tick a second); every `window` seconds the trades and participants tables' streams are drained
 into the real RollupTradesFunction handler (functions/analytics/rollup_trades.py) through the local stack's stream
-poller with the template's batch sizes and filters: what Lambda's MaximumBatchingWindowInSeconds does. Counted with
+poller with the template's batch sizes and filters: what Lambda's MaximumBatchingWindowInSeconds does. The long
+run shows the steady state, where hot items carry their full list of remembered stream positions. Counted with
 botocore hooks (bench/counters.py) while the streams drain, so the figures are the rollups' own requests.
 Printed and written into bench/RESULTS.md between the rollups markers. Figures, not assertions.
 """
@@ -54,6 +55,7 @@ class WindowResult:
     def row(self) -> list[str]:
         return [
             f"{self.window} s",
+            f"{self.seconds:,} s",
             f"{self.trades:,}",
             f"{self.batches:,}",
             f"{self.writes:,}",
@@ -180,6 +182,7 @@ def run_window(window: int, seconds: int) -> WindowResult:
 def section(results: list[WindowResult]) -> str:
     header = [
         "batching window",
+        "simulated",
         "trades",
         "consumer batches",
         "rollup writes",
@@ -188,14 +191,13 @@ def section(results: list[WindowResult]) -> str:
         "reads / trade",
         "every accepted trade counted once",
     ]
-    seconds = results[0].seconds if results else 0
     lines = [
         START,
         "## Analytics rollups: writes per ingested trade",
         "",
-        f"The demo's mix (one event, 3 markets, 20 joined traders, 25 trades/s), {seconds} simulated seconds per "
-        "window, ingest then the trades and participants streams drained into RollupTradesFunction every "
-        "window (`python -m bench rollups`, DynamoDB Local). Target: 0.1 or fewer rollup writes per trade at the "
+        "The demo's mix (one event, 3 markets, 20 joined traders, 25 trades/s) ingested on a simulated clock, the "
+        "trades and participants streams drained into RollupTradesFunction once per batching window "
+        "(`python -m bench rollups`, DynamoDB Local). Target: 0.1 or fewer rollup writes per trade at the "
         "template's window (MaximumBatchingWindowInSeconds: 20). Writes are whole-item puts of the buckets a batch "
         "touched: each event's minute, hour and day bucket and totals, and each trader's day.",
         "",
@@ -221,19 +223,23 @@ def main(argv: list[str]) -> int:
     from local.dynamodb_local import DynamoDBLocal
 
     parser = argparse.ArgumentParser(prog="python -m bench rollups", description=__doc__)
-    parser.add_argument("--seconds", type=int, default=120, help="simulated seconds of the demo's feed (default 120)")
-    parser.add_argument("--windows", default="1,5,20", help="batching windows in seconds (default 1,5,20)")
+    parser.add_argument(
+        "--runs",
+        default="1:120,5:120,20:120,20:900",
+        help="window:seconds pairs, the batching window and the simulated seconds of feed (default: %(default)s)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
     results = []
-    for window in (int(w) for w in args.windows.split(",") if w.strip()):
+    runs = [tuple(int(part) for part in run.split(":")) for run in args.runs.split(",") if run.strip()]
+    for window, seconds in runs:
         engine = DynamoDBLocal()
-        log(f"rollups: window {window} s, DynamoDB Local on {engine.endpoint}")
+        log(f"rollups: window {window} s, {seconds} simulated s, DynamoDB Local on {engine.endpoint}")
         engine.start()
         try:
             prepare_environment(engine.endpoint)
             with redirect_stdout(Console()):
-                results.append(run_window(window, args.seconds))
+                results.append(run_window(window, seconds))
         finally:
             engine.stop()
         log(f"  {results[-1].writes / results[-1].trades:.3f} rollup writes per trade")

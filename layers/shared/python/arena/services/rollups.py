@@ -68,12 +68,15 @@ class RollupOutcome:
     writes: int  # rollup items written (one per item the batch changed)
 
 
-def _live_events() -> list[Event]:
+def _live_events(latest_trade: datetime) -> list[Event]:
+    """Live events, cached briefly; read again when a trade was executed after the cached list was read (an event
+    created or extended just before it would otherwise be missed)."""
     cached = _events.get("live")
-    if isinstance(cached, list):
-        return cached
+    if isinstance(cached, tuple) and latest_trade < cached[0]:
+        return list(cached[1])
+    read_at = clock.now()
     events = event_store.live_events()
-    _events.put("live", events, ttl=EVENTS_TTL_SECONDS)
+    _events.put("live", (read_at, tuple(events)), ttl=EVENTS_TTL_SECONDS)
     return events
 
 
@@ -113,7 +116,8 @@ def _market_trader(user_id: str) -> Touch:
 def _touches(trades: Sequence[StreamTrade], joins: Sequence[Join]) -> dict[Key, list[tuple[int, Touch]]]:
     """Per item, what each record of the batch adds to it, with the record's sequence number."""
     touches: dict[Key, list[tuple[int, Touch]]] = defaultdict(list)
-    events = _live_events() if any(t.event_id is None for t in trades) else []
+    feed = [t.row.executed_at for t in trades if t.event_id is None]
+    events = _live_events(max(feed)) if feed else []
     for trade in trades:
         row = trade.row
         if trade.event_id is not None:
