@@ -59,6 +59,12 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
     )
     for trader in DEMO_TRADERS:
         call(base_url, "POST", f"/api/events/{event['id']}/join", tokens[trader])
+    # Prices for the demo's prize currencies, so its analytics value the prizes (prize cost, ROI) from the start.
+    prices = call(base_url, "GET", "/api/events/analytics/prices", tokens["admin"])
+    if not prices["prices"]:
+        table = [{"type": "points", "price": "0.01"}, {"type": "token", "token": "USDT", "price": "1"}]
+        body = {"prices": table, "version": prices["version"], "reason": "Demo prices"}
+        call(base_url, "PUT", "/api/events/analytics/prices", tokens["admin"], body)
     return event["id"]
 
 

@@ -458,6 +458,29 @@ def test_participation_trends_over_a_bounded_range(arena: Arena, rollups: Rollup
     assert (backwards.status, backwards.code) == (400, "invalid_range")
 
 
+def test_participation_trends_pages_hold_still_while_the_clock_moves(arena: Arena, rollups: Rollups) -> None:
+    # Given two completed events
+    first = traded_event(arena, rollups, name="First")
+    second = traded_event(arena, rollups, name="Second")
+    complete(arena, rollups)
+    # When the default range (the 90 days to now) is paged one event at a time, an hour apart
+    arena.clock.set(END + timedelta(hours=2))
+    first_page = call(arena, "get_participation_trends", query={"limit": "1"})
+    arena.clock.set(END + timedelta(hours=3))
+    cursor = first_page.body["next_cursor"]
+    second_page = call(arena, "get_participation_trends", query={"limit": "1", "cursor": cursor})
+    # Then the second page continues the first one's range
+    assert second_page.status == 200, second_page
+    seen = [e["event_id"] for e in first_page.body["events"] + second_page.body["events"]]
+    assert sorted(seen) == sorted([first, second])
+    assert second_page.body["next_cursor"] is None
+    # And a cursor of another list is refused
+    other = call(
+        arena, "get_participation_trends", query={"cursor": call(arena, "get_dashboard").body["next_cursor"] or "e30"}
+    )
+    assert (other.status, other.code) == (400, "invalid_cursor")
+
+
 def test_volume_analysis_sums_the_events_of_the_range(arena: Arena, rollups: Rollups) -> None:
     # Given a traded event
     event_id = traded_event(arena, rollups)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from arena import clock
 from arena.domain import analytics as metrics
 from arena.domain.events import EventStatus
 from arena.domain.rollups import EventBucket, Resolution, Tally
@@ -55,6 +56,20 @@ def offset_of(cursor: str | None, kind: str, query: dict[str, Any]) -> int:
     if state.get("k") != kind or state.get("q") != query or not isinstance(offset, int) or not 0 < offset <= MAX_OFFSET:
         raise BadRequest(dynamo.NOT_OURS, code="invalid_cursor")
     return offset
+
+
+def resumed_range(cursor: str | None, kind: str) -> tuple[datetime, datetime] | None:
+    """The [from, to) a cursor of `kind` was issued for (a default range moves with the clock; its pages do not)."""
+    state = dynamo.decode_cursor(cursor)
+    if state is None:
+        return None
+    query = state.get("q")
+    try:
+        if state.get("k") != kind or not isinstance(query, dict):
+            raise ValueError("not a cursor of this list")
+        return clock.from_iso(str(query["from"])), clock.from_iso(str(query["to"]))
+    except (KeyError, ValueError):
+        raise BadRequest(dynamo.NOT_OURS, code="invalid_cursor") from None
 
 
 def cursor_after(kind: str, query: dict[str, Any], offset: int, total: int) -> str | None:

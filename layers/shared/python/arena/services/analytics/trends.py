@@ -57,6 +57,8 @@ def bounded(
 def participation_trends(
     principal: Principal, start: datetime | None, end: datetime | None, limit: int, cursor: str | None
 ) -> ParticipationTrends:
+    if start is None and end is None:
+        start, end = overview.resumed_range(cursor, "trends") or (None, None)
     start, end = bounded(start, end, DEFAULT_RANGE, MAX_RANGE)
     query = {"from": clock.to_iso(start), "to": clock.to_iso(end)}
     offset = overview.offset_of(cursor, "trends", query)
