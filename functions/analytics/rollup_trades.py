@@ -1,4 +1,4 @@
-"""Trades and participants streams -> analytics rollups (arena/services/rollups.py).
+"""Trades and participants streams -> analytics rollups and the trade archive (arena/services/rollups.py).
 
 At-least-once, in order per shard. Idempotent per stream position: each rollup item remembers the last record of
 each recent batch it holds, so a redelivered batch (the same first record, possibly more records behind it) counts
@@ -16,7 +16,7 @@ from arena.services import rollups
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records", [])
     try:
-        outcome = rollups.rollup_stream(records)
+        outcome = rollups.rollup_and_archive(records)
     except Exception:
         logger.exception("analytics rollup failed; the batch will be retried")
         first = records[0]["dynamodb"]["SequenceNumber"] if records else ""

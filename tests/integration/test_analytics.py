@@ -71,7 +71,9 @@ class Rollups:
 
 
 @pytest.fixture
-def rollups(tables: dict[str, str], lambda_context: Any, load_handler: Callable[..., ModuleType]) -> Rollups:
+def rollups(
+    tables: dict[str, str], archive_names: dict[str, str], lambda_context: Any, load_handler: Callable[..., ModuleType]
+) -> Rollups:
     return Rollups(tables, load_handler("analytics", "rollup_trades").lambda_handler, lambda_context)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -265,19 +267,13 @@ def test_users_may_not_export(arena: Arena, queued: list[Any]) -> None:
 
 
 @pytest.fixture
-def rollups(tables: dict[str, str], lambda_context: Any) -> Any:
+def rollups(
+    tables: dict[str, str], archive_names: dict[str, str], lambda_context: Any, load_handler: Callable[..., ModuleType]
+) -> Any:
     """The trades and participants streams wired to the rollup consumer (functions/analytics/rollup_trades.py)."""
-    import importlib.util
-    import sys
+    from tests.conftest import StreamPump
 
-    from tests.conftest import ROOT, StreamPump
-
-    name = "arena_test_rollup_trades"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / "analytics" / "rollup_trades.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = load_handler("analytics", "rollup_trades")
     pumps = [
         StreamPump(tables["ParticipantsTable"], module.lambda_handler, lambda_context),
         StreamPump(tables["TradesTable"], module.lambda_handler, lambda_context),

@@ -54,7 +54,9 @@ def iso(moment: datetime) -> str:
 
 
 @pytest.fixture
-def rollup(load_handler: Callable[..., ModuleType], lambda_context: Any) -> Callable[[list[dict[str, Any]]], Any]:
+def rollup(
+    load_handler: Callable[..., ModuleType], lambda_context: Any, archive_names: dict[str, str]
+) -> Callable[[list[dict[str, Any]]], Any]:
     rollups.clear_cache()  # events cached by an earlier test's tables must not leak in
     module = load_handler("analytics", "rollup_trades")
     yield lambda records: module.lambda_handler({"Records": records}, lambda_context)
@@ -371,9 +373,9 @@ def test_the_sample_batch_rolls_up_once_however_often_it_is_delivered(
     assert (totals.traders, totals.by_hour_of_day[10].trades) == (1, 1)
     (day,) = analytics.user_days(["trader-1"], date(2026, 12, 2), date(2026, 12, 2))["trader-1"]
     assert (day.tally.trades, day.markets) == (1, frozenset({"BTC-USDT"}))
-    # And the archive rows are the batch's two trade records, JSON-ready
-    rows = rollups.rows_to_archive(records)
-    assert [(r["trade_id"], r["event_id"], r["volume"]) for r in rows] == [
-        ("T-1000001", None, "24062.625"),
-        ("T-1000001", "01jbsampleevent0000000000", "24062.625"),
+    # And the archived trades are the batch's two trade records: the feed's and the event's
+    archived = rollups.archived_trades(records)
+    assert [(a.trade_id, a.event_id, a.volume) for a in archived] == [
+        ("T-1000001", None, volume),
+        ("T-1000001", "01jbsampleevent0000000000", volume),
     ]

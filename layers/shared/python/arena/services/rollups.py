@@ -34,10 +34,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arena import clock
+from arena.adapters import archive
 from arena.cache import LambdaCache
 from arena.config import settings
 from arena.domain import events as event_rules
-from arena.domain import exact
+from arena.domain.archive import ArchivedTrade
 from arena.domain.rollups import BucketState, Resolution, TradeRow, align
 from arena.models.events import Event
 from arena.store import analytics as analytics_store
@@ -199,32 +200,33 @@ def rollup_stream(records: Sequence[Mapping[str, Any]]) -> RollupOutcome:
     return RollupOutcome(len(records), len(trades), len(joins), sum(written))
 
 
-def rows_to_archive(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The raw-trade rows of one stream batch for the S3 archive (arena/adapters/archive.py `put_trades`): one row
-    per trade record the batch inserted, JSON-ready (decimal strings, ISO-8601 UTC). `event_id` is None for a feed
-    record (every valid trade once) and the event's id for a trade counted for that event. At least once: a
-    redelivered batch yields its rows again (queries deduplicate on (trade_id, event_id))."""
-    return [_archive_row(trade) for trade in trade_store.inserted_trades(records)]
+def archived_trades(records: Sequence[Mapping[str, Any]]) -> list[ArchivedTrade]:
+    """The trades of one stream batch for the S3 archive: one per trade record the batch inserted (`event_id` None
+    for a feed record, every valid trade once; the event's id for a trade counted for that event)."""
+    return [
+        ArchivedTrade(
+            trade_id=trade.row.trade_id,
+            user_id=trade.row.user_id,
+            market=trade.row.market,
+            side="sell" if trade.row.side == "sell" else "buy",
+            quantity=trade.quantity,
+            price=trade.price,
+            executed_at=trade.row.executed_at,
+            event_id=trade.event_id,
+            fee=trade.row.fee,
+            realized_pnl=trade.realized_pnl,
+        )
+        for trade in trade_store.inserted_trades(records)
+    ]
 
 
-def _archive_row(trade: StreamTrade) -> dict[str, Any]:
-    row = trade.row
+def rollup_and_archive(records: Sequence[Mapping[str, Any]]) -> RollupOutcome:
+    """The trades stream consumer's work: the rollups, then the batch's trades to the archive (Firehose).
 
-    def text(value: Any) -> str | None:
-        return None if value is None else exact.canonical(value)
-
-    return {
-        "trade_id": row.trade_id,
-        "event_id": trade.event_id,
-        "user_id": row.user_id,
-        "market": row.market,
-        "side": row.side,
-        "quantity": text(trade.quantity),
-        "price": text(trade.price),
-        "volume": text(row.volume),
-        "fee": text(row.fee),
-        "realized_pnl": text(trade.realized_pnl),
-        "counterparty_id": trade.counterparty_id,
-        "executed_at": clock.to_iso(row.executed_at),
-        "date": row.executed_at.date().isoformat(),
-    }
+    Idempotent for the rollups (per stream position); at least once for the archive: a batch retried because the
+    archive refused records archives its trades again, and the archive's queries take DISTINCT trade ids."""
+    outcome = rollup_stream(records)
+    trades = archived_trades(records)
+    if trades:
+        archive.put_trades(trades)
+    return outcome
