@@ -151,7 +151,8 @@ def get_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], ParticipantR
 
 
 def of_event(event_id: str) -> list[ParticipantRecord]:
-    """Every participant of the event (all shards; eventually consistent reads: analytics, not accounting)."""
+    """Every participant of the event, each of its shards queried to the end (eventually consistent reads: analytics
+    and exports, not accounting; not for request paths of large events)."""
     found: list[ParticipantRecord] = []
     for shard in range(SHARDS):
         for page in dynamo.query_pages(
@@ -224,18 +225,3 @@ def participant_update(before: ParticipantRecord | None, after: ParticipantRecor
             "ExpressionAttributeValues": {**clause.values, **condition_values},
         }
     }
-
-
-def of_event(event_id: str) -> list[ParticipantRecord]:
-    """Every participant of the event: each of its shards queried to the end (exports; not for request paths of
-    large events)."""
-    records: list[ParticipantRecord] = []
-    for shard in range(SHARDS):
-        for page in dynamo.query_pages(
-            TableName=_table(),
-            KeyConditionExpression="#shard = :s",
-            ExpressionAttributeNames={"#shard": "shard"},
-            ExpressionAttributeValues={":s": {"S": f"{event_id}#{shard:02d}"}},
-        ):
-            records.extend(to_record(item) for item in page.get("Items", []))
-    return records
