@@ -125,6 +125,7 @@ class TemplateAws:
         from local.cognito import create_user_pools
         from local.template import create_tables
 
+        self.forget()  # whatever a test left half-made (a table of ours deleted), as a fresh moto
         self.kept = create_tables(self._client("dynamodb"), self.template)
         [(pool_id, groups)] = create_user_pools(self._client("cognito-idp"), self.template).values()
         self.kept["UserPool"] = pool_id
