@@ -57,32 +57,167 @@ def _clear_caches() -> None:
     leaderboard.cache.clear()
 
 
-@pytest.fixture
-def tables(aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Given the deployed schema: every table of template.yaml, its lifecycle bus and schedule group, and its user
-    pool with the role groups, created in moto (in-process)."""
-    import boto3
-    from moto import mock_aws
+class TemplateAws:
+    """The deployed schema in moto, built once per test process (each pytest-xdist worker has its own) and handed
+    to each test as new: creating the template's tables and user pool (moto loads an RSA key per pool), and the
+    AWS clients that create them, cost more than most tests.
 
-    from local.cognito import create_user_pools
-    from local.schedules import create_lifecycle_resources
+    Before each test the state is brought back to what a fresh build gives: the template's tables emptied, each
+    with a new stream (the stream pumps read from its start); the user pool without users, its role groups empty;
+    every other AWS service reset, with the lifecycle's bus and schedule group made again. The state is kept
+    between tests while moto is off (`stop(remove_data=False)`). Any test without the `tables` fixture finds moto
+    empty, as before (`forget`: a local stack's in-process moto server shares moto's state); a test that resets moto
+    itself (its own `mock_aws()`) has the same effect: the next test with `tables` builds again. One boto3 session
+    serves every test, so the service models load once (moto's request hook is in it: moto is imported first).
+    """
+
+    ACCOUNT = "123456789012"  # moto's default account
+    REGION = "us-east-1"
+    KEPT = ("dynamodb", "cognito-idp")  # emptied, not rebuilt
+    left_in_moto = False  # the state is still in moto while moto is off
+
+    def __init__(self) -> None:
+        import boto3
+        from moto import mock_aws
+
+        from local.template import load_template
+
+        self._mock_aws = mock_aws
+        self._stops: list[Any] = []
+        self._clients: dict[str, Any] = {}
+        self.template = load_template(ROOT / "template.yaml")
+        self.session = boto3.session.Session()
+        self.kept: dict[str, str] = {}  # logical id -> name or id of the tables and the user pool, once built
+        self.groups: set[str] = set()
+
+    def start(self) -> dict[str, str]:
+        """Turn moto on with the template's resources as new; returns {logical id: name or id}."""
+        import boto3
+
+        from local.schedules import create_lifecycle_resources
+
+        mock = self._mock_aws()
+        mock.start(reset=False)
+        self._stops.append(mock.stop)
+        boto3.DEFAULT_SESSION = self.session  # moto's stop() puts back the session it found
+        self._reset_the_rest()
+        if self._built():
+            self._empty_tables()
+            self._empty_user_pool()
+        else:
+            self._build()
+        names = create_lifecycle_resources(self.template, self._client("events"), self._client("scheduler"))
+        return {**self.kept, **names}
+
+    def stop(self) -> None:
+        """Turn moto off, keeping its state for the next test (which empties it)."""
+        self._stops.pop()(remove_data=False)
+        TemplateAws.left_in_moto = True
+
+    @classmethod
+    def forget(cls) -> None:
+        """Empty moto entirely, as `mock_aws()` leaves it when it stops (the next `start` builds again)."""
+        from moto.core.base_backend import BackendDict
+
+        BackendDict.reset()
+        cls.left_in_moto = False
+
+    def _build(self) -> None:
+        from local.cognito import create_user_pools
+        from local.template import create_tables
+
+        self.forget()  # whatever a test left half-made (a table of ours deleted), as a fresh moto
+        self.kept = create_tables(self._client("dynamodb"), self.template)
+        [(pool_id, groups)] = create_user_pools(self._client("cognito-idp"), self.template).values()
+        self.kept["UserPool"] = pool_id
+        self.groups = set(groups)
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service)
+        return self._clients[service]
+
+    def _backend(self, service: str) -> Any:
+        from moto.backends import get_backend
+
+        return get_backend(service)[self.ACCOUNT][self.REGION]  # type: ignore[call-overload]
+
+    def _built(self) -> bool:
+        tables = self._backend("dynamodb").tables
+        pools = self._backend("cognito-idp").user_pools
+        return (
+            bool(self.kept)
+            and self.kept["UserPool"] in pools
+            and all(name in tables for logical_id, name in self.kept.items() if logical_id != "UserPool")
+        )
+
+    def _reset_the_rest(self) -> None:
+        from moto.core.base_backend import BackendDict
+
+        for service in list(BackendDict._instances):
+            if service.service_name not in self.KEPT:
+                for account in service.values():
+                    account.reset()
+
+    def _empty_tables(self) -> None:
+        from moto.dynamodb.models.table import StreamShard
+
+        backend = self._backend("dynamodb")
+        ours = set(self.kept.values())
+        for name in list(backend.tables):
+            if name not in ours:  # made by the test itself
+                del backend.tables[name]
+                continue
+            table = backend.tables[name]
+            table.items.clear()
+            if table.stream_shard is not None:
+                table.stream_shard = StreamShard(self.ACCOUNT, table)
+
+    def _empty_user_pool(self) -> None:
+        pools = self._backend("cognito-idp").user_pools
+        for pool_id in [p for p in pools if p != self.kept["UserPool"]]:
+            del pools[pool_id]  # made by the test itself
+        pool = pools[self.kept["UserPool"]]
+        for name in [g for g in pool.groups if g not in self.groups]:
+            del pool.groups[name]
+        for group in pool.groups.values():
+            group.users.clear()
+        for held in (pool.users, pool.clients, pool.refresh_tokens, pool.access_tokens, pool.id_tokens):
+            held.clear()
+
+
+@pytest.fixture(scope="session")
+def template_aws() -> TemplateAws:
+    return TemplateAws()
+
+
+@pytest.fixture(autouse=True)
+def _moto_as_other_tests_expect_it(request: pytest.FixtureRequest) -> None:
+    """A test without the `tables` fixture starts without what the previous tests left in moto."""
+    if TemplateAws.left_in_moto and "tables" not in request.fixturenames:
+        TemplateAws.forget()
+
+
+@pytest.fixture
+def tables(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, template_aws: TemplateAws
+) -> Iterator[dict[str, str]]:
+    """Given the deployed schema: every table of template.yaml, its lifecycle bus and schedule group, and its user
+    pool with the role groups, in moto (in-process), with nothing in them (TemplateAws)."""
     from local.stack import serialise_moto_transactions
-    from local.template import create_tables, load_template
 
     request.addfinalizer(serialise_moto_transactions())
-    with mock_aws():
-        template = load_template(ROOT / "template.yaml")
-        names = create_tables(boto3.client("dynamodb"), template)
-        names.update(create_lifecycle_resources(template, boto3.client("events"), boto3.client("scheduler")))
+    names = template_aws.start()
+    try:
         for logical_id, env_name in {**TABLE_ENV, **LIFECYCLE_ENV}.items():
             monkeypatch.setenv(env_name, names[logical_id])
         monkeypatch.setenv("RATE_LIMITS", json.dumps({"table": names["RateLimitsTable"]}))
-        [(pool_id, _)] = create_user_pools(boto3.client("cognito-idp"), template).values()
-        names["UserPool"] = pool_id
-        monkeypatch.setenv("USER_POOL_ID", pool_id)
+        monkeypatch.setenv("USER_POOL_ID", names["UserPool"])
         _clear_caches()
         yield names
         _clear_caches()
+    finally:
+        template_aws.stop()
 
 
 @pytest.fixture

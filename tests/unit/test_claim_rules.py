@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from arena.domain import claims as rules
 from arena.domain.claims import PrizeRef
+from arena.domain.statuses import PrizeStatus
 
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
 DEADLINE = NOON + timedelta(days=7)
@@ -62,32 +63,34 @@ def test_a_payout_id_is_a_claim_id_or_the_distributions_key() -> None:
 
 
 def test_only_the_owner_may_claim_and_someone_else_s_prize_is_refused_as_missing() -> None:
-    refusal = rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "bob", NOON)
+    refusal = rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "bob", NOON)
     assert refusal == rules.PRIZE_NOT_FOUND and (refusal.code, refusal.kind) == ("prize_not_found", "not_found")
-    assert rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "ann", NOON) is None
+    assert rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "ann", NOON) is None
 
 
 def test_the_deadline_is_exclusive() -> None:
     """A claim one millisecond before the deadline is accepted; at the deadline it is refused."""
-    assert rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "ann", DEADLINE - timedelta(milliseconds=1)) is None
-    refusal = rules.claim_refusal("ann", rules.CLAIMABLE, DEADLINE, "ann", DEADLINE)
+    assert (
+        rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "ann", DEADLINE - timedelta(milliseconds=1)) is None
+    )
+    refusal = rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "ann", DEADLINE)
     assert refusal is not None and refusal.code == "claim_deadline_passed"
 
 
 @pytest.mark.parametrize(
     ("status", "deadline", "code"),
     [
-        (rules.CLAIMED, DEADLINE, "already_claimed"),
-        (rules.PAYOUT_REQUESTED, DEADLINE, "already_claimed"),
-        (rules.PAID, DEADLINE, "already_claimed"),
-        (rules.CUSTOM_PENDING, DEADLINE, "already_claimed"),
-        (rules.FULFILLED, DEADLINE, "already_claimed"),
-        (rules.REJECTED, DEADLINE, "already_claimed"),
-        (rules.IN_REVIEW, DEADLINE, "claim_in_review"),
-        (rules.EXPIRED, DEADLINE, "claim_deadline_passed"),
+        (PrizeStatus.CLAIMED, DEADLINE, "already_claimed"),
+        (PrizeStatus.PAYOUT_REQUESTED, DEADLINE, "already_claimed"),
+        (PrizeStatus.PAID, DEADLINE, "already_claimed"),
+        (PrizeStatus.CUSTOM_PENDING, DEADLINE, "already_claimed"),
+        (PrizeStatus.FULFILLED, DEADLINE, "already_claimed"),
+        (PrizeStatus.REJECTED, DEADLINE, "already_claimed"),
+        (PrizeStatus.IN_REVIEW, DEADLINE, "claim_in_review"),
+        (PrizeStatus.EXPIRED, DEADLINE, "claim_deadline_passed"),
         ("ROLLED_BACK", DEADLINE, "not_claimable"),
         ("CREDITED", None, "not_claimable"),  # auto mode: paid at distribution
-        (rules.PAYOUT_REQUESTED, None, "not_claimable"),
+        (PrizeStatus.PAYOUT_REQUESTED, None, "not_claimable"),
     ],
 )
 def test_a_prize_is_claimed_once(status: str, deadline: datetime | None, code: str) -> None:
@@ -97,9 +100,9 @@ def test_a_prize_is_claimed_once(status: str, deadline: datetime | None, code: s
 
 def test_each_type_has_its_paid_state() -> None:
     assert [rules.paid_state(t) for t in ("points", "token", "custom")] == [
-        rules.CLAIMED,
-        rules.PAYOUT_REQUESTED,
-        rules.CUSTOM_PENDING,
+        PrizeStatus.CLAIMED,
+        PrizeStatus.PAYOUT_REQUESTED,
+        PrizeStatus.CUSTOM_PENDING,
     ]
 
 

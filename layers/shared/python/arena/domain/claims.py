@@ -30,17 +30,6 @@ from decimal import Decimal
 from arena.domain import exact
 from arena.domain.statuses import PrizeStatus
 
-# Short names tests/unit/test_claim_rules.py reads statuses by (`rules.CLAIMED`); the code says PrizeStatus.
-CLAIMABLE = PrizeStatus.CLAIMABLE
-CLAIMED = PrizeStatus.CLAIMED
-PAYOUT_REQUESTED = PrizeStatus.PAYOUT_REQUESTED
-PAID = PrizeStatus.PAID
-CUSTOM_PENDING = PrizeStatus.CUSTOM_PENDING
-FULFILLED = PrizeStatus.FULFILLED
-IN_REVIEW = PrizeStatus.IN_REVIEW
-REJECTED = PrizeStatus.REJECTED
-EXPIRED = PrizeStatus.EXPIRED
-
 # The state a prize of each type reaches when its claim is accepted (directly or on approval).
 PAID_STATE = {
     "points": PrizeStatus.CLAIMED,

@@ -9,13 +9,16 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from arena.clock import to_iso
 from arena.domain import prizes
+from arena.domain.claims import PrizeRef
 from arena.domain.events import EventStatus
 from arena.domain.exact import EXACT
-from arena.domain.prizes import Award, Currency, Placed, Plan, PrizeTable
+from arena.domain.prizes import Award, Currency, Placed, Plan, PrizeTable, PrizeType
 from arena.domain.statuses import BatchStatus, PrizeStatus, RunStatus
 
 # A batch's transaction holds its posting (1 + 2 x 31 legs at most), one prize put per award and 2 progress
@@ -94,17 +97,23 @@ def total(amounts: Iterable[Decimal]) -> Decimal:
 
 
 class Record:
-    """A stored record's fields read by attribute, or by their stored names (``run["status"]``,
-    ``prize.get("claim_deadline")``) for the readers of other areas that take items."""
+    """A stored record's fields by attribute (what the code reads), and by their stored names in their stored form
+    (``prize["status"]``, ``prize["claim_deadline"]`` as the ISO text the table holds) for tests and tools that
+    inspect the table's items."""
 
     def __getitem__(self, name: str) -> Any:
         try:
-            return getattr(self, name)
+            value = getattr(self, name)
         except AttributeError:
             raise KeyError(name) from None
+        return _stored(value)
 
     def get(self, name: str, default: Any = None) -> Any:
-        return getattr(self, name, default)
+        return _stored(getattr(self, name, default))
+
+
+def _stored(value: Any) -> Any:
+    return to_iso(value) if isinstance(value, datetime) else value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +123,7 @@ class PlannedPrize(Record):
     user_id: str
     rule_index: int
     prize_rank: int
-    type: str
+    type: PrizeType
     token: str | None
     description: str | None
     amount: Decimal
@@ -132,18 +141,29 @@ class PlannedPrize(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class PrizeRecord(PlannedPrize):
-    """A user prize the distribution wrote: its plan, its status and how it was paid."""
+    """A user prize as the distribution table holds it, the one record of both areas that move it: the
+    distribution writes it (its plan, its status, how it was paid) and the claims area takes it through its claim
+    statuses."""
 
     event_id: str
     status: PrizeStatus
     batch_index: int | None = None
-    applied_at: str | None = None
-    claim_deadline: str | None = None  # manual claim mode: claimable until then
+    applied_at: datetime | None = None
+    claim_deadline: datetime | None = None  # manual claim mode: claimable until then
     posting_key: str | None = None  # the batch posting that paid its points
     payout_pending: bool = False  # the outbox: a token payout not yet on the bus
-    payout_published_at: str | None = None
-    previous_status: str | None = None
-    rolled_back_at: str | None = None
+    payout_published_at: datetime | None = None
+    previous_status: PrizeStatus | None = None
+    rolled_back_at: datetime | None = None
+    # Set when the prize is claimed (manual mode); the claim id is also the payout id of a claimed token prize.
+    claim_id: str | None = None
+    claimed_at: datetime | None = None
+    decision: str | None = None  # the review decision taken on a claim held for review: approve or reject
+    settled_at: datetime | None = None  # when what the status promises (points moved, payout requested) was done
+
+    @property
+    def ref(self) -> PrizeRef:
+        return PrizeRef(self.event_id, self.user_id, self.rule_index)
 
 
 @dataclass(frozen=True, kw_only=True)

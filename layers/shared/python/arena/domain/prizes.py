@@ -170,7 +170,7 @@ class Placed:
 class Award:
     user_id: str
     prize_rank: int
-    prize_type: str
+    prize_type: PrizeType
     token: str | None
     amount: Decimal
     description: str | None

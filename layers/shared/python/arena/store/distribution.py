@@ -185,20 +185,29 @@ def _batch(item: Mapping[str, Any]) -> Batch:
     )
 
 
-def _prize(item: Mapping[str, Any]) -> PrizeRecord:
+def prize_record(item: Mapping[str, Any]) -> PrizeRecord:
+    """A prize item's attributes (deserialised) -> its record: the one mapping, for this module and user_prizes."""
     return PrizeRecord(
         **_planned(item),
         event_id=item["event_id"],
         status=PrizeStatus(item["status"]),
         batch_index=_optional_int(item.get("batch_index")),
-        applied_at=item.get("applied_at"),
-        claim_deadline=item.get("claim_deadline"),
+        applied_at=_time(item.get("applied_at")),
+        claim_deadline=_time(item.get("claim_deadline")),
         posting_key=item.get("posting_key"),
         payout_pending=bool(item.get("payout_pending", False)),
-        payout_published_at=item.get("payout_published_at"),
-        previous_status=item.get("previous_status"),
-        rolled_back_at=item.get("rolled_back_at"),
+        payout_published_at=_time(item.get("payout_published_at")),
+        previous_status=PrizeStatus(item["previous_status"]) if item.get("previous_status") else None,
+        rolled_back_at=_time(item.get("rolled_back_at")),
+        claim_id=item.get("claim_id"),
+        claimed_at=_time(item.get("claimed_at")),
+        decision=item.get("decision"),
+        settled_at=_time(item.get("settled_at")),
     )
+
+
+def _time(value: Any) -> datetime | None:
+    return clock.from_iso(value) if value else None
 
 
 def _query(event_id: str, prefix: str, projection: str | None = None) -> list[dict[str, Any]]:
@@ -233,17 +242,17 @@ def batches(event_id: str) -> list[Batch]:
 
 
 def prizes(event_id: str) -> list[PrizeRecord]:
-    return [_prize(p) for p in _query(event_id, PRIZE_PREFIX)]
+    return [prize_record(p) for p in _query(event_id, PRIZE_PREFIX)]
 
 
 def get_prizes(event_id: str, keys: list[tuple[str, int]]) -> dict[tuple[str, int], PrizeRecord]:
     """The stored prizes among (user, rule) keys."""
     found = dynamo.batch_get(_table(), [{"event_id": event_id, "item": prize_item(u, r)} for u, r in keys])
-    return {(p.user_id, p.rule_index): p for p in map(_prize, found)}
+    return {(p.user_id, p.rule_index): p for p in map(prize_record, found)}
 
 
 def user_prizes(event_id: str, user_id: str) -> list[PrizeRecord]:
-    return [_prize(p) for p in _query(event_id, f"{PRIZE_PREFIX}{user_id}#")]
+    return [prize_record(p) for p in _query(event_id, f"{PRIZE_PREFIX}{user_id}#")]
 
 
 def put_prize(prize: PrizeRecord) -> None:
@@ -257,7 +266,8 @@ def put_prizes(prizes: list[PrizeRecord]) -> None:
 
 
 def _prize_item(prize: PrizeRecord) -> dict[str, Any]:
-    item = {**asdict(prize), "item": prize_item(prize.user_id, prize.rule_index)}
+    values = {name: clock.to_iso(v) if isinstance(v, datetime) else v for name, v in asdict(prize).items()}
+    item = {**values, "item": prize_item(prize.user_id, prize.rule_index)}
     if not prize.payout_pending:
         del item["payout_pending"]
     return item

@@ -1,76 +1,19 @@
-"""User prizes as records: the distribution table's ``PRIZE#`` items (written by store/distribution.py), read and
-moved through their claim statuses by the claims area. The item-to-record mapping lives here only, so a prize is a
-`PrizeRecord` wherever it is used outside this module.
+"""User prizes for the claims area: the distribution table's ``PRIZE#`` items (written by store/distribution.py),
+read as the one `PrizeRecord` (domain/distribution.py, mapped by `distribution.prize_record`) and moved through
+their claim statuses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from arena import clock
 from arena.config import settings
 from arena.domain.claims import PrizeRef
-from arena.domain.prizes import PrizeType
+from arena.domain.distribution import PrizeRecord
 from arena.domain.statuses import PrizeStatus, RunStatus
 from arena.store import distribution, dynamo
-
-
-@dataclass(frozen=True)
-class PrizeRecord:
-    """One user's prize under one rule of an event's prize table."""
-
-    event_id: str
-    user_id: str
-    rule_index: int
-    type: PrizeType
-    amount: Decimal
-    prize_rank: int
-    status: PrizeStatus
-    token: str | None = None
-    description: str | None = None
-    # Manual claim mode only: claim before this instant.
-    claim_deadline: datetime | None = None
-    # Auto mode: the payout id of a token prize paid at distribution.
-    key: str | None = None
-    # Set when the prize is claimed (manual mode); the claim id is also the payout id of a claimed token prize.
-    claim_id: str | None = None
-    claimed_at: datetime | None = None
-    # The review decision taken on a claim held for review: approve or reject.
-    decision: str | None = None
-    # When what the status promises (points moved, payout requested) was done.
-    settled_at: datetime | None = None
-
-    @property
-    def ref(self) -> PrizeRef:
-        return PrizeRef(self.event_id, self.user_id, self.rule_index)
-
-
-def _time(value: Any) -> datetime | None:
-    return clock.from_iso(value) if value else None
-
-
-def to_record(values: dict[str, Any]) -> PrizeRecord:
-    """A prize item's attributes (deserialised) -> its record."""
-    return PrizeRecord(
-        event_id=values["event_id"],
-        user_id=values["user_id"],
-        rule_index=int(values["rule_index"]),
-        type=values["type"],
-        amount=Decimal(values["amount"]),
-        prize_rank=int(values["prize_rank"]),
-        status=PrizeStatus(values["status"]),
-        token=values.get("token"),
-        description=values.get("description"),
-        claim_deadline=_time(values.get("claim_deadline")),
-        key=values.get("key"),
-        claim_id=values.get("claim_id"),
-        claimed_at=_time(values.get("claimed_at")),
-        decision=values.get("decision"),
-        settled_at=_time(values.get("settled_at")),
-    )
 
 
 def _table() -> str:
@@ -90,7 +33,7 @@ def get_prize(ref: PrizeRef) -> dict[str, Any] | None:
 
 def get(ref: PrizeRef) -> PrizeRecord | None:
     item = get_prize(ref)
-    return to_record(item) if item is not None else None
+    return distribution.prize_record(item) if item is not None else None
 
 
 def of_user(user_id: str) -> list[PrizeRecord]:
@@ -103,7 +46,7 @@ def of_user(user_id: str) -> list[PrizeRecord]:
         ExpressionAttributeValues={":u": {"S": user_id}},
     ):
         found.extend(dynamo.from_item(i) for i in page.get("Items", []))
-    return [to_record(p) for p in found if str(p.get("item", "")).startswith(distribution.PRIZE_PREFIX)]
+    return [distribution.prize_record(p) for p in found if str(p.get("item", "")).startswith(distribution.PRIZE_PREFIX)]
 
 
 def of_event(event_id: str) -> list[PrizeRecord]:
@@ -115,7 +58,7 @@ def of_event(event_id: str) -> list[PrizeRecord]:
         ExpressionAttributeValues={":e": {"S": event_id}, ":p": {"S": distribution.PRIZE_PREFIX}},
         ConsistentRead=True,
     ):
-        found.extend(to_record(dynamo.from_item(i)) for i in page.get("Items", []))
+        found.extend(distribution.prize_record(dynamo.from_item(i)) for i in page.get("Items", []))
     return found
 
 

@@ -42,6 +42,7 @@ from arena.auth import Principal
 from arena.config import settings
 from arena.domain import claims as rules
 from arena.domain.claims import PrizeRef
+from arena.domain.distribution import PrizeRecord
 from arena.domain.statuses import PrizeStatus
 from arena.errors import ArenaError, Conflict, InvalidInput, RateLimited
 from arena.models.claims import ClaimRequest, ClaimResult
@@ -52,7 +53,6 @@ from arena.store import claims as store
 from arena.store import participants as participant_store
 from arena.store import user_prizes
 from arena.store.claims import HistoryRecord, ReviewRecord
-from arena.store.user_prizes import PrizeRecord
 
 
 def claim(

@@ -8,11 +8,11 @@ from arena import clock
 from arena.adapters import domain_events
 from arena.domain import ledger as ledger_rules
 from arena.domain.claims import PrizeRef
+from arena.domain.distribution import PrizeRecord
 from arena.domain.statuses import DomainEvent, PrizeStatus
 from arena.observability import logger
 from arena.services import ledger
 from arena.store import user_prizes
-from arena.store.user_prizes import PrizeRecord
 
 # The statuses `settle` marks settled: what they promise is done by it, or (a custom prize waiting for an admin)
 # there is nothing for it to do.

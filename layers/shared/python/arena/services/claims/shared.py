@@ -8,13 +8,13 @@ from typing import Any
 
 from arena.domain import claims as rules
 from arena.domain.claims import PrizeRef
+from arena.domain.distribution import PrizeRecord
 from arena.domain.statuses import PrizeStatus
 from arena.errors import NotFound
 from arena.models.claims import PrizeState
 from arena.store import claims as store
 from arena.store import user_prizes
 from arena.store.claims import HistoryRecord
-from arena.store.user_prizes import PrizeRecord
 
 
 def not_found() -> NotFound:

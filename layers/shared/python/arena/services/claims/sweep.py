@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from arena import clock
+from arena.domain.distribution import PrizeRecord
 from arena.domain.events import EventStatus
 from arena.domain.statuses import PrizeStatus, RunStatus
 from arena.observability import count, logger
@@ -15,7 +16,6 @@ from arena.services.claims.shared import move_prize
 from arena.store import claims as store
 from arena.store import events as event_store
 from arena.store import user_prizes
-from arena.store.user_prizes import PrizeRecord
 
 ACTOR = "arena:claims-sweep"
 # Only a finished (or rolled back) distribution run has written all its prizes: before that, more may come.

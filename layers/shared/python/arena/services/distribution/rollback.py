@@ -95,7 +95,7 @@ def _rollback(event_id: str, actor: str, reason: str, audited_by: Principal | No
                     event_id,
                     PrizeStatus.ROLLED_BACK,
                     previous_status=PrizeStatus.PLANNED,
-                    rolled_back_at=clock.to_iso(now),
+                    rolled_back_at=now,
                 )
                 for award in batch.awards
                 if (award.user_id, award.rule_index) not in written

@@ -270,9 +270,9 @@ def _batch_prizes(event: Event, run: Run, batch: Batch, now: datetime) -> tuple[
     """The prize records of a batch, and the points each account is credited (per user; or all to the event's
     claims account when prizes must be claimed)."""
     manual = event.claim.mode == "manual"
-    paid = {"batch_index": batch.batch_index, "applied_at": clock.to_iso(now)}
+    paid: dict[str, Any] = {"batch_index": batch.batch_index, "applied_at": now}
     if manual:
-        paid["claim_deadline"] = clock.to_iso(claim_deadline(event, run))
+        paid["claim_deadline"] = claim_deadline(event, run)
     prizes: list[PrizeRecord] = []
     credits: dict[str, Decimal] = {}
     for award in batch.awards:

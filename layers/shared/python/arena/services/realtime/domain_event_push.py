@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from arena import clock
 from arena.domain import realtime as rt
 from arena.domain.claims import PrizeRef
 from arena.domain.distribution import PrizeRecord
@@ -67,7 +68,7 @@ def _prize_message(prize: PrizeRecord) -> dict[str, Any]:
         "amount": prize.amount,
         "status": prize.status,
         "prize_rank": prize.prize_rank,
-        "claim_deadline": prize.claim_deadline,
+        "claim_deadline": clock.to_iso(prize.claim_deadline) if prize.claim_deadline else None,
     }
     message = {name: value for name, value in shown.items() if value is not None}
     if prize.status == PrizeStatus.CLAIMABLE:
