@@ -5,7 +5,7 @@ Glue table `trades`. Locally moto's Firehose writes each PutRecordBatch as one o
 `trades/`, with the partition keys inside each record (domain/archive.py). This command copies those objects from
 moto S3 to a temporary folder, loads them into a DuckDB table named `trades` with the Glue table's columns and
 types as template.yaml defines them (decimal(38,18), timestamp, the partition keys as strings), runs the SQL and
-prints the answer as tab-separated lines with a header. The SQL of README's "Analytics archive" is written in the
+prints the answer as tab-separated lines with a header. The SQL of README's "The archive (Athena)" is written in the
 dialect both engines share (date_trunc, hour, window functions), so it runs unchanged here and in Athena.
 
 The archive is the running stack's (`make run`): its /local/health names moto's endpoint and the bucket; or give

@@ -25,9 +25,9 @@ MARKETS = ["BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT"]
 
 
 def readme_queries() -> list[str]:
-    """The SQL blocks of README's "Analytics archive" section, placeholders filled as a reader would."""
+    """The SQL blocks of README's "The archive (Athena)" section, placeholders filled as a reader would."""
     text = (ROOT / "README.md").read_text()
-    section = text.split("## Analytics archive", 1)[1].split("\n## ", 1)[0]
+    section = text.split("### The archive (Athena)", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL)
     return [b.replace("<EVENT_ID>", EVENT).replace("<FROM>", FROM).replace("<TO>", TO) for b in blocks]
 

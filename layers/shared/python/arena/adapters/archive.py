@@ -5,7 +5,7 @@ under `trades/trade_date=.../event_id=.../` for Athena (the Glue table `trades`;
 and sends again only the records a call reports failed (`FailedPutCount`, per-record `ErrorCode`), backing off
 between tries; records that still fail raise `ArchiveDeliveryFailed`, so a stream consumer reports its batch failed
 and the stream delivers it again. Delivery is therefore at least once: the archive may hold a trade twice, and the
-queries that must count exactly take distinct trade ids (README, "Analytics archive").
+queries that must count exactly take distinct trade ids (README, "The archive (Athena)").
 """
 
 from __future__ import annotations
