@@ -10,8 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from local.samples import api_event, sample_event  # noqa: F401 - the tests import them from here
+
+# Property tests judge answers, never speed: on a loaded CI machine input generation and examples run slower, which
+# must not fail a test (performance is measured by `make bench`).
+settings.register_profile("arena", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("arena")
 
 # No X-Ray daemon here: the shared Tracer (arena/observability.py) is created when arena is first imported, which
 # is before any fixture runs, so tracing is turned off for the whole session here (as the local stack does).
