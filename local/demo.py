@@ -35,8 +35,8 @@ TRADES_PER_TICK = 25
 TICK_SECONDS = 1.0
 HISTORY_DAYS = 7
 HISTORY_TRADES = 1_600
-# Smaller tickets before the event than during it (the demo's 25 trades a second are a compressed week): the lift
-# starts near zero and climbs as the demo runs, instead of starting deep below it.
+# Smaller tickets before the event than during it: the lift is positive from the first minute (it keeps growing as
+# the demo runs: 25 trades a second pack days of volume into minutes).
 HISTORY_NOTIONAL = (20, 5_000)
 FEED_BATCH = 500  # the route's limit per call
 HISTORY_CALLS = 3

@@ -16,6 +16,7 @@ from local.demo import (
     EVENT_MARKETS,
     FEED_MARKETS,
     HISTORY_DAYS,
+    HISTORY_NOTIONAL,
     HISTORY_TRADES,
     NEW_TRADERS,
     OTHER_TRADERS,
@@ -46,14 +47,16 @@ def test_the_demo_history_is_the_week_before_the_event_day_and_the_same_for_a_se
     traders, on the event's markets and one it does not take."""
     # Given
     day = datetime(2026, 3, 9, tzinfo=UTC)
+    week_before = day - timedelta(days=HISTORY_DAYS)
     # When
-    first = demo_simulator("H", notional=(20, 5_000)).history(HISTORY_TRADES, day - timedelta(days=HISTORY_DAYS), day)
-    again = demo_simulator("H", notional=(20, 5_000)).history(HISTORY_TRADES, day - timedelta(days=HISTORY_DAYS), day)
+    first = demo_simulator("H", notional=HISTORY_NOTIONAL).history(HISTORY_TRADES, week_before, day)
+    again = demo_simulator("H", notional=HISTORY_NOTIONAL).history(HISTORY_TRADES, week_before, day)
     # Then
     assert first == again
     moments = [trade["executed_at"] for trade in first]
     assert moments == sorted(moments)
-    assert "2026-03-02T00:00:00.000Z" <= moments[0] and moments[-1] < "2026-03-09T00:00:00.000Z"
+    assert moments[0] >= "2026-03-02T00:00:00.000Z"
+    assert moments[-1] < "2026-03-09T00:00:00.000Z"
     users = {trade["user_id"] for trade in first}
     assert users & set(DEMO_TRADERS) and users & set(OTHER_TRADERS)
     assert {trade["market"] for trade in first} == set(FEED_MARKETS) > set(EVENT_MARKETS)
