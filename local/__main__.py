@@ -126,7 +126,10 @@ def _banner(
         f"Arena local stack is up on {stack.base_url}  (health: {stack.base_url}/local/health)",
     ]
     if demo:
-        lines.append(f"Demo event {values['EVENT']}: 20 traders who joined it, 25 simulated trades a second.")
+        lines.append(
+            f"Demo event {values['EVENT']}: 20 of 60 simulated traders joined it; 25 trades a second on its 3 markets"
+            " and one it does not take, after a week of history (analytics: participation, lift, new traders)."
+        )
     else:
         lines.append("No demo event (ARENA_DEMO=0): create one with the README's POST /api/events example.")
     lines += [
@@ -141,6 +144,7 @@ def _banner(
     ]
     if demo:
         lines.append('  curl -s -H "Authorization: Bearer $TRADER" "$ARENA/api/events/$EVENT/leaderboard?limit=5"')
+        lines.append('  curl -s -H "Authorization: Bearer $ADMIN" "$ARENA/api/events/$EVENT/performance"')
         if "WS" in values:
             lines.append('  .venv/bin/python -m local.watch "$WS/?token=$TRADER" leaderboard:$EVENT user:trader-01')
     else:

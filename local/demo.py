@@ -1,6 +1,11 @@
 """The demo competition `make run` starts on the local stack: an event, the demo traders who joined it, and a trade
 simulator posting through the real POST /api/trades route so the leaderboard moves.
 
+The feed sends every trade of the exchange, as the real one does: the demo traders' and those of traders who did not
+join, on the event's markets and on one it does not take, so the event's participation rate is a real fraction. At
+start, a week of history before the event goes through the same route (past trades: no event counts them, analytics
+keeps them per trader per day), so its lift and new traders have a baseline.
+
 `python -m local` runs it when ARENA_DEMO=1 (`make run` sets that unless you say ARENA_DEMO=0);
 `python -m local.demo` is the same as `ARENA_DEMO=1 python -m local`.
 """
@@ -11,14 +16,33 @@ import json
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from local.simulator import TradeSimulator
+from local.simulator import MARKETS, TradeSimulator
 
 DEMO_TRADERS = [f"trader-{i:02d}" for i in range(1, 21)]
+# Traders of the same exchange who do not join: the rest of the participation rate's denominator.
+OTHER_TRADERS = [f"trader-{i:02d}" for i in range(21, 61)]
+EVENT_MARKETS = list(MARKETS)
+# The exchange lists a market the event does not take: trades there count for no event.
+FEED_MARKETS = {**MARKETS, "XRP-USDT": Decimal("2.40")}
+# Demo traders who never traded before the event: its new traders.
+NEW_TRADERS = DEMO_TRADERS[-4:]
 TRADES_PER_TICK = 25
 TICK_SECONDS = 1.0
+HISTORY_DAYS = 7
+HISTORY_TRADES = 1_600
+# Smaller tickets before the event than during it: the lift is positive from the first minute (it keeps growing as
+# the demo runs: 25 trades a second pack days of volume into minutes).
+HISTORY_NOTIONAL = (20, 5_000)
+FEED_BATCH = 500  # the route's limit per call
+HISTORY_CALLS = 3
+# Fixed, so every run trades the same way (who trades how much, where); 42 spreads activity across joined and
+# not-joined traders alike (the simulator's activity is heavy-tailed: some seeds hand one trader most trades).
+DEMO_SEED = 42
 
 
 def _iso(moment: datetime) -> str:
@@ -50,7 +74,7 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
             "start_at": _iso(now),
             "end_at": _iso(now + timedelta(days=7)),
             "ranking_metric": "volume",
-            "markets": ["BTC-USDT", "ETH-USDT", "SOL-USDT"],
+            "markets": EVENT_MARKETS,
             "prizes": [
                 {"rank_from": 1, "rank_to": 1, "type": "token", "amount": "1000", "token": "USDT"},
                 {"rank_from": 2, "rank_to": 5, "type": "points", "amount": "5000"},
@@ -68,8 +92,28 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
     return event["id"]
 
 
-def simulate(base_url: str, feed_token: str, stop: threading.Event) -> None:
-    simulator = TradeSimulator(DEMO_TRADERS, seed=None, prefix=f"DEMO{int(time.time())}")
+def demo_simulator(prefix: str, **options: Any) -> TradeSimulator:
+    """The exchange's traders (the demo's and the others) on every market the feed sends, seeded: the same traders
+    are the busy ones in the history and live."""
+    traders = DEMO_TRADERS + OTHER_TRADERS
+    return TradeSimulator(traders, markets=dict(FEED_MARKETS), seed=DEMO_SEED, prefix=prefix, **options)
+
+
+def backfill(base_url: str, feed_token: str, prefix: str, before: datetime) -> int:
+    """Post the HISTORY_DAYS full UTC days before `before`'s day through the feed route, in batches: the lift's
+    baseline days. NEW_TRADERS sit it out. Returns the number of trades posted."""
+    day = datetime(before.year, before.month, before.day, tzinfo=UTC)
+    simulator = demo_simulator(prefix, notional=HISTORY_NOTIONAL)
+    history = simulator.history(HISTORY_TRADES, day - timedelta(days=HISTORY_DAYS), day)
+    history = [trade for trade in history if trade["user_id"] not in NEW_TRADERS]
+    batches = [{"trades": history[first : first + FEED_BATCH]} for first in range(0, len(history), FEED_BATCH)]
+    # A few calls at once, as a feed catching up would: the stack serves them in parallel.
+    with ThreadPoolExecutor(max_workers=HISTORY_CALLS) as pool:
+        list(pool.map(lambda batch: call(base_url, "POST", "/api/trades", feed_token, batch), batches))
+    return len(history)
+
+
+def simulate(base_url: str, feed_token: str, simulator: TradeSimulator, stop: threading.Event) -> None:
     while not stop.wait(TICK_SECONDS):
         now = datetime.now(UTC)
         trades = [simulator.trade(now - timedelta(milliseconds=i * 7)) for i in range(TRADES_PER_TICK)]
@@ -93,8 +137,14 @@ class Demo:
 
     def start(self) -> str:
         self.event_id = seed_demo(self.base_url, self.tokens)
+        run = int(time.time())
+        backfill(self.base_url, self.feed_token, f"HIST{run}", datetime.now(UTC))
+        simulator = demo_simulator(f"DEMO{run}")
         self._thread = threading.Thread(
-            target=simulate, args=(self.base_url, self.feed_token, self._stop), name="trade-simulator", daemon=True
+            target=simulate,
+            args=(self.base_url, self.feed_token, simulator, self._stop),
+            name="trade-simulator",
+            daemon=True,
         )
         self._thread.start()
         return self.event_id

@@ -31,6 +31,7 @@ class TradeSimulator:
     markets: dict[str, Decimal] = field(default_factory=lambda: dict(MARKETS))
     seed: int | None = None
     prefix: str = "SIM"
+    notional: tuple[int, int] = (50, 25_000)  # the range of a trade's size in the quote currency
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -48,7 +49,7 @@ class TradeSimulator:
         user = trader or self._random.choices(self.traders, weights=self._activity)[0]
         market = self._random.choice(list(self.markets))
         price = self._price(market)
-        notional = Decimal(self._random.randint(50, 25_000))
+        notional = Decimal(self._random.randint(*self.notional))
         quantity = (notional / price).quantize(Decimal("0.0001")) or Decimal("0.0001")
         pnl = (Decimal(self._random.randint(-5_000, 5_000)) / Decimal(100)).quantize(Decimal("0.01"))
         return {
@@ -67,6 +68,13 @@ class TradeSimulator:
         """`count` trades executed at random moments in [start, end)."""
         span_ms = max(1, int((end - start).total_seconds() * 1000))
         return [self.trade(start + timedelta(milliseconds=self._random.randrange(span_ms))) for _ in range(count)]
+
+    def history(self, count: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """`count` trades spread over [start, end) in time order, as a feed replaying that period sends them (the
+        price walk follows the clock)."""
+        span_ms = max(1, int((end - start).total_seconds() * 1000))
+        moments = sorted(start + timedelta(milliseconds=self._random.randrange(span_ms)) for _ in range(count))
+        return [self.trade(moment) for moment in moments]
 
 
 def volume_of(trade: dict[str, Any]) -> Decimal:
