@@ -1,13 +1,14 @@
 """`python -m bench rollups [--runs 1:120,5:120,20:120,20:900]`: amortised analytics rollup writes per ingested
 trade at the demo's trade mix, per run of (batching window seconds : simulated seconds).
 
-The demo's mix (local/demo.py): one event taking the three simulator markets, its 20 traders joined, 25 trades a
-second from `local.simulator.TradeSimulator` (Pareto activity, so a few traders make most trades). On a DynamoDB
-Local of its own per run, that many simulated seconds of the feed are ingested through the ingest service on a
-simulated clock (one tick a second); every `window` seconds the trades and participants tables' streams are drained
-into the real RollupTradesFunction handler (functions/analytics/rollup_trades.py) through the local stack's stream
-poller with the template's batch sizes and filters: what Lambda's MaximumBatchingWindowInSeconds does. The long
-run shows the steady state, where hot items carry their full list of remembered stream positions. Counted with
+The demo's mix (local/demo.py `demo_simulator`): one event taking three markets, 20 traders joined, 40 more trading
+without joining and a fourth market the event does not take, 25 trades a second (Pareto activity, so a few traders
+make most trades). On a DynamoDB Local of its own per run, that many simulated seconds of the feed are ingested
+through the ingest service on a simulated clock (one tick a second); every `window` seconds the trades and
+participants tables' streams are drained into the rollups of RollupTradesFunction (`services/rollups.rollup_stream`;
+the archive's Firehose put that follows is no DynamoDB write) through the local stack's stream poller with the
+template's batch sizes and filters: what Lambda's MaximumBatchingWindowInSeconds does. The long run
+shows the steady state, where hot items carry their full list of remembered stream positions. Counted with
 botocore hooks (bench/counters.py) while the streams drain, so the figures are the rollups' own requests.
 Printed and written into bench/RESULTS.md between the rollups markers. Figures, not assertions.
 """
@@ -91,9 +92,8 @@ def run_window(window: int, seconds: int) -> WindowResult:
     from arena.services import ingest, rollups
     from arena.store import analytics, dynamo
 
-    from local.demo import DEMO_TRADERS, TRADES_PER_TICK
+    from local.demo import DEMO_TRADERS, TRADES_PER_TICK, demo_simulator
     from local.pollers import compile_filters
-    from local.simulator import TradeSimulator
     from local.template import create_tables, load_template
 
     template = load_template(ROOT / "template.yaml")
@@ -108,7 +108,6 @@ def run_window(window: int, seconds: int) -> WindowResult:
     clock.set_source(lambda: now[0])
     create = load_handler("functions/events/create_event.py", f"bench_rollups_create_{window}")
     join = load_handler("functions/participants/join_event.py", f"bench_rollups_join_{window}")
-    rollup = load_handler("functions/analytics/rollup_trades.py", f"bench_rollups_consumer_{window}")
     body = json.loads(api_event("events/create_event.json")["body"])
     body.update(
         start_at=clock.to_iso(DEMO_START),
@@ -129,7 +128,8 @@ def run_window(window: int, seconds: int) -> WindowResult:
 
     def handler(event: dict[str, Any]) -> dict[str, Any]:
         batches[0] += 1
-        return rollup.lambda_handler(event, CONTEXT)
+        rollups.rollup_stream(event["Records"])
+        return {"batchItemFailures": []}
 
     pollers = [
         _stream_poller(
@@ -140,7 +140,7 @@ def run_window(window: int, seconds: int) -> WindowResult:
         )
         for table, source in (("TradesTable", "TradeInserts"), ("ParticipantsTable", "ParticipantInserts"))
     ]
-    simulator = TradeSimulator(DEMO_TRADERS, seed=window)
+    simulator = demo_simulator(f"B{window}")
     rollup_tally = counters.snapshot() - counters.snapshot()
     accepted = trades = 0
 
@@ -195,7 +195,8 @@ def section(results: list[WindowResult]) -> str:
         START,
         "## Analytics rollups: writes per ingested trade",
         "",
-        "The demo's mix (one event, 3 markets, 20 joined traders, 25 trades/s) ingested on a simulated clock, the "
+        "The demo's mix (one event on 3 of the feed's 4 markets, 20 joined traders and 40 others, 25 trades/s) "
+        "ingested on a simulated clock, the "
         "trades and participants streams drained into RollupTradesFunction once per batching window "
         "(`python -m bench rollups`, DynamoDB Local). Target: 0.1 or fewer rollup writes per trade at the "
         "template's window (MaximumBatchingWindowInSeconds: 20). Writes are whole-item puts of the buckets a batch "
