@@ -9,11 +9,12 @@ Per size N (trades counted for each event), on a DynamoDB Local of its own with 
 2. N participants' trades inside [S, S + 1 day), each counted for both events, plus N / 4 trades of traders of
    the markets who did not join (feed only);
 3. the rollup items the trades stream consumer would have written for them. Pushing a million trades through the
-   consumer takes this machine tens of minutes (about 0.45 ms of Python per trade), so the trades are folded per
-   item here (per minute, market and side; per trader and day) and the items are built with the rollups' own
-   types (BucketState, Tally, Distinct; hours, days and totals by BucketState.add of the minutes) and written
-   with the rollups' writer (store/analytics.write_state). tests/integration/test_bench_analytics.py checks that
-   this gives the same items as services/rollups.rollup_stream fed the trades' stream records;
+   consumer takes this machine about 8 minutes of Python alone (0.45 ms per trade, before any write), so the
+   trades are folded per item here (per minute, market and side; per trader and day) and the items are built
+   with the rollups' own types (BucketState, Tally, Distinct; hours, days and totals by BucketState.add of the
+   minutes) and written with the rollups' writer (store/analytics.write_state).
+   tests/integration/test_bench_analytics.py checks that this gives the same items as
+   services/rollups.rollup_stream fed the trades' stream records;
 4. up to `--naive-max` trades, the trade records themselves (one per trade and event counted, one feed record per
    trade, as ingest writes them) for the naive design;
 5. GET /api/events/{id}/performance (running: computed now; completed: its snapshot) and GET
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -411,7 +413,7 @@ def naive_totals(client: Any, table: str, event_ids: Sequence[str]) -> dict[str,
 
 
 class ItemCounter:
-    """Items the reads returned (Items, Item, Responses), per client."""
+    """Items the reads read (a Scan's or Query's ScannedCount, an Item, a BatchGetItem's Responses), per client."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -422,7 +424,8 @@ class ItemCounter:
         return self
 
     def _after(self, parsed: dict[str, Any], **_: Any) -> None:
-        found = len(parsed.get("Items") or []) + (1 if parsed.get("Item") else 0)
+        # A Scan or Query reads ScannedCount items, whatever its filter returns.
+        found = int(parsed.get("ScannedCount", len(parsed.get("Items") or []))) + (1 if parsed.get("Item") else 0)
         found += sum(len(v) for v in (parsed.get("Responses") or {}).values() if isinstance(v, list))
         with self._lock:
             self.items += found
@@ -434,18 +437,23 @@ class Measured:
     items: float  # per call (mean)
 
 
-def measure(name: str, call: Any, counters: DynamoCounters, items: ItemCounter, samples: int) -> Measured:
-    call()  # warm: imports, connections
+def measure(
+    name: str, call: Any, counters: DynamoCounters, items: ItemCounter, samples: int, warm: bool = True
+) -> tuple[Measured, Any]:
+    """`samples` timed calls (after one untimed call when `warm`) and the last call's answer."""
+    if warm:
+        call()  # imports, connections, the handler's first-call work
     latencies: list[float] = []
+    last = None
     tallies: list[Tally] = []
     before_items = items.items
     for _ in range(samples):
         before = counters.snapshot()
         started = time.perf_counter()
-        call()
+        last = call()
         latencies.append((time.perf_counter() - started) * 1000)
         tallies.append(counters.snapshot() - before)
-    return Measured(ReadFigures.of(name, latencies, tallies), (items.items - before_items) / max(1, samples))
+    return Measured(ReadFigures.of(name, latencies, tallies), (items.items - before_items) / max(1, samples)), last
 
 
 @dataclass
@@ -507,22 +515,26 @@ def run_size(n: int, participants: int, samples: int, naive_max: int, naive_samp
     frozen = performance_of(done.id)
     if live["source"] != "live" or frozen["source"] != "snapshot":
         raise RuntimeError(f"performance sources {live['source']}, {frozen['source']}")
-    result.ours["performance (running)"] = measure(
-        "performance (running)", lambda: performance_of(running.id), counters, items, samples
-    )
-    result.ours["performance (completed)"] = measure(
-        "performance (completed)", lambda: performance_of(done.id), counters, items, samples
-    )
-    result.ours["dashboard"] = measure("dashboard", dashboard, counters, items, samples)
+    reads = {
+        "performance (running)": lambda: performance_of(running.id),
+        "performance (completed)": lambda: performance_of(done.id),
+        "dashboard": dashboard,
+    }
+    for name, call in reads.items():
+        result.ours[name], _ = measure(name, call, counters, items, samples)
 
     if with_records:
         table = settings().trades_table
-        result.naive_records = int(client.describe_table(TableName=table)["Table"]["ItemCount"])
-        naive = measure(
-            "naive scan", lambda: naive_totals(client, table, [running.id, done.id]), counters, items, naive_samples
+        # A scan reads the same pages every time: no warm-up call, its figures are all cold and all alike.
+        result.naive, sums = measure(
+            "naive scan",
+            lambda: naive_totals(client, table, [running.id, done.id]),
+            counters,
+            items,
+            naive_samples,
+            warm=False,
         )
-        result.naive = naive
-        sums = naive_totals(client, table, [running.id, done.id])
+        result.naive_records = round(result.naive.items)  # every record of the table, scanned once a call
         rolled = rollup_store.event_totals(running.id)
         assert rolled is not None
         result.agree = (
@@ -600,12 +612,18 @@ def section(results: list[SizeResult], naive_max: int, samples: int) -> str:
         "for lift, the rollups), one completed (performance from its snapshot, plus retention on read). The "
         "dashboard shows both. The rollup items are those the trades stream consumer writes, built by folding "
         "the trades per item with the rollups' own types and written by the rollups' writer (pushing 1M trades "
-        "through the consumer would take this machine tens of minutes; a test checks both give the same items). "
+        "through the consumer would take this machine ~8 min of Python alone; a test checks both give the same items). "
         "The naive design scans the trades table (no index by event) and sums the events' records; it is "
         f"measured up to {naive_max:,} trades per event and extrapolated linearly beyond (a Scan reads every "
         "record: requests, items and RCU are linear in the table's size; latency assumed so). Aim: our reads "
         "independent of the number of trades; they grow with participants (performance of a running event "
-        "reads every participant and their day activity 30 days back).",
+        "reads every participant and their day activity 30 days back; a completed one its snapshot, then "
+        "retention after the end: the days after it of every participant who traded and every market trader, "
+        "one query each).",
+        "",
+        f"Load average at the end of the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other jobs "
+        "share the machine): latencies are inflated by it and p95 of so few calls is near the worst; requests, "
+        "items and RCU are not.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -635,7 +653,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--participants", type=int, default=100, help="participants per event (%(default)s)")
     parser.add_argument("--samples", type=int, default=10, help="calls per read figure (%(default)s)")
     parser.add_argument("--naive-max", type=int, default=10_000, help="largest size the naive scan runs at")
-    parser.add_argument("--naive-samples", type=int, default=5, help="naive scans per size (%(default)s)")
+    parser.add_argument("--naive-samples", type=int, default=3, help="naive scans per size (%(default)s)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]

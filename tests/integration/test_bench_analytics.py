@@ -50,7 +50,7 @@ def test_bench_rollup_items_equal_what_the_trades_stream_consumer_writes(
     tables: dict[str, str], create_event: ModuleType
 ) -> None:
     # Given the bench's two events, their participants joined, and its trades
-    trades = bench.make_trades(240, participants=6, seed=7)
+    trades = bench.make_trades(120, participants=6, seed=7)
     events = bench.join_events(trades, create_event)
     ids = [e.id for e in events]
     # When the bench writes the rollup items it folds from the trades
@@ -75,7 +75,7 @@ def test_bench_rollup_items_equal_what_the_trades_stream_consumer_writes(
 @pytest.mark.usefixtures("frozen_clock")
 def test_bench_naive_scan_answers_the_rollups_totals(tables: dict[str, str], create_event: ModuleType) -> None:
     # Given the bench's events prepared as for a run: rollups, trade records, one event completed with its snapshot
-    trades = bench.make_trades(300, participants=5, seed=11)
+    trades = bench.make_trades(150, participants=5, seed=11)
     events, _, _ = bench.prepare(trades, create_event, naive_records=True)
     # When the naive design scans the trade records
     sums = bench.naive_totals(boto3.client("dynamodb"), tables["TradesTable"], [e.id for e in events])
