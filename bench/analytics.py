@@ -60,7 +60,8 @@ from bench.harness import (
 from local.samples import api_event
 
 START, END = "<!-- analytics-reads:start -->", "<!-- analytics-reads:end -->"
-EVENT_START = datetime(2026, 11, 2, tzinfo=UTC)
+# After the wall clock: DynamoDB Local deletes items whose TTL (expires_at) has passed, even during a run.
+EVENT_START = datetime(2027, 3, 1, tzinfo=UTC)
 EVENT_DAY = timedelta(days=1)
 JOINED_AT = EVENT_START - timedelta(hours=1)
 NOW = EVENT_START + EVENT_DAY + timedelta(hours=2)  # the completed event ended 2 hours ago
