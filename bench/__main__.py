@@ -3,7 +3,8 @@
 (ingest, refresh, reads against a naive baseline), prize distribution, then the real-time fan-out.
 `python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone; `python -m bench
 rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
-rollups' writes per ingested trade."""
+rollups' writes per ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against
+the number of trades."""
 
 from __future__ import annotations
 
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import rollups
 
         return rollups.main(argv[1:])
+    if argv[:1] == ["analytics"]:  # performance and dashboard reads at 10k and 1M trades (bench/analytics.py)
+        from bench import analytics
+
+        return analytics.main(argv[1:])
     if argv[:1] == ["rate_limits"]:  # what the rate limit adds to a request (bench/rate_limits.py)
         from bench import rate_limits
 
@@ -79,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     # The analytics rollups' writes per trade: their own DynamoDB Local per run, their section in the same file.
     rollups = [sys.executable, "-m", "bench", "rollups", "--output", str(options.output)]
     quick = ["--runs", "1:60,20:120"] if options.sizes == QUICK_SIZES else []
-    return status or subprocess.call([*rollups, *quick])
+    status = status or subprocess.call([*rollups, *quick])
+    # The analytics reads against the number of trades: their own DynamoDB Local per size, their section too.
+    reads = [sys.executable, "-m", "bench", "analytics", "--output", str(options.output)]
+    return status or subprocess.call([*reads, "--sizes", "10000"] if options.sizes == QUICK_SIZES else reads)
 
 
 if __name__ == "__main__":
