@@ -128,15 +128,17 @@ def test_creating_an_event_schedules_its_start_and_end(arena: Arena) -> None:
 def test_a_schedule_sends_what_it_cannot_deliver_to_the_dead_letter_queue(
     arena: Arena, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Given a deployment that names a dead-letter queue for schedules
+    When an event is created
+    Then both of its schedules name it"""
     from arena.config import settings
 
-    # Given a deployment that names a dead-letter queue for schedules
     dead_letters = "arn:aws:sqs:us-east-1:123456789012:arena-delivery-dlq"
     monkeypatch.setenv("SCHEDULE_DEAD_LETTER_ARN", dead_letters)
     settings.cache_clear()
-    # When an event is created
+    # When
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
-    # Then both of its schedules name it
+    # Then
     for transition in ("start", "end"):
         schedule = _schedule(event_id, transition)
         assert schedule is not None and schedule["Target"]["DeadLetterConfig"] == {"Arn": dead_letters}

@@ -146,7 +146,9 @@ def test_json_bodies_and_content_types_with_parameters_stay_text() -> None:
 
 
 def test_powertools_reads_the_event() -> None:
-    # Given an event as the local gateway builds it
+    """Given an event as the local gateway builds it
+    When Powertools' data class reads it
+    Then it finds every part where the handlers will look for it"""
     raw = build_http_event(
         "PATCH",
         "/api/events/e1?limit=5",
@@ -157,10 +159,10 @@ def test_powertools_reads_the_event() -> None:
         claims=CLAIMS,
     )
 
-    # When Powertools' data class reads it
+    # When
     event = APIGatewayProxyEventV2(raw)
 
-    # Then it finds every part where the handlers will look for it
+    # Then
     assert event.raw_path == "/api/events/e1"
     assert event.request_context.http.method == "PATCH"
     assert event.path_parameters == {"eventId": "e1"}

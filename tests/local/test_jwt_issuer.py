@@ -16,13 +16,15 @@ def issuer() -> JwtIssuer:
 
 
 def test_issued_token_verifies_and_carries_cognito_claims(issuer: JwtIssuer) -> None:
-    # Given a token for an admin
+    """Given a token for an admin
+    When verified
+    Then the claims are Cognito's ID token claims"""
     token = issuer.issue("user-1", groups=["admin", "user"], extra_claims={"email": "a@example.com"})
 
-    # When verified
+    # When
     claims = issuer.verify(token)
 
-    # Then the claims are Cognito's ID token claims
+    # Then
     assert claims["sub"] == "user-1"
     assert claims["cognito:groups"] == ["admin", "user"]
     assert (claims["iss"], claims["aud"], claims["token_use"]) == (ISSUER_URL, WEB_CLIENT_ID, "id")

@@ -51,7 +51,9 @@ def _visible_and_hidden(queue: dict[str, Any]) -> tuple[int, int]:
 
 
 def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
-    # Given a message with an attribute
+    """Given a message with an attribute
+    When polled
+    Then the handler got Lambda's SQS record, and the message is gone"""
     queue["client"].send_message(
         QueueUrl=queue["url"],
         MessageBody='{"trade": 1}',
@@ -59,10 +61,10 @@ def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
     )
     handler = Recorder()
 
-    # When polled
+    # When
     assert _sqs_poller(queue, handler).poll_once() == 1
 
-    # Then the handler got Lambda's SQS record, and the message is gone
+    # Then
     (record,) = handler.events[0]["Records"]
     assert record["body"] == '{"trade": 1}'
     assert record["eventSource"] == "aws:sqs"
@@ -78,7 +80,9 @@ def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
 
 
 def test_sqs_partial_batch_failure_leaves_only_the_failed_message(queue: dict[str, Any]) -> None:
-    # Given three messages and a handler that reports the second one failed
+    """Given three messages and a handler that reports the second one failed
+    When polled
+    Then only "b" is left, invisible until its visibility timeout, and then delivered again"""
     for body in ("a", "b", "c"):
         queue["client"].send_message(QueueUrl=queue["url"], MessageBody=body)
     handler = Recorder()
@@ -89,10 +93,10 @@ def test_sqs_partial_batch_failure_leaves_only_the_failed_message(queue: dict[st
     )
     poller = _sqs_poller(queue, handler, report_batch_item_failures=True)
 
-    # When polled
+    # When
     assert poller.poll_once() == 3
 
-    # Then only "b" is left, invisible until its visibility timeout, and then delivered again
+    # Then
     assert _visible_and_hidden(queue) == (0, 1)
     time.sleep(1.1)
     poller.poll_once()
@@ -177,15 +181,17 @@ def _keys(event: dict[str, Any]) -> list[str]:
 
 
 def test_stream_event_has_lambdas_record_shape(stream: dict[str, Any]) -> None:
-    # Given an insert and an update of one item
+    """Given an insert and an update of one item
+    When polled
+    Then the records are Lambda's DynamoDB stream records"""
     _put(stream, "a", v="1")
     _put(stream, "a", v="2")
     handler = Recorder()
 
-    # When polled
+    # When
     assert _stream_poller(stream, handler).poll_once() == 2
 
-    # Then the records are Lambda's DynamoDB stream records
+    # Then
     insert, modify = handler.events[0]["Records"]
     assert (insert["eventName"], modify["eventName"]) == ("INSERT", "MODIFY")
     assert insert["eventSource"] == "aws:dynamodb"
@@ -212,7 +218,9 @@ def test_stream_batches_respect_batch_size_and_order(stream: dict[str, Any]) -> 
 
 
 def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: dict[str, Any]) -> None:
-    # Given three records and a handler that fails "b" once
+    """Given three records and a handler that fails "b" once
+    When polled twice
+    Then "b" and everything after it came again, and then nothing more"""
     _put(stream, "a", "b", "c")
     handler = Recorder()
     handler.answers.append(
@@ -226,27 +234,29 @@ def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: di
     )
     poller = _stream_poller(stream, handler, report_batch_item_failures=True)
 
-    # When polled twice
+    # When
     poller.poll_once()
     poller.poll_once()
 
-    # Then "b" and everything after it came again, and then nothing more
+    # Then
     assert [_keys(event) for event in handler.events] == [["a", "b", "c"], ["b", "c"]]
     assert poller.poll_once() == 0
 
 
 def test_stream_batch_is_redelivered_when_the_handler_raises_then_skipped(stream: dict[str, Any]) -> None:
-    # Given a handler that raises every time and two retries allowed
+    """Given a handler that raises every time and two retries allowed
+    When polled until it gives up
+    Then the batch came three times (first try + two retries), was skipped, and later records still flow"""
     _put(stream, "a")
     handler = Recorder()
     handler.answers.extend([RuntimeError("boom")] * 10)
     poller = _stream_poller(stream, handler, maximum_retry_attempts=2)
 
-    # When polled until it gives up
+    # When
     for _ in range(4):
         poller.poll_once()
 
-    # Then the batch came three times (first try + two retries), was skipped, and later records still flow
+    # Then
     assert [_keys(event) for event in handler.events] == [["a"], ["a"], ["a"]]
     handler.answers.clear()
     _put(stream, "b")

@@ -506,12 +506,14 @@ def test_sqs_messages_are_delivered_and_failed_ones_retried(stack: LocalStack) -
 
 
 def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: LocalStack) -> None:
-    # Given three items written in order, the second of which the worker fails once
+    """Given three items written in order, the second of which the worker fails once
+    When the stream poller has delivered them
+    Then they arrive in order, and the batch after the failure starts again at "flaky"."""
     dynamodb = stack.client("dynamodb")
     for key in ("first", "flaky", "last"):
         dynamodb.put_item(TableName=stack.tables["ItemsTable"], Item={"pk": {"S": key}})
 
-    # When the stream poller has delivered them
+    # When
     def delivered() -> list[list[str]]:
         batches = [batch["keys"] for batch in recorded(stack, "stream")]
         seen = [key for keys in batches for key in keys]
@@ -519,7 +521,7 @@ def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: Loc
 
     batches = wait_for(delivered)
 
-    # Then in order, and the batch after the failure starts again at "flaky"
+    # Then
     first_seen = list(dict.fromkeys(key for keys in batches for key in keys))
     assert first_seen == ["first", "flaky", "last"]
     failed_at = next(index for index, keys in enumerate(batches) if "flaky" in keys)

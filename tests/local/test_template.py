@@ -41,7 +41,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_short_tags_load_as_their_long_forms(tmp_path: Path) -> None:
-    # Given a template using every short tag
+    """Given a template using every short tag
+    When it is loaded
+    Then each tag is the long-form intrinsic, and the format version stays a string"""
     path = _write(
         tmp_path,
         """
@@ -71,10 +73,10 @@ Resources:
 """,
     )
 
-    # When it is loaded
+    # When
     props = load_template(path)["Resources"]["X"]["Properties"]
 
-    # Then each tag is the long-form intrinsic, and the format version stays a string
+    # Then
     assert load_template(path)["AWSTemplateFormatVersion"] == "2010-09-09"
     assert props["Ref"] == {"Ref": "Table"}
     assert props["GetAttString"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
@@ -106,14 +108,16 @@ def test_the_project_template_loads_from_the_repository_root() -> None:
 
 
 def test_tables_created_in_moto_match_the_template(aws: None, template: dict[str, Any]) -> None:
-    # Given the tables of template.yaml
+    """Given the tables of template.yaml
+    When they are created
+    Then every table has the template's keys, attributes, indexes, stream and TTL"""
     declared = resources_of_type(template, "AWS::DynamoDB::Table")
     client = boto3.client("dynamodb")
 
-    # When they are created
+    # When
     names = create_tables(client, template)
 
-    # Then every table has the template's keys, attributes, indexes, stream and TTL
+    # Then
     assert names == {logical_id: logical_id for logical_id in declared}
     for logical_id, props in declared.items():
         table = client.describe_table(TableName=names[logical_id])["Table"]
@@ -176,13 +180,15 @@ def test_create_tables_with_exist_ok_leaves_existing_tables(aws: None, template:
 
 
 def test_queues_are_created_with_the_redrive_policy_resolved_to_the_dlq(aws: None, template: dict[str, Any]) -> None:
-    # Given the template's queues
+    """Given the template's queues
+    When they are created
+    Then each exists, and a redrive policy names its dead-letter queue's ARN"""
     client = boto3.client("sqs")
 
-    # When they are created
+    # When
     queues = create_queues(client, template)
 
-    # Then each exists, and a redrive policy names its dead-letter queue's ARN
+    # Then
     assert set(queues) == set(queue_definitions(template))
     for logical_id, definition in queue_definitions(template).items():
         attributes = client.get_queue_attributes(QueueUrl=queues[logical_id]["url"], AttributeNames=["All"])[
@@ -218,7 +224,9 @@ def test_routes_match_the_http_api_events_of_the_template(template: dict[str, An
 
 
 def test_auth_none_routes_are_public_and_route_settings_override_throttling(tmp_path: Path) -> None:
-    # Given an API with a default authorizer, a public route and a per-route throttle
+    """Given an API with a default authorizer, a public route and a per-route throttle
+    When routes and throttling are read
+    Then the public route needs no auth, and its burst comes from RouteSettings, its rate from the defaults"""
     template = load_template(
         _write(
             tmp_path,
@@ -243,10 +251,10 @@ Resources:
         )
     )
 
-    # When routes and throttling are read
+    # When
     routes = http_routes(template)
 
-    # Then the public route needs no auth, and its burst comes from RouteSettings, its rate from the defaults
+    # Then
     assert routes == [("POST", "/closed", "Fn", True), ("GET", "/open", "Fn", False)]
     assert route_throttling(template) == {"POST /closed": (10, 5), "GET /open": (1, 5)}
 
@@ -260,7 +268,9 @@ def test_route_throttling_comes_from_default_route_settings(template: dict[str, 
 
 
 def test_functions_merge_the_global_environment_with_their_own(tmp_path: Path) -> None:
-    # Given globals and a function that overrides one variable and adds another
+    """Given globals and a function that overrides one variable and adds another
+    When the functions are read
+    Then the function's own values win, and the globals fill the rest"""
     template = load_template(
         _write(
             tmp_path,
@@ -285,10 +295,10 @@ Resources:
         )
     )
 
-    # When the functions are read
+    # When
     (fn,) = functions(template)
 
-    # Then the function's own values win, and the globals fill the rest
+    # Then
     assert fn.logical_id == "Fn"
     assert (fn.code_uri, fn.handler, fn.module, fn.function_name) == ("functions/x/", "mod.handler", "mod", "handler")
     assert fn.environment == {"A": "own", "B": {"Ref": "T"}, "C": "c"}

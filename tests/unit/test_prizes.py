@@ -56,11 +56,13 @@ def assert_balanced(plan: Plan) -> None:
 
 
 def test_each_in_range_pays_every_rank_and_puts_up_only_filled_ranks():
-    # Given 100 to rank 1 and 50 to each of ranks 2..5, but only three participants
+    """Given 100 to rank 1 and 50 to each of ranks 2..5, but only three participants
+    When the prizes are calculated
+    Then each filled rank gets its amount, and unfilled ranks put nothing up"""
     table = PrizeTable([EachInRange(1, 1, D(100)), EachInRange(2, 5, D(50))], quantum=D("0.01"))
-    # When the prizes are calculated
+    # When
     plan = calculate(table, ranking(30, 20, 10))
-    # Then each filled rank gets its amount, and unfilled ranks put nothing up
+    # Then
     assert [(a.user_id, a.prize_rank, a.amount, a.rule_index) for a in plan.awards] == [
         ("u1", 1, D(100), 0),
         ("u2", 2, D(50), 1),
@@ -71,11 +73,13 @@ def test_each_in_range_pays_every_rank_and_puts_up_only_filled_ranks():
 
 
 def test_shared_pool_of_1000_usdt_among_three_leaves_one_quantum_to_the_treasury():
-    # Given ranks 1..3 sharing 1,000 USDT at the default quantum 0.00000001
+    """Given ranks 1..3 sharing 1,000 USDT at the default quantum 0.00000001
+    When three participants fill the range
+    Then each gets 333.33333333 (rounded down) and the last 0.00000001 goes to the treasury"""
     table = PrizeTable([SharedInRange(1, 3, D(1000), prize_type="token", token="USDT")])
-    # When three participants fill the range
+    # When
     plan = calculate(table, ranking(9, 8, 7, 6))
-    # Then each gets 333.33333333 (rounded down) and the last 0.00000001 goes to the treasury
+    # Then
     assert [(a.user_id, a.amount) for a in plan.awards] == [(f"u{i}", D("333.33333333")) for i in (1, 2, 3)]
     assert all(a.token == "USDT" and a.prize_type == "token" for a in plan.awards)
     assert plan.treasury == {USDT: D("0.00000001")}
@@ -122,14 +126,17 @@ def test_pro_rata_rounds_each_share_down_to_the_quantum():
 
 
 def test_growing_pool_grows_with_participants_and_stops_at_the_maximum():
-    # Given a pool of 100 + 10 per eligible participant, at most 500, shared equally by ranks 1..2
+    """Given a pool of 100 + 10 per eligible participant, at most 500, shared equally by ranks 1..2
+    When 10 participants are eligible (and one is not: it does not count)
+    Then the pool is 200, 100 each
+    When 100 participants are eligible the pool is capped at the maximum"""
     table = PrizeTable([GrowingPool(D(100), D(10), D(500), 1, 2)], quantum=D("0.01"))
-    # When 10 participants are eligible (and one is not: it does not count)
+    # When
     small = calculate(table, ranking(*range(11, 0, -1), ineligible=(11,)))
-    # Then the pool is 200, 100 each
+    # Then
     assert small.pool_total == {POINTS: D(200)}
     assert [a.amount for a in small.awards] == [D(100), D(100)]
-    # When 100 participants are eligible the pool is capped at the maximum
+    # When
     large = calculate(table, ranking(*range(100, 0, -1)))
     assert large.pool_total == {POINTS: D(500)}
     assert [a.amount for a in large.awards] == [D(250), D(250)]
@@ -144,11 +151,13 @@ def test_growing_pool_split_pro_rata():
 
 
 def test_prizes_roll_down_when_rank_2_is_disqualified():
-    # Given 100, 50, 25 to ranks 1, 2, 3
+    """Given 100, 50, 25 to ranks 1, 2, 3
+    When the participant ranked 2nd is disqualified
+    Then the 3rd moves up to prize rank 2, the 4th to 3, and the disqualified one gets nothing"""
     table = PrizeTable([EachInRange(1, 1, D(100)), EachInRange(2, 2, D(50)), EachInRange(3, 3, D(25))])
-    # When the participant ranked 2nd is disqualified
+    # When
     plan = calculate(table, ranking(40, 30, 20, 10, ineligible=(2,)))
-    # Then the 3rd moves up to prize rank 2, the 4th to 3, and the disqualified one gets nothing
+    # Then
     assert [(a.user_id, a.prize_rank, a.amount) for a in plan.awards] == [
         ("u1", 1, D(100)),
         ("u3", 2, D(50)),
@@ -283,7 +292,9 @@ def test_no_participants_puts_up_only_the_pools():
 
 
 def test_validate_lists_every_problem():
-    # Given a table with one of each mistake
+    """Given a table with one of each mistake
+    When validated
+    Then each mistake is reported"""
     table = PrizeTable(
         [
             EachInRange(1, 3, D(10)),
@@ -303,9 +314,9 @@ def test_validate_lists_every_problem():
         cap_per_user={POINTS: D("0.001")},
         quantum={POINTS: D("0.01")},
     )
-    # When validated
+    # When
     problems = validate(table)
-    # Then each mistake is reported
+    # Then
     expected = [
         "overlap at rank 3",
         "rule 2: a token prize needs a token symbol",

@@ -75,20 +75,22 @@ def test_a_trade_tally_splits_volume_by_side() -> None:
 
 
 def test_rows_aggregate_into_per_bucket_and_per_market_deltas() -> None:
-    # Given three trades: two in one minute, one in the next hour
+    """Given three trades: two in one minute, one in the next hour
+    When aggregated
+    Then each bucket holds its trades"""
     rows = [
         row("t1", "u1", "BTC-USD", "buy", "10", "1", AT),
         row("t2", "u2", "ETH-USD", "sell", "5", "0.5", AT + timedelta(seconds=20)),
         row("t3", "u1", "BTC-USD", "sell", "2", "0", AT + timedelta(hours=1)),
     ]
 
-    # When aggregated
+    # When
     minutes = bucket_tallies(rows, Resolution.MINUTE)
     days = bucket_tallies(rows, Resolution.DAY)
     markets = bucket_market_tallies(rows, Resolution.HOUR)
     hours = hour_of_day_tallies(rows)
 
-    # Then each bucket holds its trades
+    # Then
     assert minutes[align(AT, Resolution.MINUTE)] == Tally(D("15"), 2, D("1.5"), D("10"), D("5"))
     assert days == {align(AT, Resolution.DAY): Tally(D("17"), 3, D("1.5"), D("10"), D("7"))}
     assert markets[align(AT, Resolution.HOUR)]["ETH-USD"] == Tally(D("5"), 1, D("0.5"), D(0), D("5"))

@@ -20,16 +20,18 @@ def test_estimate_is_within_four_standard_errors(cardinality: int) -> None:
 
 
 def test_merge_estimates_the_union_and_equals_the_sketch_of_the_union() -> None:
-    # Given two overlapping sets
+    """Given two overlapping sets
+    When merged
+    Then the registers are exactly those of the union's sketch"""
     a, b, union = HyperLogLog(), HyperLogLog(), HyperLogLog()
     a.update(f"u{i}" for i in range(0, 6000))
     b.update(f"u{i}" for i in range(4000, 10000))
     union.update(f"u{i}" for i in range(0, 10000))
 
-    # When merged
+    # When
     a.merge(b)
 
-    # Then the registers are exactly those of the union's sketch
+    # Then
     assert a.registers == union.registers
     assert abs(a.estimate() - 10000) <= 10000 * 4 * a.standard_error
 
@@ -61,16 +63,18 @@ def test_distinct_is_exact_until_the_limit_then_a_sketch() -> None:
 
 
 def test_distinct_merges_exact_with_sketch() -> None:
-    # Given one exact and one sketched count
+    """Given one exact and one sketched count
+    When the exact one takes the sketch in
+    Then it is a sketch of the union"""
     exact = Distinct()
     exact.add_all(["a", "b"])
     big = Distinct()
     big.add_all(f"x{i}" for i in range(EXACT_LIMIT + 1))
     assert not big.exact
 
-    # When the exact one takes the sketch in
+    # When
     exact.merge(big)
 
-    # Then it is a sketch of the union
+    # Then
     assert not exact.exact
     assert abs(exact.count() - (EXACT_LIMIT + 3)) <= 0.07 * EXACT_LIMIT

@@ -92,13 +92,15 @@ def test_text_real_people_write_is_kept_as_written(real: str) -> None:
 
 
 def test_text_is_stored_in_one_normal_form_and_measured_after_it() -> None:
-    # Given "é" sent decomposed (e + combining acute), 120 times: 240 code points, 120 characters once composed
+    """Given "é" sent decomposed (e + combining acute), 120 times: 240 code points, 120 characters once composed
+    When it is cleaned as an event name (at most 120)
+    Then it is stored composed, and fits"""
     decomposed = "e\u0301" * 120
 
-    # When it is cleaned as an event name (at most 120)
+    # When
     stored = clean(decomposed, text.EVENT_NAME)
 
-    # Then it is stored composed, and fits
+    # Then
     assert stored == "\u00e9" * 120
     assert stored == clean("\u00e9" * 120, text.EVENT_NAME)
 
@@ -140,14 +142,16 @@ def test_length_is_limited_and_huge_input_is_refused_unread() -> None:
 
 
 def test_html_is_stored_as_text_and_safe_once_escaped_on_render() -> None:
-    # Given markup in a description (no field takes rich text: it is text)
+    """Given markup in a description (no field takes rich text: it is text)
+    When it is cleaned, and later rendered the way the policy says (escaped)
+    Then it is kept byte for byte, and once escaped no tag survives"""
     markup = '<img src=x onerror="alert(1)"><a href="javascript:alert(2)">prize</a>'
 
-    # When it is cleaned, and later rendered the way the policy says (escaped)
+    # When
     stored = clean(markup, text.EVENT_DESCRIPTION)
     rendered = html.escape(stored)
 
-    # Then it is kept byte for byte, and once escaped no tag survives
+    # Then
     assert stored == markup
     assert "<" not in rendered and ">" not in rendered and '"' not in rendered
 
@@ -184,7 +188,9 @@ class Cancel(ApiModel):
 
 
 def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> None:
-    # Given a route that takes a reason, on the one resolver every handler uses
+    """Given a route that takes a reason, on the one resolver every handler uses
+    When the reason hides a zero-width space
+    Then the answer is 422 in the error shape, naming the field and why"""
     app = make_resolver()
 
     @app.post("/test/cancel")
@@ -196,11 +202,11 @@ def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> N
     event["routeKey"] = event["requestContext"]["routeKey"] = "POST /test/cancel"
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/test/cancel"
 
-    # When the reason hides a zero-width space
+    # When
     event["body"] = json.dumps({"reason": "dup\u200blicate"})
     answer = app.resolve(event, lambda_context)
 
-    # Then the answer is 422 in the error shape, naming the field and why
+    # Then
     assert answer["statusCode"] == 422
     error = json.loads(answer["body"])["error"]
     assert error["code"] == "validation_failed"
