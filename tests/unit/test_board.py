@@ -295,6 +295,9 @@ def test_encoded_size_of_a_typical_bucket() -> None:
 
 
 def test_decode_rejects_unknown_formats() -> None:
+    """Given bytes that are not a bucket
+    When they are decoded
+    Then decoding refuses them."""
     # Given bytes that are not a bucket, Then decoding refuses them
     with pytest.raises(ValueError):
         decode_bucket(b"")
@@ -306,7 +309,9 @@ def test_decode_rejects_unknown_formats() -> None:
 
 
 def test_empty_board_reads_nothing_and_answers_nothing() -> None:
-    # Given the empty board: generation 0, no buckets
+    """Given the empty board: generation 0, no buckets
+    When it is paged, ranked, located and round-tripped
+    Then it has no entries, pages or standing, reads nothing, and reads back equal."""
     store, index = Store(), BoardIndex()
     # Then it has no entries, no pages, no standing and no bucket to locate, and reads nothing for it
     assert index.generation == 0 and index.buckets == () and index.total == 0 and index.qualified_total == 0
@@ -320,6 +325,9 @@ def test_empty_board_reads_nothing_and_answers_nothing() -> None:
 
 
 def test_nothing_to_do_returns_the_same_index() -> None:
+    """Given the empty board
+    When nothing, or only the removal of an absent user, is applied
+    Then the very same index comes back, nothing is written, and the removal is kept as a tombstone."""
     # Given the empty board, When nothing, or only the removal of an absent user, is applied
     index = BoardIndex()
     for changes in ([], [Change("ghost", None, None, version=3)]):
@@ -380,11 +388,14 @@ def test_a_bucket_past_max_size_splits_into_target_sized_buckets() -> None:
 
 
 def test_a_large_batch_splits_into_many_buckets_within_bounds() -> None:
+    """Given the empty board
+    When 1,000 participants arrive in one batch with the default sizes
+    Then they land in buckets of about 256, none over 512 nor under 64, best first."""
     # Given the empty board, When 1,000 participants arrive in one batch with the default sizes
     people = [entry(f"u{i:04d}", str(i % 97), i % 5) for i in range(1000)]
     store = Store()
     result = apply(BoardIndex(), store.load, [Change(e.user_id, None, e) for e in people])
-    # Then they land in buckets of about 256, none over 512 nor under 64, best first
+    # Then
     counts = [r.count for r in result.index.buckets]
     assert sum(counts) == 1000 and len(counts) == 4 and all(64 <= c <= 512 for c in counts)
     store.buckets.update(result.written)
@@ -470,7 +481,9 @@ def test_stale_changes_are_ignored_and_the_last_change_wins() -> None:
 
 
 def test_removals_are_versioned_and_tombstones_stop_old_changes_resurrecting_a_participant() -> None:
-    # Given a participant at version 3
+    """Given a participant at version 3
+    When removals at versions 2 and 4 arrive, then a redelivered version-3 entry
+    Then the older removal is stale, the newer one removes, and the tombstone keeps the replay out."""
     store, index = insert_all([entry("a", "10", version=3)])
     key = store.all_entries(index)[0].key
     # When a removal with an older version arrives, Then it is stale
@@ -488,7 +501,9 @@ def test_removals_are_versioned_and_tombstones_stop_old_changes_resurrecting_a_p
 
 
 def test_hint_mode_finds_the_entry_by_its_new_key_when_old_key_is_stale() -> None:
-    # Given a participant whose update was applied already
+    """Given a participant whose update was applied already
+    When the same change is delivered again, with a stale old key or none
+    Then it is recognised as applied."""
     store, index = insert_all([entry("a", "1", version=1), entry("b", "2")])
     update = Change("a", entry("a", "1").key, entry("a", "5", version=2))
     index = store.apply(index, [update])
@@ -500,7 +515,9 @@ def test_hint_mode_finds_the_entry_by_its_new_key_when_old_key_is_stale() -> Non
 
 
 def test_directory_mode_ignores_old_keys_and_refuses_a_wrong_directory() -> None:
-    # Given a board and a directory entry for each user
+    """Given a board and a directory entry for each user
+    When changes come with a wrong old key, or with a directory that misses or misplaces the user
+    Then the directory decides where the entry is, and a wrong directory is refused."""
     store, index = insert_all([entry("a", "1", version=1), entry("b", "2", version=1)])
     places = directory(store, index)
     # When a change comes with a wrong old key, Then the directory decides and the entry moves
@@ -519,6 +536,9 @@ def test_directory_mode_ignores_old_keys_and_refuses_a_wrong_directory() -> None
 
 
 def test_a_directory_lagging_behind_the_board_is_refused() -> None:
+    """Given a batch that was committed while its directory records were lost
+    When the next batch is applied with the lagging record, then with the record brought up to date
+    Then the first is refused instead of duplicating the user, and the second applies."""
     # Given a batch that was committed while its directory records were lost (the records still say version 1)
     store, index = insert_all([entry("a", "1", version=1), entry("b", "2", version=1)])
     stale_records = directory(store, index)
@@ -533,6 +553,9 @@ def test_a_directory_lagging_behind_the_board_is_refused() -> None:
 
 
 def test_a_directory_record_with_the_right_key_but_another_version_is_refused() -> None:
+    """Given a participant whose last change kept its key but bumped the version
+    When a change is applied with a directory record still at version 1
+    Then apply refuses: the record is not of this generation."""
     # Given a participant whose last change kept its key (same score and times) but bumped the version
     store, index = insert_all([entry("a", "1", version=1)])
     index = store.apply(index, [Change("a", None, entry("a", "1", version=2))])
@@ -580,7 +603,9 @@ def test_directory_mode_reads_only_the_directory_key_bucket_and_the_target_bucke
 
 
 def test_a_user_found_twice_on_the_board_is_refused() -> None:
-    # Given a corrupted board holding "a" in two buckets
+    """Given a corrupted board holding "a" in two buckets
+    When a's entry in the lower bucket moves up into the other one
+    Then apply refuses to make it worse."""
     a9, b5, a1 = entry("a", "9"), entry("b", "5"), entry("a", "1")
     store = Store()
     store.buckets = {"1.0": [a9, b5], "1.1": [a1]}
@@ -591,6 +616,9 @@ def test_a_user_found_twice_on_the_board_is_refused() -> None:
 
 
 def test_salted_bucket_ids_for_writers_that_may_race() -> None:
+    """Given two writers building the same generation
+    When each salts its ids
+    Then their bucket ids differ."""
     # Given two writers building the same generation, When each salts its ids, Then their bucket ids differ
     one = apply(BoardIndex(), Store().load, [Change("a", None, entry("a", "1"))], id_salt="w1-")
     two = apply(BoardIndex(), Store().load, [Change("a", None, entry("a", "1"))], id_salt="w2-")
@@ -598,6 +626,9 @@ def test_salted_bucket_ids_for_writers_that_may_race() -> None:
 
 
 def test_apply_validates_its_input() -> None:
+    """Given an entry for another user, impossible bucket sizes, or a bucket whose content does not match its ref
+    When apply is called
+    Then it refuses each."""
     store, index = insert_all([entry("a", "1")])
     # Given an entry for another user, or a bucket size setup that cannot hold its bounds, Then apply refuses
     with pytest.raises(ValueError):
@@ -611,13 +642,15 @@ def test_apply_validates_its_input() -> None:
 
 
 def test_apply_reads_each_bucket_at_most_once() -> None:
-    # Given a board of several buckets and a batch touching the same buckets many times over
+    """Given a board of several buckets and a batch touching the same buckets many times over
+    When the batch is applied
+    Then no bucket was read twice."""
     people = [entry(f"u{i:03d}", str(i)) for i in range(60)]
     store, index = insert_all(people)
     batch = [Change(e.user_id, e.key, entry(e.user_id, str(int(e.score) + 1), version=2)) for e in people]
     store.reads.clear()
     apply(index, store.load, batch, **TINY)
-    # Then no bucket was read twice
+    # Then
     assert max(store.reads.values()) == 1
 
 
@@ -664,6 +697,9 @@ def test_page_reads_only_the_buckets_it_needs() -> None:
 
 
 def test_around_reads_the_neighbouring_bucket_only_at_an_edge() -> None:
+    """Given a board of several buckets
+    When participants at a bucket's edge, in its middle, at the top and at the bottom ask for their neighbours
+    Then only an edge reads the neighbouring bucket, and the windows are right and bounded by the board's ends."""
     # Given several buckets
     people = [entry(f"u{i:02d}", str(100 - i)) for i in range(40)]
     store, index = insert_all(people)
@@ -687,6 +723,9 @@ def test_around_reads_the_neighbouring_bucket_only_at_an_edge() -> None:
 
 
 def test_index_rejects_malformed_bucket_lists() -> None:
+    """Given bucket lists that would give a key no home or two homes, or more qualified than entries
+    When an index is built from them
+    Then it refuses them."""
     # Given bucket lists that would give a key no home or two homes, Then the index refuses them
     with pytest.raises(ValueError):
         BoardIndex(1, (BucketRef("a", "x", 1, 1),))  # last bucket must reach ""
