@@ -175,7 +175,7 @@ def test_amounts_out_of_range_are_refused(amount: Decimal) -> None:
 
 
 def test_trailing_zeros_do_not_count_as_decimal_places() -> None:
-    """Given an amount with twenty trailing zeros
+    """Given an amount written with many trailing zeros
     When validated
     Then it is accepted: trailing zeros are not decimal places."""
     assert validate_legs([("user:a", D("1.50000000000000000000")), (ISSUANCE, D("-1.5"))])
