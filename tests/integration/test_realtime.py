@@ -233,7 +233,8 @@ def test_connect_with_an_expired_or_foreign_audience_token_is_refused(realtime: 
 def test_connect_subscribe_ping_unsubscribe_disconnect(realtime: Realtime) -> None:
     """Given a connected user
     When they subscribe, ping, unsubscribe, subscribe again and disconnect
-    Then each step answers, the subscribers follow, and the disconnect removes the connection and all its subscriptions."""
+    Then each step answers, the subscribers follow, and the disconnect removes the connection and all its
+    subscriptions."""
     realtime.user("c-1", "ann")
     reply = realtime.subscribe("c-1", "leaderboard:ev1")
     assert reply["statusCode"] == 200
@@ -319,7 +320,8 @@ def test_a_message_from_an_unknown_connection_is_told_to_reconnect(realtime: Rea
 def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Realtime) -> None:
     """Given a watcher of an event's leaderboard
     When two trades and then a third are ingested
-    Then the first push holds both rows, the second only the ranks that changed with a higher version and the next seq."""
+    Then the first push holds both rows, the second only the ranks that changed with a higher version and the next
+    seq."""
     arena = realtime.arena
     event_id = _event(arena, ["ann", "bob", "cid"])
     realtime.user("c-watch", "watcher", f"leaderboard:{event_id}")

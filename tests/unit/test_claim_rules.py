@@ -55,7 +55,8 @@ def test_anything_else_is_no_prize_id(text: str) -> None:
 
 
 def test_a_payout_id_is_a_claim_id_or_the_distributions_key() -> None:
-    """Given a payout id: auto mode pays token prizes at distribution under prize:<event>:<user>:<rule>, manual mode under the claim id
+    """Given a payout id: auto mode pays token prizes at distribution under prize:<event>:<user>:<rule>, manual mode
+    under the claim id
     When it is parsed
     Then both name the prize; anything else names none."""
     assert rules.parse_payout_id("prize:01evt:ann:2") == PrizeRef("01evt", "ann", 2)
@@ -179,7 +180,8 @@ def test_a_heavy_counterparty_is_never_evicted_and_never_overstated() -> None:
 
 
 def test_a_clean_claimant_is_paid() -> None:
-    """Given a claimant with spread counterparties and a late volume in fewer trades than a burst, and one with no signals
+    """Given a claimant with spread counterparties and a late volume in fewer trades than a burst, and one with no
+    signals
     When their review reasons are computed
     Then there are none."""
     clean = rules.Signals(

@@ -54,7 +54,8 @@ def test_anything_else_is_a_bad_topic(text: object) -> None:
 def test_private_and_admin_topics_are_guarded() -> None:
     """Given public, private (user:) and admin topics
     When users and an admin subscribe to them
-    Then a user gets their own channel and public boards, an admin the admin topic, and nobody another user's channel."""
+    Then a user gets their own channel and public boards, an admin the admin topic, and nobody another user's
+    channel."""
     rt.authorize_subscription("ann", False, Topic.parse("user:ann"))
     rt.authorize_subscription("ann", False, Topic.parse("leaderboard:ev"))
     rt.authorize_subscription("root", True, Topic.parse("admin"))
