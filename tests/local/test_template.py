@@ -99,6 +99,9 @@ Resources:
 
 
 def test_the_project_template_loads_from_the_repository_root() -> None:
+    """Given the default, relative path
+    When the template is loaded
+    Then it is the repository's template.yaml, with tables."""
     # Given the default, relative path; When loaded; Then it is the repository's template.yaml
     assert load_template() == load_template(REPO_ROOT / "template.yaml")
     assert resources_of_type(load_template(), "AWS::DynamoDB::Table")
@@ -145,11 +148,14 @@ def test_tables_created_in_moto_match_the_template(aws: None, template: dict[str
 
 
 def test_table_definitions_keep_only_what_create_table_takes(template: dict[str, Any]) -> None:
+    """Given the template's tables
+    When turned into create_table kwargs with a local name map
+    Then the names follow the map and nothing create_table rejects is left."""
     # Given the template's tables; When turned into create_table kwargs with a local name map
     first = next(iter(resources_of_type(template, "AWS::DynamoDB::Table")))
     definitions = table_definitions(template, names={first: "arena-test-" + first})
 
-    # Then the names follow the map and nothing create_table rejects is left
+    # Then
     assert definitions[first]["TableName"] == "arena-test-" + first
     allowed = {
         "TableName",
@@ -166,7 +172,9 @@ def test_table_definitions_keep_only_what_create_table_takes(template: dict[str,
 
 
 def test_create_tables_with_exist_ok_leaves_existing_tables(aws: None, template: dict[str, Any]) -> None:
-    # Given the tables already exist
+    """Given the tables already exist
+    When created again with exist_ok, and without it
+    Then the same names come back, and without it the clash is an error."""
     client = boto3.client("dynamodb")
     first = create_tables(client, template)
 
@@ -208,7 +216,9 @@ def test_queues_are_created_with_the_redrive_policy_resolved_to_the_dlq(aws: Non
 
 
 def test_routes_match_the_http_api_events_of_the_template(template: dict[str, Any]) -> None:
-    # Given every HttpApi event as written in the template
+    """Given every HttpApi event as written in the template
+    When the routes are listed
+    Then they are exactly those, in template order."""
     default_authorizer = template["Resources"]["HttpApi"]["Properties"].get("Auth", {}).get("DefaultAuthorizer")
     expected = []
     for logical_id, props in resources_of_type(template, "AWS::Serverless::Function").items():
@@ -260,6 +270,9 @@ Resources:
 
 
 def test_route_throttling_comes_from_default_route_settings(template: dict[str, Any]) -> None:
+    """Given the HTTP API's default route settings (stage parameters whose defaults run locally)
+    When the route throttling is read
+    Then every route has those burst and rate limits."""
     # (the limits are stage parameters: their defaults are what runs locally)
     settings = resolve(template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"], LocalContext(template))
     throttling = route_throttling(template)
@@ -307,6 +320,9 @@ Resources:
 
 
 def test_every_template_function_names_its_code_and_handler(template: dict[str, Any]) -> None:
+    """Given the template's functions
+    When they are listed
+    Then each names its code, a module.function handler and an environment."""
     for fn in functions(template):
         assert fn.code_uri and "." in fn.handler
         assert fn.environment  # the globals at least
@@ -316,7 +332,9 @@ def test_every_template_function_names_its_code_and_handler(template: dict[str, 
 
 
 def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> None:
-    # Given a context that knows the local table and queue
+    """Given a context that knows the local table and queue
+    When references are resolved
+    Then each gives the local value, parameters overriding defaults, pseudo parameters local ones."""
     context = LocalContext(template=template, parameters={"LogLevel": "DEBUG"})
     context.add_table(
         "EventsTable", "arena-events", stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/arena-events/stream/x"
@@ -345,7 +363,9 @@ def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> 
 
 
 def test_resolve_sub_join_and_conditions() -> None:
-    # Given a template with a parameter, a condition and a mapping
+    """Given a template with a parameter, a condition and a mapping
+    When expressions are resolved
+    Then they evaluate as CloudFormation would."""
     template = {
         "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
@@ -370,6 +390,9 @@ def test_resolve_sub_join_and_conditions() -> None:
 
 
 def test_resolve_never_fails_on_unknown_references() -> None:
+    """Given nothing known
+    When unknown things are referenced
+    Then readable strings come back."""
     # Given nothing known; When unknown things are referenced; Then readable strings come back
     context = LocalContext()
     assert resolve({"Ref": "UserPool"}, context) == "UserPool"
@@ -381,6 +404,9 @@ def test_resolve_never_fails_on_unknown_references() -> None:
 
 
 def test_the_template_environment_resolves_to_plain_values(template: dict[str, Any]) -> None:
+    """Given local table names
+    When every function's environment is resolved
+    Then no intrinsic is left."""
     # Given local table names; When every function's environment is resolved; Then no intrinsic is left
     context = LocalContext(template=template)
     for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
