@@ -161,6 +161,10 @@ def _leader_within(arena: ArenaClient, event_id: str, token: str, seconds: float
 
 
 def test_roles_are_enforced(arena: ArenaClient) -> None:
+    """Given a user and two event managers of the running stack
+    When each tries what its role may not do, and requests come without a valid token
+    Then the user may not create events or post trades, a manager may not manage another's event, and no token is
+    401."""
     run = f"roles-{int(time.time() * 1000)}"
     now = datetime.now(UTC)
     event = {

@@ -161,7 +161,9 @@ def test_an_admin_sets_the_price_table_and_a_stale_version_is_refused(arena: Are
     ],
 )
 def test_a_price_table_that_says_nothing_clear_is_422(arena: Arena, prices: list[Any], field: str) -> None:
-    """The refusal names the field or the rule broken."""
+    """Given a price table with a numeric price, a negative one, a type twice or a token price without its token
+    When an admin sets it
+    Then it is refused with 422 naming the field or the rule broken, and the table is unchanged."""
     # Given / When
     reply = call(arena, "put_prices", body={"prices": prices, "version": 0, "reason": "Season prices"})
     # Then
@@ -171,6 +173,9 @@ def test_a_price_table_that_says_nothing_clear_is_422(arena: Arena, prices: list
 
 
 def test_only_admins_read_or_set_prices(arena: Arena) -> None:
+    """Given an event manager
+    When they read or set the price table
+    Then both are 403."""
     # Given / When / Then
     assert call(arena, "get_prices", MIA).status == 403
     assert call(arena, "put_prices", MIA).status == 403
@@ -311,7 +316,9 @@ def test_a_snapshot_waits_for_lagging_rollups(arena: Arena, rollups: Rollups) ->
 def test_retention_after_the_end_compares_participants_with_the_markets_other_traders(
     arena: Arena, rollups: Rollups
 ) -> None:
-    # Given a completed event; ann trades the next day, eve (never joined) four days after
+    """Given a completed event; ann trades the next day, eve (never joined) four days after
+    When its performance is read
+    Then 1 of 4 participants who traded came back within a day, eve within 7 days, and unfinished windows say so."""
     event_id = traded_event(arena, rollups)
     complete(arena, rollups)
     arena.clock.set(datetime(2026, 12, 5, 18, tzinfo=UTC))
@@ -398,7 +405,9 @@ def test_an_event_nobody_traded_has_zero_figures_and_null_rates(arena: Arena) ->
 
 
 def test_performance_is_for_admins_and_the_events_managers(arena: Arena, rollups: Rollups) -> None:
-    # Given mia's event
+    """Given mia's event
+    When mia, another manager, a user, and an admin asking for an unknown event read performance
+    Then mia gets it, the others are 403, and the unknown event is 404."""
     event_id = traded_event(arena, rollups, MIA)
     # When / Then
     assert performance(arena, event_id, MIA).status == 200
@@ -458,7 +467,9 @@ def test_the_dashboard_pages_recent_events(arena: Arena, rollups: Rollups) -> No
 
 
 def test_participation_trends_over_a_bounded_range(arena: Arena, rollups: Rollups) -> None:
-    # Given a completed event
+    """Given a completed event
+    When the participation trends are asked over the default range, over a year, and backwards
+    Then the first gives the event's rates against the target, and the others are refused."""
     event_id = traded_event(arena, rollups)
     complete(arena, rollups)
     # When
@@ -503,7 +514,10 @@ def test_participation_trends_pages_hold_still_while_the_clock_moves(arena: Aren
 
 
 def test_volume_analysis_sums_the_events_of_the_range(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event
+    """Given a traded event
+    When the hours and days of the event's day, and too many minutes, are analysed
+    Then the totals, series, top pairs and hour profile are the event's, the same by day, and too many buckets is
+    refused."""
     event_id = traded_event(arena, rollups)
     # When hours of the event's day are analysed
     query = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z", "resolution": "hour"}
@@ -525,7 +539,9 @@ def test_volume_analysis_sums_the_events_of_the_range(arena: Arena, rollups: Rol
 
 
 def test_compare_puts_events_side_by_side(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event and an untraded one, both mia's
+    """Given a traded event and an untraded one, both mia's
+    When mia, another manager, and bad id lists compare them
+    Then mia gets them side by side with the best named; the others are refused."""
     traded = traded_event(arena, rollups, MIA)
     quiet = arena.new_event(MIA, name="Quiet", start_at=iso(START), end_at=iso(END), **OPEN)["id"]
     # When mia compares them

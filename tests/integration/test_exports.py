@@ -89,9 +89,12 @@ EXPECTED_PARTICIPANTS = [
 def test_export_of_participants_in_csv_is_accepted_run_and_downloaded(
     arena: Arena, archive_names: dict[str, str], queued: list[Any]
 ) -> None:
-    # Given an event with traded participants
+    """Given an event with traded participants
+    When an admin asks for its participants as CSV, and the worker runs
+    Then the job is accepted PENDING with its worker queued, then has one downloadable file of the participants by
+    rank."""
     event_id = traded_event(arena)
-    # When an admin asks for its participants as CSV
+    # When
     reply = request_export(arena, {"event_ids": [event_id], "datasets": ["participants"], "format": "csv"})
     # Then the job is accepted, PENDING, and its worker queued with its id
     assert reply.status == 202, reply

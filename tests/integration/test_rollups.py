@@ -317,6 +317,9 @@ def test_rollups_match_an_oracle_whatever_the_delivery(
 
 
 def test_reads_of_an_event_without_rollups(tables: dict[str, str]) -> None:
+    """Given no rollup for an event
+    When its totals, buckets, market traders and a user's days are read
+    Then nothing is invented."""
     # Given no rollup for an event; When read; Then nothing is invented
     start = datetime(2026, 12, 1, tzinfo=UTC)
     assert analytics.event_totals("01JNOTHING0000000000000000") is None

@@ -57,7 +57,7 @@ def test_event_has_the_payload_2_0_shape() -> None:
         now=1700000000.123,
     )
 
-    # Then it is what API Gateway sends
+    # Then
     assert event["version"] == "2.0"
     assert event["routeKey"] == "POST /api/events/{eventId}/join"
     assert event["rawPath"] == "/api/events/e%201/join"
@@ -93,7 +93,7 @@ def test_jwt_claims_are_strings_as_the_authorizer_passes_them() -> None:
     Then every claim is a string; the groups array is "[admin user]"; an ID token has no scopes."""
     event = build_http_event("GET", "/api/events", claims=CLAIMS)
 
-    # Then every claim is a string; the groups array is "[admin user]"
+    # Then
     jwt = event["requestContext"]["authorizer"]["jwt"]
     assert jwt["claims"] == {
         "sub": "user-1",
@@ -218,7 +218,7 @@ def test_route_table_prefers_the_most_specific_route() -> None:
         ]
     )
 
-    # When paths are matched; Then literal beats variable beats greedy, and an exact method beats ANY
+    # When / Then
     assert table.match("GET", "/api/events/mine").route.function_id == "Mine"
     assert table.match("POST", "/api/events/mine").route.function_id == "AnyMine"
     match = table.match("GET", "/api/events/e1")

@@ -51,9 +51,11 @@ def _layers(copy: Path) -> list[Path]:
 
 
 def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
-    # Given the build output; When three handlers of different kinds are imported as Lambda would
+    """Given the build output
+    When three handlers of different kinds are imported as Lambda would
+    Then they import, and the cold import time is measured."""
     results = artifact.check(build_dir, ["CreateEventFunction", "WebSocketFunction", "PushActivityFunction"])
-    # Then they import, and the cold import time is measured
+    # Then
     assert [(r.function, r.ok, r.error) for r in results] == [
         ("CreateEventFunction", True, None),
         ("WebSocketFunction", True, None),
@@ -95,13 +97,15 @@ def test_a_runtime_dependency_missing_from_the_layer_fails_the_check(build_dir: 
 
 
 def test_a_handler_that_does_not_exist_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
-    # Given a built template whose handler names a function the module does not define
+    """Given a built template whose handler names a function the module does not define
+    When the check runs
+    Then it fails on the missing attribute."""
     copy = _copy(build_dir, tmp_path, ["GetEventFunction"])
     template = copy / "template.yaml"
     text = template.read_text()
     assert "Handler: get_event.lambda_handler" in text
     template.write_text(text.replace("Handler: get_event.lambda_handler", "Handler: get_event.handler"))
-    # When the check runs; Then it fails on the missing attribute
+    # When / Then
     [result] = artifact.check(copy, ["GetEventFunction"])
     assert not result.ok and result.error.startswith("AttributeError"), result.error
 
@@ -124,7 +128,9 @@ def _imported_top_level_modules(folders: list[Path]) -> dict[str, str]:
 
 
 def test_the_layer_carries_every_module_the_code_imports_and_nothing_dev_only(build_dir: Path) -> None:
-    # Given every import in the functions and the arena package, lazy ones included
+    """Given every import in the functions and the arena package, lazy ones included
+    When they are compared with the built layer
+    Then each is the standard library's or the layer's, and the layer holds no dev-only tooling."""
     imported = _imported_top_level_modules([ROOT / "functions", ROOT / "layers" / "shared" / "python" / "arena"])
     layer = tpl.layer_python_dirs(tpl.load_template(build_dir / "template.yaml"), build_dir)[0]
     shipped = {path.name.removesuffix(".py") for path in layer.iterdir()}

@@ -324,7 +324,6 @@ def test_authorised_request_reaches_the_handler_with_string_claims(stack: LocalS
     """Given a token for an admin
     When the echo route is called with path, query and a raw token header
     Then the handler saw API Gateway's event (claims as strings) and its environment resolved from the template."""
-    # Given a token for an admin; When the echo route is called with path, query and a raw token header
     status, headers, body = call(stack, "GET", "/echo/some%20one?x=1&x=2", headers={"Authorization": token})
 
     # Then the handler saw API Gateway's event: claims as strings, groups as "[admin user]"
@@ -390,7 +389,6 @@ def test_route_throttling_answers_429(stack: LocalStack) -> None:
     """Given a route with a burst of 2 and almost no refill
     When called three times
     Then the third is throttled with 429 Too Many Requests."""
-    # Given a route with a burst of 2 and almost no refill; When called three times; Then the third is throttled
     statuses = [call(stack, "GET", "/limited")[0] for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert call(stack, "GET", "/limited")[2] == {"message": "Too Many Requests"}
@@ -532,7 +530,7 @@ def test_sqs_messages_are_delivered_and_failed_ones_retried(stack: LocalStack) -
     for body in ("one", "fail-once", "two"):
         sqs.send_message(QueueUrl=stack.queues["WorkQueue"]["url"], MessageBody=body)
 
-    # When the poller has run; Then every body arrived, "fail-once" twice (second receive), the others once
+    # When / Then
     deliveries = wait_for(
         lambda: [r for r in recorded(stack, "queue") if r["receive_count"] == "2"] and recorded(stack, "queue")
     )

@@ -151,7 +151,6 @@ def test_table_definitions_keep_only_what_create_table_takes(template: dict[str,
     """Given the template's tables
     When turned into create_table kwargs with a local name map
     Then the names follow the map and nothing create_table rejects is left."""
-    # Given the template's tables; When turned into create_table kwargs with a local name map
     first = next(iter(resources_of_type(template, "AWS::DynamoDB::Table")))
     definitions = table_definitions(template, names={first: "arena-test-" + first})
 
@@ -178,7 +177,7 @@ def test_create_tables_with_exist_ok_leaves_existing_tables(aws: None, template:
     client = boto3.client("dynamodb")
     first = create_tables(client, template)
 
-    # When created again with exist_ok; Then the same names come back, and without it the clash is an error
+    # When / Then
     assert create_tables(client, template, exist_ok=True) == first
     with pytest.raises(client.exceptions.ResourceInUseException):
         create_tables(client, template)
@@ -228,7 +227,7 @@ def test_routes_match_the_http_api_events_of_the_template(template: dict[str, An
                 authorizer = (p.get("Auth") or {}).get("Authorizer", default_authorizer)
                 expected.append((p["Method"].upper(), p["Path"], logical_id, authorizer not in (None, "NONE")))
 
-    # When the routes are listed; Then they are exactly those, in template order
+    # When / Then
     assert [tuple(route) for route in http_routes(template)] == expected
     assert expected  # the template does serve HTTP routes
 
@@ -346,7 +345,7 @@ def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> 
         name="TradeQueue",
     )
 
-    # When references are resolved; Then each gives the local value
+    # When / Then
     assert resolve({"Ref": "EventsTable"}, context) == "arena-events"
     assert resolve({"Ref": "TradeQueue"}, context) == "http://localhost/123/TradeQueue"
     assert resolve({"Fn::GetAtt": ["TradeQueue", "Arn"]}, context) == "arn:aws:sqs:us-east-1:123456789012:TradeQueue"
@@ -374,7 +373,7 @@ def test_resolve_sub_join_and_conditions() -> None:
     context = LocalContext(template=template)
     context.add_table("T", "local-t")
 
-    # When expressions are resolved; Then they evaluate as CloudFormation would
+    # When / Then
     assert resolve({"Fn::Sub": "arena-${Stage}-${AWS::Region}"}, context) == "arena-dev-us-east-1"
     assert resolve({"Fn::Sub": "${T.Arn}|${T}|${!Literal}"}, context) == (
         "arn:aws:dynamodb:us-east-1:123456789012:table/local-t|local-t|${Literal}"
@@ -393,7 +392,6 @@ def test_resolve_never_fails_on_unknown_references() -> None:
     """Given nothing known
     When unknown things are referenced
     Then readable strings come back."""
-    # Given nothing known; When unknown things are referenced; Then readable strings come back
     context = LocalContext()
     assert resolve({"Ref": "UserPool"}, context) == "UserPool"
     assert resolve({"Fn::GetAtt": ["UserPool", "ProviderURL"]}, context) == "UserPool.ProviderURL"
@@ -407,7 +405,6 @@ def test_the_template_environment_resolves_to_plain_values(template: dict[str, A
     """Given local table names
     When every function's environment is resolved
     Then no intrinsic is left."""
-    # Given local table names; When every function's environment is resolved; Then no intrinsic is left
     context = LocalContext(template=template)
     for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
         context.add_table(logical_id, f"local-{logical_id}")

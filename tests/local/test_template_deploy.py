@@ -165,7 +165,7 @@ def test_each_transformed_stack_fits_in_cloudformation_s_limit(
             f" (CloudFormation allows {CLOUDFORMATION_RESOURCE_LIMIT} per stack)"
         )
 
-        # Then CloudFormation accepts it as a stack
+        # Then
         assert count < CLOUDFORMATION_RESOURCE_LIMIT, name
     # And the parent deploys each child as a stack
     parent = transformed_stacks[""]["Resources"]
@@ -384,7 +384,7 @@ def test_every_dead_letter_queue_and_stream_consumer_raises_an_alarm(template: d
     assert len(dead_letters) >= 6
 
     for queue_id in dead_letters:
-        # Then a single message in any DLQ raises an alarm
+        # Then
         assert any(
             props.get("MetricName") == "ApproximateNumberOfMessagesVisible"
             and props["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
@@ -402,7 +402,6 @@ def test_every_alarm_notifies_the_alarm_topic(template: dict[str, Any]) -> None:
     """Given every alarm of the template
     When its actions are read
     Then each tells the team through the one topic, which e-mails when an address is set."""
-    # Given every alarm; Then each tells the team through the one topic, which e-mails when an address is set
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
     assert len(alarms) > len(resources_of_type(template, "AWS::Serverless::Function"))
     for alarm_id, props in alarms.items():
@@ -418,7 +417,7 @@ def test_logs_are_kept_for_the_stage_s_retention(template: dict[str, Any]) -> No
     Then every log group expires after the stage's retention, and every function and both APIs log into one."""
     log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
     for group_id, props in log_groups.items():
-        # Then every log group expires after the stage's retention
+        # Then
         assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, group_id
     for function_id, props in resources_of_type(template, "AWS::Serverless::Function").items():
         # And every function logs into one of them

@@ -173,7 +173,9 @@ def test_each_function_gets_its_own_stack_s_globals_and_resolves_locally(tmp_pat
 def test_a_child_the_view_cannot_hold_is_refused_with_a_clear_error(
     tmp_path: Path, parent: str, child: str, message: str
 ) -> None:
-    # Given a parent and a child that do not fit together; When loaded; Then the error says why
+    """Given a parent and a child that do not fit together
+    When loaded
+    Then the error says why."""
     with pytest.raises(NestedStackError, match=message):
         load_template(_write(tmp_path, parent, child))
 
@@ -220,7 +222,9 @@ def _names(value: Any) -> set[str]:
 
 
 def test_template_yaml_runs_the_real_time_area_in_its_own_stack() -> None:
-    # Given template.yaml as the local stack reads it, and the stacks it deploys
+    """Given template.yaml as the local stack reads it, and the stacks it deploys
+    When the nested stacks are read
+    Then the real-time area is a nested stack read as part of the parent, whose names the parent alone does not use."""
     template = load_template()
     stacks = load_stack_templates()
     with (REPO_ROOT / "template.yaml").open(encoding="utf-8") as handle:

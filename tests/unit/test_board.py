@@ -298,7 +298,6 @@ def test_decode_rejects_unknown_formats() -> None:
     """Given bytes that are not a bucket
     When they are decoded
     Then decoding refuses them."""
-    # Given bytes that are not a bucket, Then decoding refuses them
     with pytest.raises(ValueError):
         decode_bucket(b"")
     with pytest.raises(ValueError):
@@ -328,7 +327,6 @@ def test_nothing_to_do_returns_the_same_index() -> None:
     """Given the empty board
     When nothing, or only the removal of an absent user, is applied
     Then the very same index comes back, nothing is written, and the removal is kept as a tombstone."""
-    # Given the empty board, When nothing, or only the removal of an absent user, is applied
     index = BoardIndex()
     for changes in ([], [Change("ghost", None, None, version=3)]):
         result = apply(index, Store().load, changes)
@@ -391,7 +389,6 @@ def test_a_large_batch_splits_into_many_buckets_within_bounds() -> None:
     """Given the empty board
     When 1,000 participants arrive in one batch with the default sizes
     Then they land in buckets of about 256, none over 512 nor under 64, best first."""
-    # Given the empty board, When 1,000 participants arrive in one batch with the default sizes
     people = [entry(f"u{i:04d}", str(i % 97), i % 5) for i in range(1000)]
     store = Store()
     result = apply(BoardIndex(), store.load, [Change(e.user_id, None, e) for e in people])
@@ -610,7 +607,7 @@ def test_a_user_found_twice_on_the_board_is_refused() -> None:
     store = Store()
     store.buckets = {"1.0": [a9, b5], "1.1": [a1]}
     index = BoardIndex(1, (BucketRef("1.0", b5.key, 2, 2), BucketRef("1.1", "", 1, 1)))
-    # When a's entry in the lower bucket moves up into the other one, Then apply refuses to make it worse
+    # When / Then
     with pytest.raises(BoardConflict):
         apply(index, store.load, [Change("a", a1.key, entry("a", "8", version=3))])
 
@@ -619,7 +616,6 @@ def test_salted_bucket_ids_for_writers_that_may_race() -> None:
     """Given two writers building the same generation
     When each salts its ids
     Then their bucket ids differ."""
-    # Given two writers building the same generation, When each salts its ids, Then their bucket ids differ
     one = apply(BoardIndex(), Store().load, [Change("a", None, entry("a", "1"))], id_salt="w1-")
     two = apply(BoardIndex(), Store().load, [Change("a", None, entry("a", "1"))], id_salt="w2-")
     assert list(one.written) == ["1.w1-0"] and list(two.written) == ["1.w2-0"]

@@ -84,7 +84,7 @@ def test_a_balanced_posting_is_accepted_in_canonical_order() -> None:
     Then they come back as Legs sorted by account, amounts untouched."""
     legs = [("user:b", D("30.25")), (POOL, D("-100")), ("user:a", D("69.75"))]
 
-    # When validated; Then they come back as Legs sorted by account, amounts untouched
+    # When / Then
     checked = validate_legs(legs)
     assert checked == (Leg(POOL, D("-100")), Leg("user:a", D("69.75")), Leg("user:b", D("30.25")))
     assert exact.total(leg.amount for leg in checked) == 0
@@ -160,7 +160,7 @@ def test_at_most_33_legs() -> None:
 
     assert MAX_LEGS == 33
     assert len(validate_legs(payout(32))) == 33
-    # When one more user is paid in the same posting; Then it is refused
+    # When / Then
     refused("too_many_legs", payout(33))
 
 

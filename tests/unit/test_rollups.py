@@ -64,7 +64,7 @@ def test_tally_adds_exactly_and_zero_is_neutral() -> None:
     a = Tally(volume=D("0.1"), trades=1, fees=D("0.0000000000000000001"), buy_volume=D("0.1"))
     b = Tally(volume=D("12345678901234567890.2"), trades=2, fees=D("1"), sell_volume=D("12345678901234567890.2"))
 
-    # When added; Then every counter is the exact sum
+    # When / Then
     assert a + b == Tally(
         volume=D("12345678901234567890.3"),
         trades=3,

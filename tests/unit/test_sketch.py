@@ -8,13 +8,15 @@ from arena.domain.sketch import EXACT_LIMIT, Distinct, HyperLogLog
 
 @pytest.mark.parametrize("cardinality", [10, 1_000, 20_000, 100_000])
 def test_estimate_is_within_four_standard_errors(cardinality: int) -> None:
-    # Given a sketch of `cardinality` distinct ids (each added twice: repeats change nothing)
+    """Given a sketch of `cardinality` distinct ids (each added twice: repeats change nothing)
+    When estimated
+    Then the error is within 4 standard errors (1.04/sqrt(4096) = 1.6%)."""
     sketch = HyperLogLog()
     ids = [f"user-{i}" for i in range(cardinality)]
     sketch.update(ids)
     sketch.update(ids)
 
-    # When estimated; Then the error is within 4 standard errors (1.04/sqrt(4096) = 1.6%)
+    # When / Then
     error = abs(sketch.estimate() - cardinality) / cardinality
     assert error <= 4 * sketch.standard_error
 
@@ -37,6 +39,9 @@ def test_merge_estimates_the_union_and_equals_the_sketch_of_the_union() -> None:
 
 
 def test_round_trip_through_bytes() -> None:
+    """Given a sketch of 500 traders
+    When it is written to bytes and read back
+    Then it is 2 + 4096 bytes and equals the original."""
     sketch = HyperLogLog()
     sketch.update(f"trader-{i}" for i in range(500))
     data = sketch.to_bytes()
@@ -45,6 +50,9 @@ def test_round_trip_through_bytes() -> None:
 
 
 def test_bad_bytes_and_mismatched_precisions_are_refused() -> None:
+    """Given malformed bytes, and two sketches of different precisions
+    When the bytes are read and the sketches merged
+    Then both are refused with ValueError."""
     with pytest.raises(ValueError):
         HyperLogLog.from_bytes(b"\x09\x0c")
     with pytest.raises(ValueError):
@@ -52,12 +60,14 @@ def test_bad_bytes_and_mismatched_precisions_are_refused() -> None:
 
 
 def test_distinct_is_exact_until_the_limit_then_a_sketch() -> None:
-    # Given an exact count with a small limit
+    """Given an exact count with a small limit
+    When it passes the limit
+    Then it becomes a sketch that still counts about right."""
     small = Distinct(limit=3)
     small.add_all(["a", "b", "a"])
     assert small.exact and small.count() == 2
 
-    # When it passes the limit; Then it becomes a sketch that still counts about right
+    # When / Then
     small.add_all(["c", "d"])
     assert not small.exact and small.count() == 4
 
