@@ -40,14 +40,18 @@ def _failures(status: int, body: Any, content_type: str = "application/json") ->
 
 
 def test_the_fuzz_covers_every_operation_of_the_document() -> None:
-    """Given docs/openapi.json Then the fuzz has one case per operation, every path and method of it."""
+    """Given docs/openapi.json
+    When its operations are compared with the fuzz's cases
+    Then the fuzz has one case per operation, every path and method of it."""
     document = json.loads((ROOT / "docs" / "openapi.json").read_text())
     documented = {f"{method.upper()} {path}" for path, methods in document["paths"].items() for method in methods}
     assert {f"{op.method.upper()} {op.path}" for op in OPERATIONS} == documented
 
 
 def test_a_documented_error_in_the_error_shape_passes() -> None:
-    """Given a 404 the operation documents, in the error shape Then no check fails."""
+    """Given a 404 the operation documents, in the error shape
+    When the checks run on it
+    Then no check fails."""
     assert _failures(404, ERROR) == set()
     assert error_shape_violation(404, json.dumps(ERROR).encode()) is None
 
@@ -63,7 +67,9 @@ def test_a_documented_error_in_the_error_shape_passes() -> None:
     ids=["5xx", "undocumented status", "content type", "schema"],
 )
 def test_each_check_catches_its_class(status: int, body: Any, content_type: str, expected: str) -> None:
-    """Given an answer that breaks the contract in one way Then the fuzz names that class."""
+    """Given an answer that breaks the contract in one way
+    When the checks run on it
+    Then the fuzz names that class."""
     raw = body.encode() if isinstance(body, str) else body
     assert expected in _failures(status, raw, content_type)
 
@@ -81,11 +87,14 @@ def test_each_check_catches_its_class(status: int, body: Any, content_type: str,
     ids=["gateway 404", "html", "framework 422", "no details", "numeric code", "authorizer body on a 403"],
 )
 def test_an_error_outside_the_error_shape_is_caught(status: int, body: bytes) -> None:
-    """Given an error body that is not {"error": {"code", "message", "details"}} Then the fuzz says why."""
+    """Given an error body that is not {"error": {"code", "message", "details"}}
+    When the error shape check runs on it
+    Then the fuzz says why."""
     assert error_shape_violation(status, body)
 
 
 def test_the_authorizers_own_401_is_the_one_body_outside_the_shape() -> None:
-    """Given API Gateway's JWT authorizer refusal (a body AWS does not let us reshape) Then the shape check lets it
-    pass; the schema check still holds it to what the document says about 401."""
+    """Given API Gateway's JWT authorizer refusal (a body AWS does not let us reshape)
+    When the error shape check runs on it
+    Then the shape check lets it pass; the schema check still holds it to what the document says about 401."""
     assert error_shape_violation(401, b'{"message":"Unauthorized"}') is None

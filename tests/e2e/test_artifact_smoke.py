@@ -78,9 +78,12 @@ async def _next_of_type(socket: ClientConnection, kind: str, seconds: float = 30
 
 
 def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena: ArenaClient) -> None:
+    """Given a stack whose template and layer are the build output's
+    When an event with a token and a custom prize is created, edited, joined, traded, watched, completed, paid and
+    claimed, and the other areas are exercised
+    Then every answer is right, and every function of the template ran from the artifact without raising."""
     arena = artifact_arena
     health = _ok(arena.call("GET", "/local/health"))
-    # Given a stack whose template and layer are the build output's
     assert ".aws-sam" in Path(health["template"]).parts, health["template"]
     assert health["layers"] and all(".aws-sam" in Path(layer).parts for layer in health["layers"]), health["layers"]
     run = f"smoke{int(time.time())}"

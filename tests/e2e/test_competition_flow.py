@@ -27,12 +27,15 @@ def _iso(moment: datetime) -> str:
 
 
 def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
+    """Given an admin creates a volume event that started a minute ago
+    When the exchange posts 5,000 trades in shuffled batches, 10% of them sent twice
+    Then every unique trade was accepted once and every repeat reported as a duplicate
+    When the admin disqualifies the leader, the board drops them at once; reinstated, they are back on top"""
     run = f"e2e-{int(time.time() * 1000)}"
     admin = arena.token(f"{run}-admin", ["admin"])
     feed = arena.token(f"{run}-feed", ["service"])
     now = datetime.now(UTC)
 
-    # Given an admin creates a volume event that started a minute ago
     created = arena.call(
         "POST",
         "/api/events",
@@ -61,7 +64,7 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
     assert listed.status == 200, listed.body
     assert event_id in [e["id"] for e in listed.body["items"]]
 
-    # When the exchange posts 5,000 trades in shuffled batches, 10% of them sent twice
+    # When
     simulator = TradeSimulator(traders, seed=7, prefix=run)
     unique = simulator.trades(UNIQUE_TRADES, now - timedelta(seconds=50), now)
     rng = random.Random(11)
@@ -79,7 +82,7 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
     elapsed = time.perf_counter() - started
     print(f"\ningest: {len(sent)} trades in {len(batches)} calls, {elapsed:.1f} s, {len(sent) / elapsed:.0f} trades/s")
 
-    # Then every unique trade was accepted once and every repeat reported as a duplicate
+    # Then
     assert all(r.status == 200 for r in replies), [r.body for r in replies if r.status != 200][:1]
     assert sum(r.body["accepted"] for r in replies) == UNIQUE_TRADES
     assert sum(r.body["duplicates"] for r in replies) == len(sent) - UNIQUE_TRADES
@@ -133,7 +136,7 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
         me = arena.call("GET", f"/api/events/{event_id}/participants/me", tokens[trader])
         assert me.status == 200 and me.body["trade_count"] == count[trader]
 
-    # When the admin disqualifies the leader, the board drops them at once; reinstated, they are back on top
+    # When
     leader = expected[0]
     path = f"/api/events/{event_id}/participants/{leader}"
     out = arena.call("POST", f"{path}/disqualify", admin, {"reason": "wash trading with a linked account"})
@@ -158,6 +161,10 @@ def _leader_within(arena: ArenaClient, event_id: str, token: str, seconds: float
 
 
 def test_roles_are_enforced(arena: ArenaClient) -> None:
+    """Given a user and two event managers of the running stack
+    When each tries what its role may not do, and requests come without a valid token
+    Then the user may not create events or post trades, a manager may not manage another's event, and no token is
+    401."""
     run = f"roles-{int(time.time() * 1000)}"
     now = datetime.now(UTC)
     event = {

@@ -39,6 +39,9 @@ def _wait(condition: Any, seconds: float, what: str) -> None:
 
 
 def test_a_short_event_runs_its_whole_lifecycle_on_schedules(stack: Any) -> None:
+    """Given a short volume event with a points prize, created on the running stack and joined by two traders
+    When its start schedule fires, the trades are posted, and its end schedule and the sweeps run
+    Then it starts once, ends, completes, and the distribution workflow credits the winner's points."""
     from arena.adapters import schedules
     from arena.store import events as event_store
     from arena.store import results

@@ -70,6 +70,9 @@ def script_run(blocks: dict[str, list[str]], environment: dict[str, str]) -> dic
 
 
 def test_the_readme_has_the_examples_a_newcomer_needs(blocks: dict[str, list[str]]) -> None:
+    """Given the README's code blocks
+    When the script and client examples are read
+    Then they call every route a newcomer needs, show both WebSocket clients, and write no dates that go stale."""
     script = "\n".join(blocks["script"])
     for needed in ("/api/events", "/join", "/api/trades", "local.send_trades", "/leaderboard", "/participants/me"):
         assert needed in script, needed

@@ -103,6 +103,10 @@ def _management(url: str, method: str, connection_id: str) -> int:
 
 
 def test_live_leaderboards_and_rank_changes_over_websockets(arena: ArenaClient) -> None:
+    """Given an event that started a minute ago and 50 traders connected over WebSockets
+    When the exchange posts trades in rounds and one client drops without a close frame
+    Then every client shows the HTTP leaderboard's top rows, each is told only its own rank changes, and the dropped
+    one is gone."""
     asyncio.run(_scenario(arena))
 
 

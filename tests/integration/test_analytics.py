@@ -126,11 +126,13 @@ def snapshot_item(event_id: str) -> dict[str, Any] | None:
 
 
 def test_an_admin_sets_the_price_table_and_a_stale_version_is_refused(arena: Arena) -> None:
-    # Given no price table yet
+    """Given no price table yet
+    When the admin sets one from the sample
+    Then it is stored at version 1, audited, and read back"""
     assert call(arena, "get_prices").body == {"prices": [], "version": 0, "updated_by": None, "updated_at": None}
-    # When the admin sets one from the sample
+    # When
     first = call(arena, "put_prices")
-    # Then it is stored at version 1, audited, and read back
+    # Then
     assert first.status == 200, first
     assert first.body["prices"] == [
         {"currency": "points", "price": "0.01"},
@@ -159,7 +161,9 @@ def test_an_admin_sets_the_price_table_and_a_stale_version_is_refused(arena: Are
     ],
 )
 def test_a_price_table_that_says_nothing_clear_is_422(arena: Arena, prices: list[Any], field: str) -> None:
-    """The refusal names the field or the rule broken."""
+    """Given a price table with a numeric price, a negative one, a type twice or a token price without its token
+    When an admin sets it
+    Then it is refused with 422 naming the field or the rule broken, and the table is unchanged."""
     # Given / When
     reply = call(arena, "put_prices", body={"prices": prices, "version": 0, "reason": "Season prices"})
     # Then
@@ -169,6 +173,9 @@ def test_a_price_table_that_says_nothing_clear_is_422(arena: Arena, prices: list
 
 
 def test_only_admins_read_or_set_prices(arena: Arena) -> None:
+    """Given an event manager
+    When they read or set the price table
+    Then both are 403."""
     # Given / When / Then
     assert call(arena, "get_prices", MIA).status == 403
     assert call(arena, "put_prices", MIA).status == 403
@@ -178,12 +185,14 @@ def test_only_admins_read_or_set_prices(arena: Arena) -> None:
 
 
 def test_a_running_events_performance_is_live_with_projected_prizes(arena: Arena, rollups: Rollups) -> None:
-    # Given a running event with trades, and prices set
+    """Given a running event with trades, and prices set
+    When the admin asks for its performance
+    Then every metric is computed now"""
     event_id = traded_event(arena, rollups)
     assert set_prices(arena).status == 200
-    # When the admin asks for its performance
+    # When
     reply = performance(arena, event_id)
-    # Then every metric is computed now
+    # Then
     assert reply.status == 200, reply
     body = reply.body
     m = body["source"], body["metrics"]
@@ -218,13 +227,15 @@ def test_a_running_events_performance_is_live_with_projected_prizes(arena: Arena
 
 
 def test_completion_writes_the_snapshot_once_and_performance_serves_it(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event, prices set, completed by the lifecycle
+    """Given a traded event, prices set, completed by the lifecycle
+    When the completion runs again: the sweep, the hourly check, the snapshot service itself
+    Then one snapshot, the same bytes"""
     event_id = traded_event(arena, rollups)
     assert set_prices(arena).status == 200
     complete(arena, rollups)
     written = snapshot_item(event_id)
     assert written is not None
-    # When the completion runs again: the sweep, the hourly check, the snapshot service itself
+    # When
     from arena.services.analytics import snapshot
     from arena.store import events as event_store
 
@@ -233,7 +244,7 @@ def test_completion_writes_the_snapshot_once_and_performance_serves_it(arena: Ar
     event = event_store.get(event_id)
     assert event is not None
     assert snapshot.write_for(event) is False
-    # Then one snapshot, the same bytes
+    # Then
     assert snapshot_item(event_id) == written
     # And performance serves it, with every metric as defined
     reply = performance(arena, event_id)
@@ -279,20 +290,23 @@ def test_completion_writes_the_snapshot_once_and_performance_serves_it(arena: Ar
 
 
 def test_a_snapshot_waits_for_lagging_rollups(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event completed while the rollups have not seen its last trade
+    """Given a traded event completed while the rollups have not seen its last trade
+    Then no snapshot yet, and performance is computed live
+    When the rollups catch up and the hourly check runs
+    Then the snapshot is written, consistent"""
     event_id = traded_event(arena, rollups)
     arena.clock.set(datetime(2026, 12, 1, 12, 50, tzinfo=UTC))
     assert arena.ingest([trade(f"{event_id}-late", "dan", "2026-12-01T12:50:00Z", quantity="1")]).status == 200
     arena.clock.set(END + GRACE)
     arena.stream.drain()
     sweep(arena)
-    # Then no snapshot yet, and performance is computed live
+    # Then
     assert snapshot_item(event_id) is None
     assert performance(arena, event_id).body["source"] == "live"
-    # When the rollups catch up and the hourly check runs
+    # When
     rollups.drain()
     arena._load("lifecycle", "process_completed_events").lambda_handler({}, arena.context)
-    # Then the snapshot is written, consistent
+    # Then
     reply = performance(arena, event_id)
     assert reply.body["source"] == "snapshot"
     assert reply.body["metrics"]["rollups_consistent"] is True
@@ -302,7 +316,9 @@ def test_a_snapshot_waits_for_lagging_rollups(arena: Arena, rollups: Rollups) ->
 def test_retention_after_the_end_compares_participants_with_the_markets_other_traders(
     arena: Arena, rollups: Rollups
 ) -> None:
-    # Given a completed event; ann trades the next day, eve (never joined) four days after
+    """Given a completed event; ann trades the next day, eve (never joined) four days after
+    When its performance is read
+    Then 1 of 4 participants who traded came back within a day, eve within 7 days, and unfinished windows say so."""
     event_id = traded_event(arena, rollups)
     complete(arena, rollups)
     arena.clock.set(datetime(2026, 12, 5, 18, tzinfo=UTC))
@@ -331,12 +347,14 @@ def test_retention_after_the_end_compares_participants_with_the_markets_other_tr
 
 
 def test_the_series_is_bounded_and_pages_with_a_cursor(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event
+    """Given a traded event
+    When two days of minutes are asked
+    Then a day of minutes comes first, the rest behind the cursor"""
     event_id = traded_event(arena, rollups)
-    # When two days of minutes are asked
+    # When
     query = {"resolution": "minute", "from": "2026-11-30T00:00:00Z", "to": "2026-12-02T00:00:00Z"}
     first = performance(arena, event_id, **query)
-    # Then a day of minutes comes first, the rest behind the cursor
+    # Then
     assert first.status == 200, first
     assert len(first.body["series"]["points"]) == 1440
     second = performance(arena, event_id, resolution="minute", cursor=first.body["series"]["next_cursor"])
@@ -366,15 +384,17 @@ def test_the_series_is_bounded_and_pages_with_a_cursor(arena: Arena, rollups: Ro
 
 
 def test_an_event_nobody_traded_has_zero_figures_and_null_rates(arena: Arena) -> None:
-    # Given an event just created, then cancelled
+    """Given an event just created, then cancelled
+    When its performance is asked, before and after the cancellation
+    Then zeros where something is counted, null where a rate has no denominator"""
     event_id = arena.new_event(
         name="Quiet", start_at=iso(NOON + timedelta(days=1)), end_at=iso(END + timedelta(days=2))
     )["id"]
-    # When its performance is asked, before and after the cancellation
+    # When
     before = performance(arena, event_id)
     assert arena.cancel_event(event_id, "No sponsor").status == 200
     after = performance(arena, event_id, resolution="day")
-    # Then zeros where something is counted, null where a rate has no denominator
+    # Then
     for reply in (before, after):
         assert reply.status == 200, reply
         metrics = reply.body["metrics"]
@@ -385,7 +405,9 @@ def test_an_event_nobody_traded_has_zero_figures_and_null_rates(arena: Arena) ->
 
 
 def test_performance_is_for_admins_and_the_events_managers(arena: Arena, rollups: Rollups) -> None:
-    # Given mia's event
+    """Given mia's event
+    When mia, another manager, a user, and an admin asking for an unknown event read performance
+    Then mia gets it, the others are 403, and the unknown event is 404."""
     event_id = traded_event(arena, rollups, MIA)
     # When / Then
     assert performance(arena, event_id, MIA).status == 200
@@ -400,7 +422,9 @@ def test_performance_is_for_admins_and_the_events_managers(arena: Arena, rollups
 
 
 def test_the_dashboard_shows_live_and_recent_events_to_whoever_manages_them(arena: Arena, rollups: Rollups) -> None:
-    # Given mia's completed event and the admin's running one
+    """Given mia's completed event and the admin's running one
+    When the admin and mia look
+    Then the admin sees both, mia her own only"""
     done = traded_event(arena, rollups, MIA, name="Done")
     complete(arena, rollups)
     running = arena.new_event(
@@ -408,10 +432,10 @@ def test_the_dashboard_shows_live_and_recent_events_to_whoever_manages_them(aren
     )["id"]
     arena.clock.set(END + timedelta(hours=1))
     sweep(arena)
-    # When the admin and mia look
+    # When
     admin = call(arena, "get_dashboard", query={"days": "7"})
     mine = call(arena, "get_dashboard", MIA, query={"days": "7"})
-    # Then the admin sees both, mia her own only
+    # Then
     assert admin.status == 200, admin
     assert [e["event_id"] for e in admin.body["live"]] == [running]
     assert [e["event_id"] for e in admin.body["recent"]] == [done]
@@ -424,14 +448,16 @@ def test_the_dashboard_shows_live_and_recent_events_to_whoever_manages_them(aren
 
 
 def test_the_dashboard_pages_recent_events(arena: Arena, rollups: Rollups) -> None:
-    # Given two completed events
+    """Given two completed events
+    When paged one at a time
+    Then each comes once"""
     first = traded_event(arena, rollups, name="One")
     second = traded_event(arena, rollups, name="Two")
     complete(arena, rollups)
-    # When paged one at a time
+    # When
     page = call(arena, "get_dashboard", query={"days": "7", "limit": "1"})
     rest = call(arena, "get_dashboard", query={"days": "7", "limit": "1", "cursor": page.body["next_cursor"]})
-    # Then each comes once
+    # Then
     seen = [e["event_id"] for e in page.body["recent"] + rest.body["recent"]]
     assert sorted(seen) == sorted([first, second])
     assert rest.body["next_cursor"] is None
@@ -441,7 +467,9 @@ def test_the_dashboard_pages_recent_events(arena: Arena, rollups: Rollups) -> No
 
 
 def test_participation_trends_over_a_bounded_range(arena: Arena, rollups: Rollups) -> None:
-    # Given a completed event
+    """Given a completed event
+    When the participation trends are asked over the default range, over a year, and backwards
+    Then the first gives the event's rates against the target, and the others are refused."""
     event_id = traded_event(arena, rollups)
     complete(arena, rollups)
     # When
@@ -461,17 +489,19 @@ def test_participation_trends_over_a_bounded_range(arena: Arena, rollups: Rollup
 
 
 def test_participation_trends_pages_hold_still_while_the_clock_moves(arena: Arena, rollups: Rollups) -> None:
-    # Given two completed events
+    """Given two completed events
+    When the default range (the 90 days to now) is paged one event at a time, an hour apart
+    Then the second page continues the first one's range"""
     first = traded_event(arena, rollups, name="First")
     second = traded_event(arena, rollups, name="Second")
     complete(arena, rollups)
-    # When the default range (the 90 days to now) is paged one event at a time, an hour apart
+    # When
     arena.clock.set(END + timedelta(hours=2))
     first_page = call(arena, "get_participation_trends", query={"limit": "1"})
     arena.clock.set(END + timedelta(hours=3))
     cursor = first_page.body["next_cursor"]
     second_page = call(arena, "get_participation_trends", query={"limit": "1", "cursor": cursor})
-    # Then the second page continues the first one's range
+    # Then
     assert second_page.status == 200, second_page
     seen = [e["event_id"] for e in first_page.body["events"] + second_page.body["events"]]
     assert sorted(seen) == sorted([first, second])
@@ -484,7 +514,10 @@ def test_participation_trends_pages_hold_still_while_the_clock_moves(arena: Aren
 
 
 def test_volume_analysis_sums_the_events_of_the_range(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event
+    """Given a traded event
+    When the hours and days of the event's day, and too many minutes, are analysed
+    Then the totals, series, top pairs and hour profile are the event's, the same by day, and too many buckets is
+    refused."""
     event_id = traded_event(arena, rollups)
     # When hours of the event's day are analysed
     query = {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z", "resolution": "hour"}
@@ -506,7 +539,9 @@ def test_volume_analysis_sums_the_events_of_the_range(arena: Arena, rollups: Rol
 
 
 def test_compare_puts_events_side_by_side(arena: Arena, rollups: Rollups) -> None:
-    # Given a traded event and an untraded one, both mia's
+    """Given a traded event and an untraded one, both mia's
+    When mia, another manager, and bad id lists compare them
+    Then mia gets them side by side with the best named; the others are refused."""
     traded = traded_event(arena, rollups, MIA)
     quiet = arena.new_event(MIA, name="Quiet", start_at=iso(START), end_at=iso(END), **OPEN)["id"]
     # When mia compares them
@@ -531,13 +566,15 @@ def test_the_minute_sweep_pushes_live_metrics_to_admins(
     rollups: Rollups,
     realtime: Realtime,  # noqa: F811 - the fixture imported above
 ) -> None:
-    # Given an admin on the admin topic and a running event with trades at noon
+    """Given an admin on the admin topic and a running event with trades at noon
+    When the sweep runs in the minute after noon
+    Then the admin gets that minute's figures"""
     realtime.user("c-root", "root", "admin", groups=("admin",))
     event_id = traded_event(arena, rollups)
-    # When the sweep runs in the minute after noon
+    # When
     arena.clock.set(NOON + timedelta(minutes=1, seconds=5))
     sweep(arena)
-    # Then the admin gets that minute's figures
+    # Then
     (message,) = realtime.api.to("c-root", "analytics")
     (figures,) = message["data"]["events"]
     assert figures == {

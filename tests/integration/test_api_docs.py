@@ -59,6 +59,10 @@ def _body(answer: dict[str, Any]) -> bytes:
 
 
 def test_the_page_loads_swagger_ui_and_the_document_from_this_api(docs: Callable[..., dict[str, Any]]) -> None:
+    """Given no token
+    When anyone opens the docs page
+    Then it is HTML loading Swagger UI from this API by relative URLs under a strict policy, reading
+    /api/openapi.json."""
     # When anyone, without a token, opens the page
     answer = docs("/api/docs", "/api/docs")
 
@@ -84,10 +88,13 @@ def test_the_page_loads_swagger_ui_and_the_document_from_this_api(docs: Callable
 def test_swagger_ui_is_served_from_the_layer_compressed_when_asked(
     docs: Callable[..., dict[str, Any]], asset: str, content_type: str
 ) -> None:
+    """Given a browser accepting gzip
+    When it asks for one of Swagger UI's files
+    Then it gets Powertools' copy, byte for byte once decompressed, with its content type."""
     # When the browser asks for one of Swagger UI's files, accepting gzip
     answer = docs("/api/docs/{asset}", f"/api/docs/{asset}", {"accept-encoding": "gzip"}, asset=asset)
 
-    # Then it gets Powertools' copy, byte for byte once decompressed, with its content type
+    # Then
     assert answer["statusCode"] == 200
     assert answer["headers"]["Content-Type"].startswith(content_type)
     assert answer["headers"]["Content-Encoding"] == "gzip"
@@ -96,6 +103,9 @@ def test_swagger_ui_is_served_from_the_layer_compressed_when_asked(
 
 @pytest.mark.parametrize("asset", ["nope.js", "..%2Fapi_docs.py", "openapi.json"])
 def test_nothing_else_is_served_under_the_docs_path(docs: Callable[..., dict[str, Any]], asset: str) -> None:
+    """Given an asset name that is not one of Swagger UI's files
+    When it is asked for under the docs path
+    Then the answer is 404 not_found."""
     answer = docs("/api/docs/{asset}", f"/api/docs/{asset}", asset=asset)
 
     assert answer["statusCode"] == 404
@@ -103,7 +113,10 @@ def test_nothing_else_is_served_under_the_docs_path(docs: Callable[..., dict[str
 
 
 def test_the_document_served_is_docs_openapi_json(docs: Callable[..., dict[str, Any]]) -> None:
-    # When the document is fetched
+    """Given the docs function
+    When the document is fetched
+    Then it is exactly the checked-in docs/openapi.json."""
+    # When
     answer = docs("/api/openapi.json", "/api/openapi.json")
 
     # Then it is exactly the checked-in docs/openapi.json (the one `make openapi-check` keeps current)
@@ -113,7 +126,9 @@ def test_the_document_served_is_docs_openapi_json(docs: Callable[..., dict[str, 
 
 
 def test_the_function_ships_the_document_it_serves() -> None:
-    # Given the docs function's folder (what sam build copies for it)
+    """Given the docs function's folder (what sam build copies for it)
+    When its openapi.json is read
+    Then it is docs/openapi.json itself (a link sam build copies as a file), never a stale copy."""
     shipped = ROOT / "functions" / "docs" / "openapi.json"
 
     # Then its openapi.json is docs/openapi.json itself (a link sam build copies as a file), never a stale copy
@@ -122,7 +137,9 @@ def test_the_function_ships_the_document_it_serves() -> None:
 
 
 def test_the_docs_routes_are_public_and_nothing_else_is() -> None:
-    # Given the template's HTTP routes
+    """Given the template's HTTP routes
+    When those without an authorizer are listed
+    Then they are exactly the docs function's three routes."""
     specs = http_route_specs(load_template())
 
     # Then exactly the docs function's three routes need no token

@@ -106,21 +106,24 @@ def oracle_hours(counted: list[ArchivedTrade]) -> list[tuple[Any, ...]]:
 
 
 def test_readme_sql_answers_over_the_archive_with_the_oracles_figures(archive_names: dict[str, str]) -> None:
-    # Given a season of trades archived through the adapter, the event's batch delivered twice (at least once)
+    """Given a season of trades archived through the adapter, the event's batch delivered twice (at least once)
+    Then Firehose delivered them to the archive bucket as objects under trades/
+    When the README's three queries run locally over those objects
+    Then a cohort's retention across the season is the oracle's, week by week"""
     feed, counted = trade_stream()
     archive.put_trades(feed)
     archive.put_trades(counted)
     archive.put_trades([t for t in counted if t.event_id == EVENT][:50])
     s3 = boto3.client("s3")
     bucket = archive_names["ArchiveBucket"]
-    # Then Firehose delivered them to the archive bucket as objects under trades/
+    # Then
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=athena.ARCHIVE_PREFIX).get("Contents", [])]
     assert len(keys) >= 3
 
-    # When the README's three queries run locally over those objects
+    # When
     retention, top_markets, hours = readme_queries()
     names, rows = athena.query(retention, s3, bucket)
-    # Then a cohort's retention across the season is the oracle's, week by week
+    # Then
     assert names == ["week", "active", "cohort_size", "retention_pct"]
     assert [r[:3] for r in rows] == oracle_retention(feed, counted)
     assert len(rows) == 8  # every week of the season, the weeks before it not read
@@ -140,14 +143,16 @@ def test_readme_sql_answers_over_the_archive_with_the_oracles_figures(archive_na
 
 
 def test_local_athena_command_prints_tab_separated_rows(archive_names: dict[str, str], capsys: Any) -> None:
-    # Given two trades of the feed in the archive
+    """Given two trades of the feed in the archive
+    When the command runs a query against moto's bucket
+    Then it prints the header and the answer"""
     feed, _ = trade_stream()
     archive.put_trades(feed[:2])
-    # When the command runs a query against moto's bucket
+    # When
     endpoint = boto3.client("s3").meta.endpoint_url
     code = athena.main(
         ["SELECT COUNT(*) AS trades FROM trades", "--endpoint", endpoint, "--bucket", archive_names["ArchiveBucket"]]
     )
-    # Then it prints the header and the answer
+    # Then
     assert code == 0
     assert capsys.readouterr().out.splitlines() == ["trades", "2"]

@@ -167,7 +167,9 @@ def test_a_token_prize_requests_one_payout_and_records_its_outcome(arena: Arena,
 
 
 def test_a_failed_payout_can_still_be_confirmed_later(arena: Arena) -> None:
-    """The wallet fails a payout, retries on its side, then confirms it: FAILED -> PAID is recorded."""
+    """Given a claimed token prize whose payout the wallet reported FAILED
+    When the wallet retries on its side and confirms it
+    Then FAILED -> PAID is recorded."""
     event_id = manual_event(arena)
     claim_id = claim(arena, "cid", prize_id(event_id, "cid", 2)).body["claim_id"]
     failed = payout(arena, claim_id, {"outcome": "FAILED", "reason": "wallet offline"})
@@ -176,8 +178,9 @@ def test_a_failed_payout_can_still_be_confirmed_later(arena: Arena) -> None:
 
 
 def test_the_payout_callback_also_confirms_auto_mode_payouts(arena: Arena) -> None:
-    """Auto mode requested the payout at distribution under prize:<event>:<user>:<rule>; the same callback
-    confirms it."""
+    """Given an auto mode event whose distribution requested the payout under prize:<event>:<user>:<rule>
+    When the payout callback confirms it
+    Then the prize is PAID."""
     event_id = seeded_event(arena, claim={"mode": "auto"})
     assert distribute(arena, event_id).status == 201
     reply = payout(arena, f"prize:{event_id}:cid:2", {"outcome": "PAID", "reference": "tx-auto"})
@@ -403,6 +406,9 @@ def test_a_flagged_account_goes_to_review_and_an_approval_pays(arena: Arena) -> 
 
 
 def test_a_review_decision_needs_a_reason_and_a_claim_in_review(arena: Arena) -> None:
+    """Given a manual event's prize that is not in review
+    When a decision is posted without a reason, with an unknown verdict, properly, and for an unknown prize
+    Then they are 422, 422, 409 not_in_review and 404."""
     event_id = manual_event(arena)
     prize = prize_id(event_id, "ann", 0)
     assert review(arena, prize, "approve", "").status == 422
@@ -642,6 +648,9 @@ def test_parallel_claims_of_one_prize_succeed_once(
 
 
 def test_claim_routes_need_a_token(arena: Arena) -> None:
+    """Given claim routes
+    When called without a token, with a malformed user id, and with a bad cursor
+    Then they answer 401, 422 and 400."""
     from tests.conftest import api_event
 
     event = api_event("claims/get_my_prizes.json")

@@ -89,9 +89,12 @@ EXPECTED_PARTICIPANTS = [
 def test_export_of_participants_in_csv_is_accepted_run_and_downloaded(
     arena: Arena, archive_names: dict[str, str], queued: list[Any]
 ) -> None:
-    # Given an event with traded participants
+    """Given an event with traded participants
+    When an admin asks for its participants as CSV, and the worker runs
+    Then the job is accepted PENDING with its worker queued, then has one downloadable file of the participants by
+    rank."""
     event_id = traded_event(arena)
-    # When an admin asks for its participants as CSV
+    # When
     reply = request_export(arena, {"event_ids": [event_id], "datasets": ["participants"], "format": "csv"})
     # Then the job is accepted, PENDING, and its worker queued with its id
     assert reply.status == 202, reply
@@ -118,13 +121,15 @@ def test_export_of_participants_in_csv_is_accepted_run_and_downloaded(
 def test_export_in_json_lines_holds_the_same_rows(
     arena: Arena, archive_names: dict[str, str], queued: list[Any]
 ) -> None:
-    # Given an event with traded participants
+    """Given an event with traded participants
+    When its participants are exported as JSON Lines
+    Then each line is one participant's object, amounts as decimal strings"""
     event_id = traded_event(arena)
-    # When its participants are exported as JSON Lines
+    # When
     reply = request_export(arena, {"event_ids": [event_id], "datasets": ["participants"], "format": "jsonl"})
     export_id = reply.body["export_id"]
     run_worker(arena, export_id)
-    # Then each line is one participant's object, amounts as decimal strings
+    # Then
     [file] = get_export(arena, export_id).body["files"]
     lines = [json.loads(line) for line in fetch(file["url"]).splitlines()]
     assert [(r["user_id"], r["volume"], r["trades"], r["rank"]) for r in lines] == EXPECTED_PARTICIPANTS
@@ -137,14 +142,16 @@ def test_export_in_json_lines_holds_the_same_rows(
 
 
 def test_worker_run_twice_finishes_the_job_once(arena: Arena, archive_names: dict[str, str], queued: list[Any]) -> None:
-    # Given an accepted export job
+    """Given an accepted export job
+    When its worker is delivered twice (Lambda's asynchronous invoke is at least once)
+    Then both report the one result; the job ran once, and its one file is there"""
     event_id = traded_event(arena)
     export_id = request_export(arena, {"event_ids": [event_id], "datasets": ["participants"]}).body["export_id"]
-    # When its worker is delivered twice (Lambda's asynchronous invoke is at least once)
+    # When
     first = run_worker(arena, export_id)
     updated = get_export(arena, export_id).body["updated_at"]
     second = run_worker(arena, export_id)
-    # Then both report the one result; the job ran once, and its one file is there
+    # Then
     from arena.store import exports as export_store
 
     assert first["status"] == second["status"] == "SUCCEEDED"
@@ -158,7 +165,9 @@ def test_worker_run_twice_finishes_the_job_once(arena: Arena, archive_names: dic
 def test_a_retried_worker_rewrites_the_same_objects(
     arena: Arena, archive_names: dict[str, str], queued: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an export whose first attempt fails after writing its file (DynamoDB unreachable as it finishes)
+    """Given an export whose first attempt fails after writing its file (DynamoDB unreachable as it finishes)
+    When Lambda retries it
+    Then the job finished on its second attempt, with the one object rewritten"""
     from arena.store import exports as export_store
 
     event_id = traded_event(arena)
@@ -172,10 +181,10 @@ def test_a_retried_worker_rewrites_the_same_objects(
     with pytest.raises(ConnectionError):
         run_worker(arena, export_id)
     assert get_export(arena, export_id).body["status"] == "RUNNING"
-    # When Lambda retries it
+    # When
     monkeypatch.setattr(export_store, "succeed", real_succeed)
     assert run_worker(arena, export_id)["status"] == "SUCCEEDED"
-    # Then the job finished on its second attempt, with the one object rewritten
+    # Then
     record = export_store.get(export_id)
     assert record is not None and record.attempts == 2 and len(record.files) == 1
     keys = boto3.client("s3").list_objects_v2(Bucket=archive_names["ArchiveBucket"], Prefix=f"exports/{export_id}/")
@@ -185,7 +194,9 @@ def test_a_retried_worker_rewrites_the_same_objects(
 def test_the_last_failed_attempt_marks_the_job_failed(
     arena: Arena, archive_names: dict[str, str], queued: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an export whose every attempt fails
+    """Given an export whose every attempt fails
+    When Lambda tries it three times
+    Then the third attempt records the failure, and the job shows it without links"""
     from arena.services import exports as service
 
     event_id = traded_event(arena)
@@ -195,12 +206,12 @@ def test_the_last_failed_attempt_marks_the_job_failed(
         raise ConnectionError("S3 unreachable")
 
     monkeypatch.setattr(service.file_store, "put", broken)
-    # When Lambda tries it three times
+    # When
     for _ in range(service.MAX_ATTEMPTS - 1):
         with pytest.raises(RuntimeError):
             run_worker(arena, export_id)
     last = run_worker(arena, export_id)
-    # Then the third attempt records the failure, and the job shows it without links
+    # Then
     assert last["status"] == "FAILED"
     job = get_export(arena, export_id).body
     assert job["status"] == "FAILED" and job["files"] == [] and "3 attempts" in job["error"]
@@ -209,13 +220,15 @@ def test_the_last_failed_attempt_marks_the_job_failed(
 def test_a_manager_exports_only_their_own_events(
     arena: Arena, archive_names: dict[str, str], queued: list[Any]
 ) -> None:
-    # Given two events, one created by manager mia
+    """Given two events, one created by manager mia
+    When mia asks for both, then for hers
+    Then the other event is refused (403) and nothing queued for it; hers is accepted"""
     mine = traded_event(arena, manager_claims("mia"))
     other = arena.new_event()["id"]
-    # When mia asks for both, then for hers
+    # When
     refused = request_export(arena, {"event_ids": [mine, other], "datasets": ["participants"]}, manager_claims("mia"))
     accepted = request_export(arena, {"event_ids": [mine], "datasets": ["participants"]}, manager_claims("mia"))
-    # Then the other event is refused (403) and nothing queued for it; hers is accepted
+    # Then
     assert refused.status == 403 and refused.code == "not_event_manager"
     assert accepted.status == 202
     assert len(queued) == 1
@@ -240,10 +253,12 @@ def test_a_manager_exports_only_their_own_events(
 def test_bad_export_requests_are_refused_clearly(
     arena: Arena, queued: list[Any], body: dict[str, Any], status: int, code: str | None
 ) -> None:
-    # Given an admin
-    # When the request names unknown events, datasets, formats or resolutions, or too many events
+    """Given an admin
+    When the request names unknown events, datasets, formats or resolutions, or too many events
+    Then it is refused with a clear error and nothing is queued"""
+    # When
     reply = request_export(arena, body)
-    # Then it is refused with a clear error and nothing is queued
+    # Then
     assert reply.status == status, reply
     if code:
         assert reply.code == code
@@ -251,18 +266,22 @@ def test_bad_export_requests_are_refused_clearly(
 
 
 def test_an_unknown_export_is_404(arena: Arena) -> None:
-    # Given no export
-    # When one is asked for
+    """Given no export
+    When one is asked for
+    Then it is not found"""
+    # When
     reply = get_export(arena, "01jbnosuchexport000000000")
-    # Then it is not found
+    # Then
     assert reply.status == 404 and reply.code == "export_not_found"
 
 
 def test_users_may_not_export(arena: Arena, queued: list[Any]) -> None:
-    # Given a signed-in trader
-    # When they ask for an export
+    """Given a signed-in trader
+    When they ask for an export
+    Then they are refused before the request is read"""
+    # When
     reply = request_export(arena, {"event_ids": ["e"], "datasets": ["participants"]}, user_claims("ana"))
-    # Then they are refused before the request is read
+    # Then
     assert reply.status == 403 and queued == []
 
 
@@ -290,10 +309,12 @@ def rollups(
 def test_export_of_the_timeseries_holds_the_events_rollup_buckets(
     arena: Arena, archive_names: dict[str, str], queued: list[Any], rollups: Any
 ) -> None:
-    # Given an event with traded participants, rolled up
+    """Given an event with traded participants, rolled up
+    When its hourly time series is exported, in both formats
+    Then the CSV and the JSON Lines hold the same rows: the hours that saw the joins and the trades"""
     event_id = traded_event(arena)
     rollups.drain()
-    # When its hourly time series is exported, in both formats
+    # When
     jobs = {
         fmt: request_export(
             arena, {"event_ids": [event_id], "datasets": ["timeseries"], "format": fmt, "resolution": "hour"}
@@ -302,7 +323,7 @@ def test_export_of_the_timeseries_holds_the_events_rollup_buckets(
     }
     for export_id in jobs.values():
         run_worker(arena, export_id)
-    # Then the CSV and the JSON Lines hold the same rows: the hours that saw the joins and the trades
+    # Then
     [csv_file] = get_export(arena, jobs["csv"]).body["files"]
     [jsonl_file] = get_export(arena, jobs["jsonl"]).body["files"]
     csv_rows = list(csv.DictReader(io.StringIO(fetch(csv_file["url"]))))

@@ -61,8 +61,10 @@ PATH_ROUTES = [name for name in SAMPLES if sample_event(name).get("pathParameter
 
 
 def test_the_samples_are_every_operation() -> None:
-    """Given events/, template.yaml and docs/openapi.json Then each HTTP route has exactly one sample (so every
-    route is tried), and every operation of the document is one of them."""
+    """Given events/, template.yaml and docs/openapi.json
+    When the samples' routes are listed
+    Then each HTTP route has exactly one sample (so every route is tried), and every operation of the document is one
+    of them."""
     routes = sorted(sample_event(name)["routeKey"] for name in SAMPLES)
     assert routes == sorted(HANDLERS)
     assert set(OPERATIONS) <= set(routes)

@@ -397,7 +397,9 @@ def test_another_users_points_are_not_visible(points: Points) -> None:
 
 
 def test_without_a_token_is_401_and_a_bad_limit_is_422(points: Points) -> None:
-    """Given no claims Then 401; Given limit 0 or 101 Then 422 validation_failed."""
+    """Given no claims, then a limit of 0, 101 or "ten"
+    When the points are read
+    Then the first is 401 and the others 422 validation_failed."""
     event = api_event("ledger/get_my_points.json")
     del event["requestContext"]["authorizer"]
     assert Reply(points.module.lambda_handler(event, points.context)).status == 401

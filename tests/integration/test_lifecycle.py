@@ -108,6 +108,10 @@ def _admin(
 
 
 def test_creating_an_event_schedules_its_start_and_end(arena: Arena) -> None:
+    """Given an event created to start in an hour and end in three (and a quarter second)
+    When its schedules are read
+    Then one-shot UTC schedules invoke the lifecycle function at its start and its end (rounded up), then delete
+    themselves."""
     from arena.config import settings
 
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3, milliseconds=250))
@@ -128,15 +132,17 @@ def test_creating_an_event_schedules_its_start_and_end(arena: Arena) -> None:
 def test_a_schedule_sends_what_it_cannot_deliver_to_the_dead_letter_queue(
     arena: Arena, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Given a deployment that names a dead-letter queue for schedules
+    When an event is created
+    Then both of its schedules name it"""
     from arena.config import settings
 
-    # Given a deployment that names a dead-letter queue for schedules
     dead_letters = "arn:aws:sqs:us-east-1:123456789012:arena-delivery-dlq"
     monkeypatch.setenv("SCHEDULE_DEAD_LETTER_ARN", dead_letters)
     settings.cache_clear()
-    # When an event is created
+    # When
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
-    # Then both of its schedules name it
+    # Then
     for transition in ("start", "end"):
         schedule = _schedule(event_id, transition)
         assert schedule is not None and schedule["Target"]["DeadLetterConfig"] == {"Arn": dead_letters}
@@ -144,12 +150,18 @@ def test_a_schedule_sends_what_it_cannot_deliver_to_the_dead_letter_queue(
 
 
 def test_an_event_that_has_started_gets_only_its_end_schedule(arena: Arena) -> None:
+    """Given an event created with its start already past
+    When its schedules are read
+    Then there is an end schedule and no start schedule."""
     event_id = _event(arena, NOON - timedelta(hours=1), NOON + timedelta(hours=1))
     assert _schedule(event_id, "start") is None
     assert _schedule(event_id, "end") is not None
 
 
 def test_changing_the_times_moves_the_schedules(arena: Arena) -> None:
+    """Given an upcoming event with its schedules
+    When its start and then its end are changed
+    Then each schedule moves to the new time."""
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
     reply = arena.update_event(event_id, {"version": 1, "start_at": "2026-12-01T13:30:00Z"})
     assert reply.status == 200, reply
@@ -162,6 +174,9 @@ def test_changing_the_times_moves_the_schedules(arena: Arena) -> None:
 
 
 def test_cancelling_removes_the_schedules_and_publishes(arena: Arena, bus: Bus) -> None:
+    """Given an upcoming event with its schedules
+    When it is cancelled, and a schedule fires anyway
+    Then the schedules are gone, EventCancelled is published with the reason, and the late trigger changes nothing."""
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
     assert arena.cancel_event(event_id, "Market halted").status == 200
     assert _schedule(event_id, "start") is None and _schedule(event_id, "end") is None
@@ -178,6 +193,9 @@ def test_cancelling_removes_the_schedules_and_publishes(arena: Arena, bus: Bus) 
 
 
 def test_scheduled_transitions_are_idempotent_and_publish_once(arena: Arena, bus: Bus) -> None:
+    """Given an upcoming event
+    When its start and end triggers fire early, on time and again
+    Then it moves only on time, once each, publishing EventStarted and EventEnded once."""
     start, end = NOON + timedelta(hours=1), NOON + timedelta(hours=3)
     event_id = _event(arena, start, end)
 
@@ -206,6 +224,9 @@ def test_scheduled_transitions_are_idempotent_and_publish_once(arena: Arena, bus
 
 
 def test_a_late_trigger_walks_every_step(arena: Arena, bus: Bus) -> None:
+    """Given an upcoming event
+    When its start trigger comes after its end
+    Then it walks to FINALIZING through ACTIVE, publishing both events."""
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=2))
     arena.clock.set(NOON + timedelta(hours=2, minutes=1))  # the start trigger comes after the end
     assert _transition(arena, event_id, "start")["transitions"] == ["UPCOMING->ACTIVE", "ACTIVE->FINALIZING"]
@@ -227,6 +248,9 @@ def _traded_event(arena: Arena) -> str:
 
 
 def test_the_sweep_completes_after_the_grace_period_with_results_frozen(arena: Arena, bus: Bus) -> None:
+    """Given a traded event that has ended
+    When the sweep runs just before and at the end of the grace period, and again
+    Then it completes once, publishing ResultsFrozen, with the frozen results equal to the leaderboard."""
     from arena.store import results
 
     event_id = _traded_event(arena)
@@ -253,6 +277,9 @@ def test_the_sweep_completes_after_the_grace_period_with_results_frozen(arena: A
 
 
 def test_completion_waits_for_a_stale_ranking(arena: Arena, bus: Bus) -> None:
+    """Given a finalizing event and a late trade counted during the grace period that the stream has not yet ranked
+    When the sweep runs after the grace period, and again once the stream is drained
+    Then it first blocks as ranking_stale, then completes with the late trade ranked; later trades are refused."""
     from arena.store import results
 
     event_id = _traded_event(arena)
@@ -319,6 +346,10 @@ def _audit(event_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_manager_starts_an_event_early(arena: Arena, bus: Bus) -> None:
+    """Given an upcoming event of a manager's
+    When another manager, a user, a request without reason, and its manager start it now
+    Then only its manager with a reason may: it is ACTIVE, audited, published once, and later triggers change
+    nothing."""
     manager = manager_claims("mgr-1")
     event_id = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3), claims=manager)
 
@@ -345,6 +376,10 @@ def test_a_manager_starts_an_event_early(arena: Arena, bus: Bus) -> None:
 
 
 def test_an_admin_ends_an_event_early(arena: Arena, bus: Bus) -> None:
+    """Given a running event and an upcoming one
+    When an admin ends each now
+    Then the upcoming one is refused, the running one finalizes (start recorded first), is audited, and completes
+    after the grace period."""
     event_id = _event(arena, NOON - timedelta(hours=1), NOON + timedelta(hours=3))
     upcoming = _event(arena, NOON + timedelta(hours=1), NOON + timedelta(hours=3))
     assert _admin(arena, "end", upcoming, {"reason": "x"}).code == "not_active"
@@ -365,6 +400,9 @@ def test_an_admin_ends_an_event_early(arena: Arena, bus: Bus) -> None:
 
 
 def test_extending_an_event(arena: Arena, bus: Bus) -> None:
+    """Given a running event
+    When it is extended to an earlier end, without a reason, properly, and after its new end
+    Then only the proper extension moves the end schedule, is audited and published; the others are refused."""
     event_id = _event(arena, NOON - timedelta(hours=1), NOON + timedelta(hours=3))
 
     earlier = _admin(arena, "extend", event_id, {"end_at": "2026-12-01T14:00:00Z", "reason": "x"})

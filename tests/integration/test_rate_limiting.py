@@ -79,6 +79,9 @@ def test_a_spent_quota_answers_429_with_retry_after(
 def test_the_bucket_is_per_caller_and_per_route(
     quotas: Callable[..., None], load_handler: Callable[..., ModuleType], lambda_context: Any
 ) -> None:
+    """Given a read quota of one per hour
+    When a trader reads twice, another trader reads, and the first trader calls another route
+    Then only the trader's second read on that route is 429."""
     quotas("read=1/3600")
     events = load_handler("events", "list_events")
     assert list_events(events, lambda_context).status == 200
@@ -110,6 +113,9 @@ def test_admins_bypass_and_the_exempt_flag_is_never_refused(
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Given a read quota of one per hour, and the exempt flag on for one partner
+    When an admin, the partner and a trader read repeatedly
+    Then the admin and partner are never refused (the flag asked only when a bucket refuses); the trader is."""
     quotas("read=1/3600")
     handler = load_handler("events", "list_events")
     admin = [list_events(handler, lambda_context, ADMIN) for _ in range(5)]
@@ -148,7 +154,9 @@ def test_requests_without_a_caller_are_not_counted(
 def test_an_unreachable_table_lets_requests_through(
     quotas: Callable[..., None], load_handler: Callable[..., ModuleType], lambda_context: Any
 ) -> None:
-    """Given the limiter's table gone Then requests are answered as if unlimited (the outer throttling holds)."""
+    """Given the limiter's table gone
+    When a trader reads repeatedly
+    Then requests are answered as if unlimited (the outer throttling holds)."""
     quotas("read=1/3600", table="no-such-table")
     handler = load_handler("events", "list_events")
     replies = [list_events(handler, lambda_context) for _ in range(3)]
@@ -249,6 +257,10 @@ def test_handlers_on_many_instances_admit_exactly_the_limit_and_admins_pass(
 
 
 def test_every_http_function_may_update_the_table_and_nothing_more() -> None:
+    """Given the template's HTTP functions and the rate limits write policy
+    When the policy is read
+    Then it lists exactly their roles, grants only UpdateItem on the rate limits table, and the globals pass
+    RATE_LIMITS."""
     template = load_template()
     http_functions = {
         logical_id

@@ -196,6 +196,9 @@ def test_one_function_serves_every_websocket_route_of_the_template(
 
 
 def test_connect_without_a_token_is_refused(realtime: Realtime) -> None:
+    """Given no token
+    When a connection is opened
+    Then it is refused with 401 token_missing."""
     reply = realtime.connect("c-none", None)
     assert reply["statusCode"] == 401
     assert json.loads(reply["body"])["error"]["code"] == "token_missing"
@@ -209,12 +212,18 @@ def test_connect_without_a_token_is_refused(realtime: Realtime) -> None:
     ],
 )
 def test_connect_with_a_bad_token_is_refused(realtime: Realtime, token: str) -> None:
+    """Given a malformed or wrongly signed token
+    When a connection is opened with it
+    Then it is refused with 401 invalid_token."""
     reply = realtime.connect("c-bad", token)
     assert reply["statusCode"] == 401
     assert json.loads(reply["body"])["error"]["code"] == "invalid_token"
 
 
 def test_connect_with_an_expired_or_foreign_audience_token_is_refused(realtime: Realtime) -> None:
+    """Given an expired token and a token for another audience
+    When connections are opened with them
+    Then both are refused with 401."""
     expired = realtime.issuer.issue("ann", ttl_seconds=1, extra_claims={"exp": 1_000_000})
     foreign = realtime.issuer.issue("ann", extra_claims={"aud": "someone-else"})
     assert realtime.connect("c-exp", expired)["statusCode"] == 401
@@ -222,6 +231,10 @@ def test_connect_with_an_expired_or_foreign_audience_token_is_refused(realtime: 
 
 
 def test_connect_subscribe_ping_unsubscribe_disconnect(realtime: Realtime) -> None:
+    """Given a connected user
+    When they subscribe, ping, unsubscribe, subscribe again and disconnect
+    Then each step answers, the subscribers follow, and the disconnect removes the connection and all its
+    subscriptions."""
     realtime.user("c-1", "ann")
     reply = realtime.subscribe("c-1", "leaderboard:ev1")
     assert reply["statusCode"] == 200
@@ -255,6 +268,9 @@ def test_connect_subscribe_ping_unsubscribe_disconnect(realtime: Realtime) -> No
     ],
 )
 def test_subscriptions_a_user_may_not_hold_are_refused(realtime: Realtime, topic: Any, status: int, code: str) -> None:
+    """Given a connected user
+    When they subscribe to a topic they may not hold, or a malformed one
+    Then the reply is an error with the expected status and code."""
     realtime.user("c-ann", "ann")
     reply = realtime.subscribe("c-ann", topic)
     assert reply["statusCode"] == status
@@ -262,6 +278,9 @@ def test_subscriptions_a_user_may_not_hold_are_refused(realtime: Realtime, topic
 
 
 def test_an_admin_may_subscribe_to_admin_and_anyone_to_their_own_channel(realtime: Realtime) -> None:
+    """Given a connected admin and a connected user
+    When the admin subscribes to admin and the user to their own channel
+    Then both are accepted."""
     realtime.user("c-root", "root", groups=("admin",))
     realtime.user("c-ann", "ann")
     assert realtime.subscribe("c-root", "admin")["statusCode"] == 200
@@ -278,6 +297,9 @@ def test_an_admin_may_subscribe_to_admin_and_anyone_to_their_own_channel(realtim
     ],
 )
 def test_unknown_actions_and_bad_messages_get_a_clear_error(realtime: Realtime, body: str, code: str) -> None:
+    """Given a connected user
+    When they send an unknown action or a malformed message
+    Then the reply is a 400 with the expected error code."""
     realtime.user("c-1", "ann")
     reply = realtime.send("c-1", "default", body)
     assert reply["statusCode"] == 400
@@ -285,6 +307,9 @@ def test_unknown_actions_and_bad_messages_get_a_clear_error(realtime: Realtime, 
 
 
 def test_a_message_from_an_unknown_connection_is_told_to_reconnect(realtime: Realtime) -> None:
+    """Given a connection id that never connected
+    When it subscribes
+    Then the reply is 401 connection_unknown."""
     reply = realtime.subscribe("never-connected", "leaderboard:ev1")
     assert reply["statusCode"] == 401 and reply["json"]["error"]["code"] == "connection_unknown"
 
@@ -293,6 +318,10 @@ def test_a_message_from_an_unknown_connection_is_told_to_reconnect(realtime: Rea
 
 
 def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Realtime) -> None:
+    """Given a watcher of an event's leaderboard
+    When two trades and then a third are ingested
+    Then the first push holds both rows, the second only the ranks that changed with a higher version and the next
+    seq."""
     arena = realtime.arena
     event_id = _event(arena, ["ann", "bob", "cid"])
     realtime.user("c-watch", "watcher", f"leaderboard:{event_id}")
@@ -319,6 +348,9 @@ def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Re
 
 
 def test_rank_changes_reach_exactly_the_users_whose_rank_moved(realtime: Realtime) -> None:
+    """Given three participants each on their own channel
+    When trades rank two, then put the third on top, then change a score without a rank move
+    Then only those whose rank moved are told, and each channel's seq has no gaps or repeats."""
     arena = realtime.arena
     _event(arena, ["ann", "bob", "cid"], qualification=QUALIFY_ON_FIRST_TRADE)
     for user in ("ann", "bob", "cid"):
@@ -351,6 +383,9 @@ def test_rank_changes_reach_exactly_the_users_whose_rank_moved(realtime: Realtim
 
 
 def test_personal_milestones_first_trade_qualification_and_prize_zone(realtime: Realtime) -> None:
+    """Given a participant of an event that qualifies on two trades
+    When they trade once and then again
+    Then they are told first_trade, then qualified and prize_zone."""
     arena = realtime.arena
     event_id = _event(arena, ["ann"], qualification={"min_volume": "0", "min_trades": 2})
     realtime.user("c-ann", "ann", "user:ann")
@@ -365,6 +400,9 @@ def test_personal_milestones_first_trade_qualification_and_prize_zone(realtime: 
 
 
 def test_event_milestones_and_sampled_anonymised_trade_activity(realtime: Realtime) -> None:
+    """Given a fan of an event with volume and participant milestones
+    When eight participants trade
+    Then the milestones crossed are announced once and the trade activity is summed, sampled and without user ids."""
     arena = realtime.arena
     users = [f"private-trader-{i}" for i in range(8)]
     event_id = _event(arena, users, milestones={"volume": ["500", "100000"], "participants": [5]})
@@ -382,6 +420,9 @@ def test_event_milestones_and_sampled_anonymised_trade_activity(realtime: Realti
 
 
 def test_a_redelivered_batch_sends_nothing_twice(realtime: Realtime) -> None:
+    """Given trades whose stream batches were delivered and pushed
+    When Lambda delivers the same batches again
+    Then nothing is sent twice, and monitoring sees records that applied nothing."""
     arena = realtime.arena
     event_id = _event(arena, ["ann", "bob"], qualification=QUALIFY_ON_FIRST_TRADE)
     realtime.user("c-ann", "ann", "user:ann", f"leaderboard:{event_id}", f"trades:{event_id}")
@@ -400,6 +441,9 @@ def test_a_redelivered_batch_sends_nothing_twice(realtime: Realtime) -> None:
 
 
 def test_a_batch_overlapping_one_already_applied_counts_only_the_new_changes(realtime: Realtime) -> None:
+    """Given a batch already applied and a next change held back
+    When a retry delivers both as one batch
+    Then only the new trade is pushed, and no milestone is told again."""
     arena = realtime.arena
     event_id = _event(arena, ["ann"], qualification=QUALIFY_ON_FIRST_TRADE)
     realtime.user("c-ann", "ann", "user:ann", f"trades:{event_id}")
@@ -426,6 +470,9 @@ def test_a_batch_overlapping_one_already_applied_counts_only_the_new_changes(rea
 
 
 def test_a_410_deletes_that_connection_only_and_a_failing_one_stops_nothing(realtime: Realtime) -> None:
+    """Given three subscribers, one gone (410) and one failing
+    When a leaderboard push goes out
+    Then the healthy one receives it, the gone one is deleted and the failing one kept."""
     arena = realtime.arena
     event_id = _event(arena, ["ann"])
     topic = f"leaderboard:{event_id}"
@@ -444,6 +491,9 @@ def test_a_410_deletes_that_connection_only_and_a_failing_one_stops_nothing(real
 
 
 def test_pushes_of_one_event_are_paced_and_coalesced(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a 60-second push interval and a push just made
+    When two more changes arrive before the next push
+    Then one push, after a recorded wait within the interval, carries both."""
     from arena.config import settings
     from arena.services.realtime import leaderboard_push as service
 
@@ -473,6 +523,9 @@ def test_pushes_of_one_event_are_paced_and_coalesced(realtime: Realtime, monkeyp
 
 
 def test_domain_events_reach_the_event_topic_and_admins_once(realtime: Realtime) -> None:
+    """Given a fan of an event and an admin
+    When the sample domain event is pushed twice
+    Then each receives it once: the fan an event_status, the admin a domain_event."""
     realtime.user("c-fan", "fan", "event:01jbsampleevent0000000000")
     realtime.user("c-root", "root", "admin", groups=("admin",))
     handler = realtime.load("realtime", "push_domain_event").lambda_handler
@@ -529,6 +582,9 @@ def _announce(realtime: Realtime, connection_id: str, body: Any) -> dict[str, An
 
 
 def test_the_events_manager_announces_to_its_subscribers(realtime: Realtime) -> None:
+    """Given a fan subscribed to an event and the event's manager connected
+    When the manager announces a text with spaces around it
+    Then the fan receives the trimmed text, signed by the manager, as seq 1."""
     from tests.integration.conftest import manager_claims
 
     event_id = realtime.arena.new_event(claims=manager_claims("mia"))["id"]
@@ -559,6 +615,9 @@ def test_the_events_manager_announces_to_its_subscribers(realtime: Realtime) -> 
 def test_announcements_need_a_manager_of_the_event_and_a_short_text(
     realtime: Realtime, who: str, groups: tuple[str, ...], body: dict[str, Any], status: int, code: str
 ) -> None:
+    """Given an event and a connected caller who is not its manager, or a bad announcement body
+    When the caller announces
+    Then the reply has the expected error status and code."""
     event_id = realtime.arena.new_event()["id"]
     realtime.user("c-1", who, groups=groups)
     reply = _announce(realtime, "c-1", {"action": "announce", "event_id": event_id, **body})
@@ -571,6 +630,9 @@ def test_announcements_need_a_manager_of_the_event_and_a_short_text(
 def test_a_large_broadcast_is_sharded_through_the_queue_and_each_shard_posted_once(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Given five subscribers, a shard size of 2 and a fan-out queue, one subscriber gone
+    When a domain event is pushed and the queued shards are sent
+    Then the pushing function posts nothing itself, three shards are queued, and each shard is posted once."""
     import boto3
     from arena.config import settings
 
@@ -618,6 +680,9 @@ def test_a_large_broadcast_is_sharded_through_the_queue_and_each_shard_posted_on
 
 
 def test_a_malformed_shard_is_reported_not_swallowed(realtime: Realtime) -> None:
+    """Given a shard message whose body is malformed
+    When the shard sender handles it
+    Then the message is reported as a batch item failure."""
     sender = realtime.load("realtime", "send_shard").lambda_handler
     event = {
         "Records": [

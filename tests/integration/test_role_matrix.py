@@ -196,13 +196,17 @@ def outcome(reply: Reply) -> str:
 
 
 def test_the_matrix_names_every_route_of_the_template() -> None:
-    """Given template.yaml's HTTP routes Then the matrix expects an answer for each, and for no other."""
+    """Given template.yaml's HTTP routes
+    When they are compared with the matrix
+    Then the matrix expects an answer for each, and for no other."""
     assert sorted([*ADMITTED, *PUBLIC]) == template_routes()
 
 
 def test_the_local_machine_clients_are_the_templates() -> None:
-    """Given the template's client-credentials clients Then the local issuer mints tokens for the same clients
-    with the same scopes, and the resource server declares every capability of arena.auth.Scope."""
+    """Given the template's client-credentials clients
+    When they are compared with the local issuer's
+    Then they are the same clients with the same scopes, the trade feed has trades only, and every arena.auth.Scope
+    is declared."""
     template = load_template(ROOT / "template.yaml")
     clients = resources_of_type(template, "AWS::Cognito::UserPoolClient")
     machines = {

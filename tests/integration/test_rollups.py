@@ -215,10 +215,12 @@ def test_rollups_match_an_oracle_whatever_the_delivery(
     monkeypatch: pytest.MonkeyPatch,
     seed: int,
 ) -> None:
+    """Given three live events: two markets with joining required, every market open to all (joined by trading),
+    When the tables' streams reach the rollups, batch by batch, with redeliveries and half-written failures
+    Then every bucket, total, user day and distinct count is the oracle's"""
     rng = random.Random(seed)
     arena.clock.set(NOW)
 
-    # Given three live events: two markets with joining required, every market open to all (joined by trading),
     # and one market from the morning before, with joining required
     a = arena.new_event(start_at="2026-12-01T00:00:00Z", markets=["BTC-USDT", "ETH-USDT"])["id"]
     b = arena.new_event(start_at="2026-12-01T10:00:00Z", markets=[], join_required=False, max_participants=DROP)["id"]
@@ -252,7 +254,7 @@ def test_rollups_match_an_oracle_whatever_the_delivery(
         reply = arena.ingest(post)
         assert reply.status == 200, reply
 
-    # When the tables' streams reach the rollups, batch by batch, with redeliveries and half-written failures
+    # When
     faults = FaultyWrites(monkeypatch, rng)
     trade_records = stream_records(tables["TradesTable"])
     participant_records = stream_records(tables["ParticipantsTable"])
@@ -273,7 +275,7 @@ def test_rollups_match_an_oracle_whatever_the_delivery(
             continue
         deliver(rollup, faults, batch, rng)
 
-    # Then every bucket, total, user day and distinct count is the oracle's
+    # Then
     rows = [row_of(t) for t in unique]
     joins: dict[str, list[datetime]] = {a: [NOW] * len(joined_a), c: [NOW] * len(joined_c)}
     joins[b] = [NOW] * len({r.user_id for r in rows if events[1].counts(r)})
@@ -315,6 +317,9 @@ def test_rollups_match_an_oracle_whatever_the_delivery(
 
 
 def test_reads_of_an_event_without_rollups(tables: dict[str, str]) -> None:
+    """Given no rollup for an event
+    When its totals, buckets, market traders and a user's days are read
+    Then nothing is invented."""
     # Given no rollup for an event; When read; Then nothing is invented
     start = datetime(2026, 12, 1, tzinfo=UTC)
     assert analytics.event_totals("01JNOTHING0000000000000000") is None
@@ -328,7 +333,9 @@ def test_reads_of_an_event_without_rollups(tables: dict[str, str]) -> None:
 def test_equity_updates_and_other_changes_are_not_trades(
     arena: Arena, rollup: Callable[[list[dict[str, Any]]], Any], tables: dict[str, str]
 ) -> None:
-    # Given an event joined by one trader, who then sends an equity update (a dedupe record without a market)
+    """Given an event joined by one trader, who then sends an equity update (a dedupe record without a market)
+    When the streams reach the rollups
+    Then only the join shows: no trade was made up from the equity update"""
     arena.clock.set(NOW)
     event_id = arena.new_event(start_at="2026-12-01T00:00:00Z", ranking_metric="roi")["id"]
     arena.joined(event_id, "trader-1")
@@ -342,13 +349,13 @@ def test_equity_updates_and_other_changes_are_not_trades(
     reply = arena.call("trades/ingest_equity", api_event("trades/ingest_equity.json", body={"updates": [update]}))
     assert reply.status == 200, reply
 
-    # When the streams reach the rollups
+    # When
     for table in ("TradesTable", "ParticipantsTable"):
         records = stream_records(tables[table])
         if records:
             assert rollup(records) == {"batchItemFailures": []}
 
-    # Then only the join shows: no trade was made up from the equity update
+    # Then
     totals = analytics.event_totals(event_id)
     assert totals is not None
     assert (totals.joins, totals.tally, totals.market_traders) == (1, Tally(), 0)
@@ -358,14 +365,16 @@ def test_equity_updates_and_other_changes_are_not_trades(
 def test_the_sample_batch_rolls_up_once_however_often_it_is_delivered(
     rollup: Callable[[list[dict[str, Any]]], Any], tables: dict[str, str]
 ) -> None:
-    # Given the sample batch: one trade's feed record and its record for the sample event
+    """Given the sample batch: one trade's feed record and its record for the sample event
+    When it is delivered three times
+    Then the event counts the trade once, and so does the trader's day"""
     records = sample_event("analytics/rollup_trades.json")["Records"]
 
-    # When it is delivered three times
+    # When
     for _ in range(3):
         assert rollup(records) == {"batchItemFailures": []}
 
-    # Then the event counts the trade once, and so does the trader's day
+    # Then
     totals = analytics.event_totals("01jbsampleevent0000000000")
     assert totals is not None
     volume = Decimal("24062.625")

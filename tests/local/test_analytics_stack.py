@@ -39,7 +39,9 @@ def wait_for(check: Any, seconds: float = 60.0) -> Any:
 
 
 def test_an_export_requested_over_http_is_run_asynchronously_and_downloaded(stack: Any) -> None:
-    # Given an event with three participants
+    """Given an event with three participants
+    When an admin asks for its participants
+    Then the job is accepted at once, and its worker, invoked asynchronously, finishes it"""
     arena = ArenaClient(stack.base_url)
     admin = arena.token("boss", ["admin"])
     start = datetime.now(UTC) + timedelta(days=1)
@@ -57,11 +59,11 @@ def test_an_export_requested_over_http_is_run_asynchronously_and_downloaded(stac
         joined = arena.call("POST", f"/api/events/{event_id}/join", arena.token(user, ["user"]))
         assert joined.status == 201, joined.body
 
-    # When an admin asks for its participants
+    # When
     reply = arena.call(
         "POST", "/api/events/analytics/export", admin, {"event_ids": [event_id], "datasets": ["participants"]}
     )
-    # Then the job is accepted at once, and its worker, invoked asynchronously, finishes it
+    # Then
     assert reply.status == 202 and reply.body["status"] == "PENDING", reply.body
     export_id = reply.body["export_id"]
 
@@ -81,15 +83,17 @@ def test_an_export_requested_over_http_is_run_asynchronously_and_downloaded(stac
 
 
 def test_a_failing_asynchronous_invocation_is_retried_then_kept_in_its_on_failure_queue(stack: Any) -> None:
-    # Given the export worker, whose on-failure destination is the AsyncFailureDLQ
+    """Given the export worker, whose on-failure destination is the AsyncFailureDLQ
+    When it is invoked asynchronously with an event it cannot read
+    Then Lambda answers 202 at once, and after three attempts the event is in the queue with Lambda's record"""
     sqs = stack.client("sqs")
     queue = stack.queues["AsyncFailureDLQ"]["url"]
     calls_before = stack.functions.get("RunExportFunction").invocations
-    # When it is invoked asynchronously with an event it cannot read
+    # When
     answer = stack.client("lambda").invoke(
         FunctionName="RunExportFunction", InvocationType="Event", Payload=json.dumps({"export": "?"}).encode()
     )
-    # Then Lambda answers 202 at once, and after three attempts the event is in the queue with Lambda's record
+    # Then
     assert answer["StatusCode"] == 202
     messages = wait_for(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages"))
     record = json.loads(messages[0]["Body"])
@@ -101,7 +105,9 @@ def test_a_failing_asynchronous_invocation_is_retried_then_kept_in_its_on_failur
 
 
 def test_trades_archived_through_the_stacks_firehose_answer_local_athena(stack: Any, capsys: Any) -> None:
-    # Given three trades archived through the stack's delivery stream (two of them counted for an event)
+    """Given three trades archived through the stack's delivery stream (two of them counted for an event)
+    When `python -m local.athena` asks the running stack for the volume per partition
+    Then it finds the archive through /local/health and prints the figures"""
     from arena import factories
     from arena.adapters import archive
     from arena.domain.archive import ArchivedTrade
@@ -113,7 +119,7 @@ def test_trades_archived_through_the_stacks_firehose_answer_local_athena(stack: 
     at = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
     feed = [ArchivedTrade(f"a{n}", "ana", "BTC-USDT", "buy", Decimal("0.5"), Decimal(100 + n), at) for n in range(3)]
     archive.put_trades([*feed, *(ArchivedTrade(**{**t.__dict__, "event_id": "e1"}) for t in feed[:2])])
-    # When `python -m local.athena` asks the running stack for the volume per partition
+    # When
     code = athena.main(
         [
             "SELECT event_id, COUNT(DISTINCT trade_id) AS trades, SUM(volume) AS volume FROM trades "
@@ -122,7 +128,7 @@ def test_trades_archived_through_the_stacks_firehose_answer_local_athena(stack: 
             stack.base_url,
         ]
     )
-    # Then it finds the archive through /local/health and prints the figures
+    # Then
     assert code == 0
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     assert lines[0] == ["event_id", "trades", "volume"]

@@ -35,7 +35,9 @@ CLAIMS = {
 
 
 def test_event_has_the_payload_2_0_shape() -> None:
-    # Given an authorised POST with a JSON body, duplicate headers, duplicate query parameters and cookies
+    """Given an authorised POST with a JSON body, duplicate headers, duplicate query parameters and cookies
+    When the HTTP event is built
+    Then it is what API Gateway sends (payload format 2.0)."""
     event = build_http_event(
         "post",
         "/api/events/e%201/join?x=1&x=2&y=",
@@ -55,7 +57,7 @@ def test_event_has_the_payload_2_0_shape() -> None:
         now=1700000000.123,
     )
 
-    # Then it is what API Gateway sends
+    # Then
     assert event["version"] == "2.0"
     assert event["routeKey"] == "POST /api/events/{eventId}/join"
     assert event["rawPath"] == "/api/events/e%201/join"
@@ -86,10 +88,12 @@ def test_event_has_the_payload_2_0_shape() -> None:
 
 
 def test_jwt_claims_are_strings_as_the_authorizer_passes_them() -> None:
-    # Given a token's claims with an array, numbers and a boolean
+    """Given a token's claims with an array, numbers and a boolean
+    When the HTTP event is built
+    Then every claim is a string; the groups array is "[admin user]"; an ID token has no scopes."""
     event = build_http_event("GET", "/api/events", claims=CLAIMS)
 
-    # Then every claim is a string; the groups array is "[admin user]"
+    # Then
     jwt = event["requestContext"]["authorizer"]["jwt"]
     assert jwt["claims"] == {
         "sub": "user-1",
@@ -103,11 +107,17 @@ def test_jwt_claims_are_strings_as_the_authorizer_passes_them() -> None:
 
 
 def test_scopes_come_from_the_scope_claim() -> None:
+    """Given claims with a space-separated scope claim
+    When the HTTP event is built
+    Then the authorizer's scopes are that list."""
     event = build_http_event("POST", "/api/trades", claims={"sub": "feed", "scope": "arena/trades.write other"})
     assert event["requestContext"]["authorizer"]["jwt"]["scopes"] == ["arena/trades.write", "other"]
 
 
 def test_claim_rendering_follows_go_formatting() -> None:
+    """Given claims of lists, maps, numbers and booleans
+    When they are rendered as strings
+    Then they follow Go's formatting, as API Gateway's does."""
     assert stringify_claim(["a"]) == "[a]"
     assert stringify_claim([]) == "[]"
     assert stringify_claim({"b": 2, "a": [1, 2]}) == "map[a:[1 2] b:2]"
@@ -117,10 +127,12 @@ def test_claim_rendering_follows_go_formatting() -> None:
 
 
 def test_optional_parts_are_absent_when_empty() -> None:
-    # Given a bare GET on a public route
+    """Given a bare GET on a public route
+    When the HTTP event is built
+    Then there is no query map, no path parameters, no cookies, no body and no authorizer."""
     event = build_http_event("GET", "/api/events")
 
-    # Then there is no query map, no path parameters, no cookies, no body and no authorizer
+    # Then
     for key in ("queryStringParameters", "pathParameters", "cookies", "body"):
         assert key not in event
     assert event["rawQueryString"] == ""
@@ -129,15 +141,20 @@ def test_optional_parts_are_absent_when_empty() -> None:
 
 
 def test_binary_bodies_are_base64_encoded() -> None:
-    # Given a body that is not text by its content type
+    """Given a body that is not text by its content type
+    When the HTTP event is built
+    Then it is base64-encoded and flagged."""
     event = build_http_event("POST", "/upload", headers={"content-type": "application/octet-stream"}, body=b"\x00\xff")
 
-    # Then it is base64-encoded and flagged
+    # Then
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\x00\xff"
 
 
 def test_json_bodies_and_content_types_with_parameters_stay_text() -> None:
+    """Given a JSON body with a charset parameter, and a dict body
+    When the HTTP events are built
+    Then the bodies stay text, the dict sent as JSON with a JSON content type."""
     event = build_http_event("POST", "/x", headers={"Content-Type": "application/json; charset=utf-8"}, body="{}")
     assert (event["body"], event["isBase64Encoded"]) == ("{}", False)
     event = build_http_event("POST", "/x", body={"a": 1})  # a dict is sent as JSON
@@ -146,7 +163,9 @@ def test_json_bodies_and_content_types_with_parameters_stay_text() -> None:
 
 
 def test_powertools_reads_the_event() -> None:
-    # Given an event as the local gateway builds it
+    """Given an event as the local gateway builds it
+    When Powertools' data class reads it
+    Then it finds every part where the handlers will look for it"""
     raw = build_http_event(
         "PATCH",
         "/api/events/e1?limit=5",
@@ -157,10 +176,10 @@ def test_powertools_reads_the_event() -> None:
         claims=CLAIMS,
     )
 
-    # When Powertools' data class reads it
+    # When
     event = APIGatewayProxyEventV2(raw)
 
-    # Then it finds every part where the handlers will look for it
+    # Then
     assert event.raw_path == "/api/events/e1"
     assert event.request_context.http.method == "PATCH"
     assert event.path_parameters == {"eventId": "e1"}
@@ -174,6 +193,9 @@ def test_powertools_reads_the_event() -> None:
 
 
 def test_match_path_extracts_decoded_parameters() -> None:
+    """Given route paths with variables and a greedy proxy
+    When request paths are matched against them
+    Then matching paths give their decoded parameters and the others none."""
     assert match_path("/api/events/{eventId}", "/api/events/e%2F1") == {"eventId": "e/1"}
     assert match_path("/api/events/{eventId}", "/api/events") is None
     assert match_path("/api/events/{eventId}", "/api/events/e1/join") is None
@@ -184,7 +206,9 @@ def test_match_path_extracts_decoded_parameters() -> None:
 
 
 def test_route_table_prefers_the_most_specific_route() -> None:
-    # Given overlapping routes
+    """Given overlapping routes
+    When paths are matched
+    Then literal beats variable beats greedy, and an exact method beats ANY."""
     table = RouteTable(
         [
             HttpRoute("GET", "/api/events/{eventId}", "Get", True),
@@ -194,7 +218,7 @@ def test_route_table_prefers_the_most_specific_route() -> None:
         ]
     )
 
-    # When paths are matched; Then literal beats variable beats greedy, and an exact method beats ANY
+    # When / Then
     assert table.match("GET", "/api/events/mine").route.function_id == "Mine"
     assert table.match("POST", "/api/events/mine").route.function_id == "AnyMine"
     match = table.match("GET", "/api/events/e1")
@@ -208,6 +232,9 @@ def test_route_table_prefers_the_most_specific_route() -> None:
 
 
 def test_default_route_catches_everything_else() -> None:
+    """Given a route table with one route and a $default route
+    When a path no route matches is requested
+    Then the $default route takes it."""
     table = RouteTable([HttpRoute("GET", "/a", "A", False), HttpRoute("ANY", "$default", "Fallback", False)])
     assert table.match("GET", "/a").route.function_id == "A"
     match = table.match("POST", "/anything/else")
@@ -226,7 +253,9 @@ def test_methods_are_matched_case_sensitively() -> None:
 
 
 def test_proxy_response_becomes_the_http_response() -> None:
-    # Given a full proxy response with headers, cookies and a base64 body
+    """Given a full proxy response with headers, cookies and a base64 body
+    When it becomes the HTTP response
+    Then status, headers, cookies and the decoded body are sent."""
     response = to_http_response(
         {
             "statusCode": 201,
@@ -237,7 +266,7 @@ def test_proxy_response_becomes_the_http_response() -> None:
         }
     )
 
-    # Then status, headers, cookies and the decoded body are sent
+    # Then
     assert response.status == 201
     assert response.header("content-type") == "image/png"
     assert response.header("x-count") == "3"
@@ -246,6 +275,9 @@ def test_proxy_response_becomes_the_http_response() -> None:
 
 
 def test_a_result_without_status_code_is_a_200_json_body() -> None:
+    """Given handlers returning a bare dict, a string, or only a status code
+    When the results become HTTP responses
+    Then API Gateway's inference applies: 200 application/json, the text as is, an empty body."""
     # Given handlers returning a bare dict or a string; Then API Gateway infers 200 application/json
     response = to_http_response({"message": "hi"})
     assert (response.status, response.header("content-type"), json.loads(response.body)) == (
@@ -268,11 +300,17 @@ def test_a_result_without_status_code_is_a_200_json_body() -> None:
     ],
 )
 def test_malformed_proxy_responses_are_rejected(result: dict) -> None:
+    """Given a malformed proxy response
+    When it becomes the HTTP response
+    Then MalformedLambdaResponse is raised."""
     with pytest.raises(MalformedLambdaResponse):
         to_http_response(result)
 
 
 def test_gateway_responses_carry_api_gateway_messages() -> None:
+    """Given a 401 gateway response
+    When it is built
+    Then its body is API Gateway's {"message":"Unauthorized"}."""
     response = gateway_response(401, "Unauthorized")
     assert (response.status, response.body) == (401, b'{"message":"Unauthorized"}')
 
@@ -281,10 +319,12 @@ def test_gateway_responses_carry_api_gateway_messages() -> None:
 
 
 def test_lambda_context_looks_like_the_runtime_one() -> None:
-    # Given a context for a function with a 2 s timeout
+    """Given a context for a function with a 2 s timeout
+    When it is read over time
+    Then it names the function as Lambda would, and its remaining time runs down."""
     context = LambdaContext("GetEventFunction", memory_limit_in_mb=512, timeout_seconds=2)
 
-    # Then it names the function as Lambda would, and its remaining time runs down
+    # Then
     assert context.invoked_function_arn == "arn:aws:lambda:us-east-1:123456789012:function:GetEventFunction"
     assert (context.function_version, context.memory_limit_in_mb) == ("$LATEST", 512)
     assert context.log_group_name == "/aws/lambda/GetEventFunction"

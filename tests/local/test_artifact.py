@@ -51,9 +51,11 @@ def _layers(copy: Path) -> list[Path]:
 
 
 def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
-    # Given the build output; When three handlers of different kinds are imported as Lambda would
+    """Given the build output
+    When three handlers of different kinds are imported as Lambda would
+    Then they import, and the cold import time is measured."""
     results = artifact.check(build_dir, ["CreateEventFunction", "WebSocketFunction", "PushActivityFunction"])
-    # Then they import, and the cold import time is measured
+    # Then
     assert [(r.function, r.ok, r.error) for r in results] == [
         ("CreateEventFunction", True, None),
         ("WebSocketFunction", True, None),
@@ -63,41 +65,47 @@ def test_every_function_imports_from_the_real_artifact(build_dir: Path) -> None:
 
 
 def test_a_layer_one_folder_too_deep_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
-    # Given a layer whose package sits at python/python/arena (what a ContentUri above python/ ships)
+    """Given a layer whose package sits at python/python/arena (what a ContentUri above python/ ships)
+    When the check runs
+    Then the function fails to import, naming the package"""
     copy = _copy(build_dir, tmp_path, ["CreateEventFunction"])
     layer = copy / "SharedLayer" / "python"
     (layer / "python").mkdir()
     shutil.move(str(layer / "arena"), str(layer / "python" / "arena"))
-    # When the check runs
+    # When
     [result] = artifact.check(copy, ["CreateEventFunction"])
-    # Then the function fails to import, naming the package
+    # Then
     assert not result.ok and result.error == "ModuleNotFoundError: No module named 'arena'"
 
 
 def test_a_runtime_dependency_missing_from_the_layer_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
-    # Given a layer without PyJWT, which the WebSocket $connect handler needs and the event routes do not
+    """Given a layer without PyJWT, which the WebSocket $connect handler needs and the event routes do not
+    When the check runs on both
+    Then exactly the function that imports jwt fails, and the CLI exits 1 with the report"""
     copy = _copy(build_dir, tmp_path, ["WebSocketFunction", "CreateEventFunction"])
     for layer in _layers(copy):
         for path in layer.glob("jwt*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
         for path in layer.glob("PyJWT*"):
             shutil.rmtree(path)
-    # When the check runs on both
+    # When
     results = {r.function: r for r in artifact.check(copy, ["WebSocketFunction", "CreateEventFunction"])}
-    # Then exactly the function that imports jwt fails, and the CLI exits 1 with the report
+    # Then
     assert results["WebSocketFunction"].error == "ModuleNotFoundError: No module named 'jwt'"
     assert results["CreateEventFunction"].ok
     assert artifact.main(["check", str(copy), "--function", "WebSocketFunction"]) == 1
 
 
 def test_a_handler_that_does_not_exist_fails_the_check(build_dir: Path, tmp_path: Path) -> None:
-    # Given a built template whose handler names a function the module does not define
+    """Given a built template whose handler names a function the module does not define
+    When the check runs
+    Then it fails on the missing attribute."""
     copy = _copy(build_dir, tmp_path, ["GetEventFunction"])
     template = copy / "template.yaml"
     text = template.read_text()
     assert "Handler: get_event.lambda_handler" in text
     template.write_text(text.replace("Handler: get_event.lambda_handler", "Handler: get_event.handler"))
-    # When the check runs; Then it fails on the missing attribute
+    # When / Then
     [result] = artifact.check(copy, ["GetEventFunction"])
     assert not result.ok and result.error.startswith("AttributeError"), result.error
 
@@ -120,7 +128,9 @@ def _imported_top_level_modules(folders: list[Path]) -> dict[str, str]:
 
 
 def test_the_layer_carries_every_module_the_code_imports_and_nothing_dev_only(build_dir: Path) -> None:
-    # Given every import in the functions and the arena package, lazy ones included
+    """Given every import in the functions and the arena package, lazy ones included
+    When they are compared with the built layer
+    Then each is the standard library's or the layer's, and the layer holds no dev-only tooling."""
     imported = _imported_top_level_modules([ROOT / "functions", ROOT / "layers" / "shared" / "python" / "arena"])
     layer = tpl.layer_python_dirs(tpl.load_template(build_dir / "template.yaml"), build_dir)[0]
     shipped = {path.name.removesuffix(".py") for path in layer.iterdir()}
@@ -134,17 +144,19 @@ def test_the_layer_carries_every_module_the_code_imports_and_nothing_dev_only(bu
 
 
 def test_a_nested_stack_s_function_imports_from_its_own_stack_s_layer(build_dir: Path, tmp_path: Path) -> None:
-    # Given a copy whose parent layer lost PyJWT while the real-time stack's layer keeps it
+    """Given a copy whose parent layer lost PyJWT while the real-time stack's layer keeps it
+    When the WebSocket function (RealtimeStack) is checked
+    Then it imports from its own folder and its own stack's layer, never the parent's"""
     copy = _copy(build_dir, tmp_path, ["WebSocketFunction"])
     for path in [*(copy / "SharedLayer" / "python").glob("jwt*"), *(copy / "SharedLayer" / "python").glob("PyJWT*")]:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     template = tpl.load_template(copy / "template.yaml")
     (spec,) = [s for s in tpl.functions(template) if s.logical_id == "WebSocketFunction"]
 
-    # When the WebSocket function (RealtimeStack) is checked
+    # When
     [result] = artifact.check(copy, ["WebSocketFunction"])
 
-    # Then it imports from its own folder and its own stack's layer, never the parent's
+    # Then
     assert (result.ok, result.error) == (True, None)
     assert artifact.lambda_path(copy, template, spec) == [
         str((copy / "RealtimeStack" / "WebSocketFunction").resolve()),

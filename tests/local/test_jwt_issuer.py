@@ -16,13 +16,15 @@ def issuer() -> JwtIssuer:
 
 
 def test_issued_token_verifies_and_carries_cognito_claims(issuer: JwtIssuer) -> None:
-    # Given a token for an admin
+    """Given a token for an admin
+    When verified
+    Then the claims are Cognito's ID token claims"""
     token = issuer.issue("user-1", groups=["admin", "user"], extra_claims={"email": "a@example.com"})
 
-    # When verified
+    # When
     claims = issuer.verify(token)
 
-    # Then the claims are Cognito's ID token claims
+    # Then
     assert claims["sub"] == "user-1"
     assert claims["cognito:groups"] == ["admin", "user"]
     assert (claims["iss"], claims["aud"], claims["token_use"]) == (ISSUER_URL, WEB_CLIENT_ID, "id")
@@ -32,18 +34,23 @@ def test_issued_token_verifies_and_carries_cognito_claims(issuer: JwtIssuer) -> 
 
 
 def test_no_groups_means_no_groups_claim(issuer: JwtIssuer) -> None:
+    """Given a token issued without groups
+    When it is verified
+    Then it has no cognito:groups claim."""
     assert "cognito:groups" not in issuer.verify(issuer.issue("user-2"))
 
 
 def test_access_token_with_client_id_and_scope_is_accepted(issuer: JwtIssuer) -> None:
-    # Given a client-credentials style token: no aud, a client_id and a scope
+    """Given a client-credentials style token: no aud, a client_id and a scope
+    When it is verified
+    Then it verifies on its client_id."""
     token = issuer.issue(
         "feed",
         scopes=["arena/trades.write"],
         extra_claims={"aud": None, "client_id": TRADE_FEED_CLIENT_ID, "token_use": "access"},
     )
 
-    # Then it verifies on its client_id
+    # Then
     claims = issuer.verify(token)
     assert "aud" not in claims
     assert (claims["client_id"], claims["scope"]) == (TRADE_FEED_CLIENT_ID, "arena/trades.write")
@@ -62,12 +69,17 @@ def test_access_token_with_client_id_and_scope_is_accepted(issuer: JwtIssuer) ->
     ],
 )
 def test_bad_tokens_are_rejected(issuer: JwtIssuer, make_token) -> None:
+    """Given a bad token
+    When it is verified
+    Then TokenError is raised."""
     with pytest.raises(TokenError):
         issuer.verify(make_token(issuer))
 
 
 def test_jwks_verifies_issued_tokens(issuer: JwtIssuer) -> None:
-    # Given the published key set; When a third party verifies a token with it; Then it is valid
+    """Given the published key set
+    When a third party verifies a token with it
+    Then it is valid."""
     token = issuer.issue("user-3")
     key = jwt.PyJWKSet.from_dict(issuer.jwks())[jwt.get_unverified_header(token)["kid"]]
     claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=WEB_CLIENT_ID, issuer=ISSUER_URL)

@@ -51,7 +51,9 @@ def _visible_and_hidden(queue: dict[str, Any]) -> tuple[int, int]:
 
 
 def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
-    # Given a message with an attribute
+    """Given a message with an attribute
+    When polled
+    Then the handler got Lambda's SQS record, and the message is gone"""
     queue["client"].send_message(
         QueueUrl=queue["url"],
         MessageBody='{"trade": 1}',
@@ -59,10 +61,10 @@ def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
     )
     handler = Recorder()
 
-    # When polled
+    # When
     assert _sqs_poller(queue, handler).poll_once() == 1
 
-    # Then the handler got Lambda's SQS record, and the message is gone
+    # Then
     (record,) = handler.events[0]["Records"]
     assert record["body"] == '{"trade": 1}'
     assert record["eventSource"] == "aws:sqs"
@@ -78,7 +80,9 @@ def test_sqs_event_has_lambdas_record_shape(queue: dict[str, Any]) -> None:
 
 
 def test_sqs_partial_batch_failure_leaves_only_the_failed_message(queue: dict[str, Any]) -> None:
-    # Given three messages and a handler that reports the second one failed
+    """Given three messages and a handler that reports the second one failed
+    When polled
+    Then only "b" is left, invisible until its visibility timeout, and then delivered again"""
     for body in ("a", "b", "c"):
         queue["client"].send_message(QueueUrl=queue["url"], MessageBody=body)
     handler = Recorder()
@@ -89,10 +93,10 @@ def test_sqs_partial_batch_failure_leaves_only_the_failed_message(queue: dict[st
     )
     poller = _sqs_poller(queue, handler, report_batch_item_failures=True)
 
-    # When polled
+    # When
     assert poller.poll_once() == 3
 
-    # Then only "b" is left, invisible until its visibility timeout, and then delivered again
+    # Then
     assert _visible_and_hidden(queue) == (0, 1)
     time.sleep(1.1)
     poller.poll_once()
@@ -110,18 +114,23 @@ def test_sqs_partial_batch_failure_leaves_only_the_failed_message(queue: dict[st
     ],
 )
 def test_sqs_whole_batch_is_kept_when_the_handler_fails(queue: dict[str, Any], answer: Any) -> None:
-    # Given two messages and a handler that raises or answers an invalid partial response
+    """Given two messages and a handler that raises or answers an invalid partial response
+    When polled
+    Then nothing is deleted."""
     for body in ("a", "b"):
         queue["client"].send_message(QueueUrl=queue["url"], MessageBody=body)
     handler = Recorder()
     handler.answers.append(answer)
 
-    # When polled; Then nothing is deleted
+    # When / Then
     _sqs_poller(queue, handler, report_batch_item_failures=True).poll_once()
     assert _visible_and_hidden(queue) == (0, 2)
 
 
 def test_sqs_without_partial_responses_deletes_the_whole_batch(queue: dict[str, Any]) -> None:
+    """Given a message and a source without partial batch responses
+    When polled by a handler naming a failure
+    Then the whole batch is deleted."""
     queue["client"].send_message(QueueUrl=queue["url"], MessageBody="a")
     handler = Recorder()
     handler.answers.append({"batchItemFailures": [{"itemIdentifier": "ignored"}]})
@@ -130,13 +139,15 @@ def test_sqs_without_partial_responses_deletes_the_whole_batch(queue: dict[str, 
 
 
 def test_sqs_filters_drop_and_delete_unmatched_messages(queue: dict[str, Any]) -> None:
-    # Given a filter on the JSON body and one matching, one unmatched message
+    """Given a filter on the JSON body and one matching, one unmatched message
+    When polled
+    Then only the match reaches the handler and both are gone from the queue."""
     for body in ('{"kind": "trade"}', '{"kind": "noise"}'):
         queue["client"].send_message(QueueUrl=queue["url"], MessageBody=body)
     handler = Recorder()
     filters = compile_filters({"Filters": [{"Pattern": '{"body": {"kind": ["trade"]}}'}]})
 
-    # When polled; Then only the match reaches the handler and both are gone from the queue
+    # When / Then
     _sqs_poller(queue, handler, filters=filters, batch_size=10).poll_once()
     assert [r["body"] for r in handler.events[0]["Records"]] == ['{"kind": "trade"}']
     assert _visible_and_hidden(queue) == (0, 0)
@@ -177,15 +188,17 @@ def _keys(event: dict[str, Any]) -> list[str]:
 
 
 def test_stream_event_has_lambdas_record_shape(stream: dict[str, Any]) -> None:
-    # Given an insert and an update of one item
+    """Given an insert and an update of one item
+    When polled
+    Then the records are Lambda's DynamoDB stream records"""
     _put(stream, "a", v="1")
     _put(stream, "a", v="2")
     handler = Recorder()
 
-    # When polled
+    # When
     assert _stream_poller(stream, handler).poll_once() == 2
 
-    # Then the records are Lambda's DynamoDB stream records
+    # Then
     insert, modify = handler.events[0]["Records"]
     assert (insert["eventName"], modify["eventName"]) == ("INSERT", "MODIFY")
     assert insert["eventSource"] == "aws:dynamodb"
@@ -203,6 +216,9 @@ def test_stream_event_has_lambdas_record_shape(stream: dict[str, Any]) -> None:
 
 
 def test_stream_batches_respect_batch_size_and_order(stream: dict[str, Any]) -> None:
+    """Given three stream records and a batch size of 2
+    When polled twice
+    Then the batches are [a, b] then [c]."""
     _put(stream, "a", "b", "c")
     handler = Recorder()
     poller = _stream_poller(stream, handler, batch_size=2)
@@ -212,7 +228,9 @@ def test_stream_batches_respect_batch_size_and_order(stream: dict[str, Any]) -> 
 
 
 def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: dict[str, Any]) -> None:
-    # Given three records and a handler that fails "b" once
+    """Given three records and a handler that fails "b" once
+    When polled twice
+    Then "b" and everything after it came again, and then nothing more"""
     _put(stream, "a", "b", "c")
     handler = Recorder()
     handler.answers.append(
@@ -226,27 +244,29 @@ def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: di
     )
     poller = _stream_poller(stream, handler, report_batch_item_failures=True)
 
-    # When polled twice
+    # When
     poller.poll_once()
     poller.poll_once()
 
-    # Then "b" and everything after it came again, and then nothing more
+    # Then
     assert [_keys(event) for event in handler.events] == [["a", "b", "c"], ["b", "c"]]
     assert poller.poll_once() == 0
 
 
 def test_stream_batch_is_redelivered_when_the_handler_raises_then_skipped(stream: dict[str, Any]) -> None:
-    # Given a handler that raises every time and two retries allowed
+    """Given a handler that raises every time and two retries allowed
+    When polled until it gives up
+    Then the batch came three times (first try + two retries), was skipped, and later records still flow"""
     _put(stream, "a")
     handler = Recorder()
     handler.answers.extend([RuntimeError("boom")] * 10)
     poller = _stream_poller(stream, handler, maximum_retry_attempts=2)
 
-    # When polled until it gives up
+    # When
     for _ in range(4):
         poller.poll_once()
 
-    # Then the batch came three times (first try + two retries), was skipped, and later records still flow
+    # Then
     assert [_keys(event) for event in handler.events] == [["a"], ["a"], ["a"]]
     handler.answers.clear()
     _put(stream, "b")
@@ -255,32 +275,38 @@ def test_stream_batch_is_redelivered_when_the_handler_raises_then_skipped(stream
 
 
 def test_stream_latest_skips_what_was_written_before(stream: dict[str, Any]) -> None:
-    # Given a record written before the poller starts at LATEST
+    """Given a record written before the poller starts at LATEST
+    When a new record comes
+    Then only it is delivered."""
     _put(stream, "old")
     handler = Recorder()
     poller = _stream_poller(stream, handler, starting_position="LATEST")
     assert poller.poll_once() == 0
 
-    # When a new record comes; Then only it is delivered
+    # When / Then
     _put(stream, "new")
     poller.poll_once()
     assert [_keys(event) for event in handler.events] == [["new"]]
 
 
 def test_stream_filters_checkpoint_unmatched_records(stream: dict[str, Any]) -> None:
-    # Given a filter for modifications only
+    """Given a filter for modifications only
+    When polled
+    Then only the MODIFY record is delivered."""
     _put(stream, "a", v="1")
     _put(stream, "a", v="2")
     handler = Recorder()
     filters = compile_filters({"Filters": [{"Pattern": {"eventName": ["MODIFY"]}}]})
 
-    # When polled; Then only the MODIFY record is delivered
+    # When / Then
     _stream_poller(stream, handler, filters=filters).poll_once()
     assert [[r["eventName"] for r in event["Records"]] for event in handler.events] == [["MODIFY"]]
 
 
 def test_a_poller_thread_survives_handler_errors_and_stops_on_request(stream: dict[str, Any]) -> None:
-    # Given a running poller whose handler fails on the first record
+    """Given a running poller whose handler fails on the first record
+    When records arrive and the poller is stopped
+    Then it went on after the error, and stop() ended the thread."""
     handler = Recorder()
     handler.answers.append(RuntimeError("first call fails"))
     poller = _stream_poller(stream, handler, maximum_retry_attempts=0)
@@ -294,7 +320,7 @@ def test_a_poller_thread_survives_handler_errors_and_stops_on_request(stream: di
     finally:
         poller.stop()
 
-    # Then it went on after the error, and stop() ended the thread
+    # Then
     assert any("b" in _keys(event) for event in handler.events)
     assert not poller.running
 
@@ -322,4 +348,7 @@ def test_a_poller_thread_survives_handler_errors_and_stops_on_request(stream: di
     ],
 )
 def test_filter_rules(pattern: dict, record: dict, expected: bool) -> None:
+    """Given an event filter pattern and a record
+    When the record is matched against it
+    Then it matches as Lambda's filtering would."""
     assert matches_filter(pattern, record) is expected

@@ -33,7 +33,9 @@ def _signed_in(arena: ArenaClient, sub: str) -> str:
 
 
 def test_the_stack_serves_role_management_from_its_user_pool(arena: ArenaClient) -> None:
-    # Given the stack's moto user pool, an admin and mia signed in as a user
+    """Given the stack's moto user pool, an admin and mia signed in as a user
+    When the admin lists the admins and grants mia the event-manager role
+    Then mia's next token carries the role, and once assigned she manages the admin's event with it"""
     health = arena.call("GET", "/local/health").body
     assert set(health["cognito"]["user_pools"]) == {"UserPool"}
     boss = arena.token("boss", ["admin"])
@@ -41,14 +43,14 @@ def test_the_stack_serves_role_management_from_its_user_pool(arena: ArenaClient)
     assert _groups(_signed_in(arena, "mia")) == ["user"]
     assert _groups(arena.token("x" * 200, ["user"])) == ["user"]  # no pool username: signed in as asked
 
-    # When the admin lists the admins and grants mia the event-manager role
+    # When
     admins = arena.call("GET", "/api/admin/roles/admin/users", boss)
     assert admins.status == 200 and [u["user_id"] for u in admins.body["users"]] == ["boss"], admins.body
     reason = {"role": "event-manager", "reason": "Runs the December sprint"}
     granted = arena.call("POST", "/api/admin/users/mia/roles", boss, reason)
     assert granted.status == 200 and granted.body["roles"] == ["event-manager", "user"], granted.body
 
-    # Then mia's next token carries the role, and once assigned she manages the admin's event with it
+    # Then
     mia_manager = _signed_in(arena, "mia")
     assert _groups(mia_manager) == ["event-manager", "user"]
     start = datetime.now(UTC) + timedelta(days=1)

@@ -28,7 +28,9 @@ def _sources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_rollups_follow_the_trades_and_participants_streams(template: dict[str, Any]) -> None:
-    # Given the template; When the rollup function's stream sources are listed
+    """Given the template
+    When the rollup function's stream sources are listed
+    Then it reads both tables' streams with new images, retried whole from the first record, failures to its DLQ."""
     sources = _sources(template)
 
     # Then it reads both tables' streams, whose views carry the new images it needs
@@ -46,9 +48,11 @@ def test_the_rollups_follow_the_trades_and_participants_streams(template: dict[s
 
 @pytest.mark.parametrize("event_name, delivered", [("INSERT", True), ("MODIFY", False), ("REMOVE", False)])
 def test_only_inserts_reach_the_rollups(template: dict[str, Any], event_name: str, delivered: bool) -> None:
-    # Given the filters the local poller compiles from the template, and a record of each kind
+    """Given the filters the local poller compiles from the template, and a record of each kind
+    When filtered
+    Then only an insert (a trade or a participant arriving) is delivered."""
     record = {"eventName": event_name, "dynamodb": {"Keys": {"trade_id": {"S": "T-1"}, "event_id": {"S": "~feed"}}}}
     for props in _sources(template).values():
         filters = compile_filters(props.get("FilterCriteria"))
-        # When filtered; Then only an insert (a trade or a participant arriving) is delivered
+        # When / Then
         assert passes_filters(filters, record) is delivered

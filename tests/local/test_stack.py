@@ -249,6 +249,9 @@ def recorded(stack: LocalStack, name: str) -> list[dict[str, Any]]:
 
 
 def test_health_reports_ready_with_the_route_count(stack: LocalStack) -> None:
+    """Given a running local stack
+    When its health route is called
+    Then it answers ok with the route count, the template, the layers, the AWS endpoint and the queues' URLs."""
     status, _, health = call(stack, "GET", "/local/health")
     assert (status, health["status"], health["routes"]) == (200, "ok", 7)
     # and what it runs: the template, the layers on the path, the local AWS endpoint and the queues' URLs
@@ -259,6 +262,9 @@ def test_health_reports_ready_with_the_route_count(stack: LocalStack) -> None:
 
 
 def test_token_route_issues_verifiable_tokens(stack: LocalStack, token: str) -> None:
+    """Given a token from the stack's token route
+    When it is verified and the JWKS is read
+    Then it carries the subject, the groups and the stack's issuer, and the JWKS names a key."""
     claims = stack.issuer.verify(token)
     assert (claims["sub"], claims["cognito:groups"], claims["iss"]) == (
         "user-1",
@@ -281,6 +287,9 @@ def test_token_route_issues_verifiable_tokens(stack: LocalStack, token: str) -> 
     ],
 )
 def test_token_route_rejects_bad_input(stack: LocalStack, body: Any) -> None:
+    """Given a malformed token request body
+    When it is posted to the token route
+    Then the answer is 400 BAD_REQUEST."""
     status, _, answer = call(stack, "POST", "/local/token", body)
     assert status == 400
     assert answer["error"]["code"] == "BAD_REQUEST"
@@ -290,6 +299,9 @@ def test_token_route_rejects_bad_input(stack: LocalStack, body: Any) -> None:
 
 
 def test_missing_or_invalid_token_is_401(stack: LocalStack) -> None:
+    """Given a protected route
+    When it is called without a token or with an invalid one
+    Then the answer is 401 Unauthorized, with invalid_token in WWW-Authenticate for the bad one."""
     assert call(stack, "GET", "/echo/x")[::2] == (401, {"message": "Unauthorized"})
     status, headers, body = call(stack, "GET", "/echo/x", headers={"Authorization": "Bearer nope"})
     assert (status, body) == (401, {"message": "Unauthorized"})
@@ -297,6 +309,9 @@ def test_missing_or_invalid_token_is_401(stack: LocalStack) -> None:
 
 
 def test_unknown_route_or_method_is_404(stack: LocalStack, token: str) -> None:
+    """Given a running local stack
+    When an unknown path, an unrouted method or an unknown /local/ path is called
+    Then each is 404 Not Found."""
     assert call(stack, "GET", "/nowhere")[::2] == (404, {"message": "Not Found"})
     assert call(stack, "DELETE", "/echo/x", headers={"Authorization": f"Bearer {token}"})[::2] == (
         404,
@@ -306,7 +321,9 @@ def test_unknown_route_or_method_is_404(stack: LocalStack, token: str) -> None:
 
 
 def test_authorised_request_reaches_the_handler_with_string_claims(stack: LocalStack, token: str) -> None:
-    # Given a token for an admin; When the echo route is called with path, query and a raw token header
+    """Given a token for an admin
+    When the echo route is called with path, query and a raw token header
+    Then the handler saw API Gateway's event (claims as strings) and its environment resolved from the template."""
     status, headers, body = call(stack, "GET", "/echo/some%20one?x=1&x=2", headers={"Authorization": token})
 
     # Then the handler saw API Gateway's event: claims as strings, groups as "[admin user]"
@@ -328,19 +345,27 @@ def test_authorised_request_reaches_the_handler_with_string_claims(stack: LocalS
 
 
 def test_post_body_is_passed_through(stack: LocalStack, token: str) -> None:
+    """Given an authorised POST with a JSON body
+    When it reaches the echo route
+    Then the handler receives the body unchanged."""
     status, _, body = call(stack, "POST", "/echo/x", {"a": 1}, headers={"Authorization": f"Bearer {token}"})
     assert status == 200
     assert json.loads(body["body"]) == {"a": 1}
 
 
 def test_public_route_needs_no_token_and_has_no_authorizer(stack: LocalStack) -> None:
+    """Given a public route
+    When it is called without a token
+    Then it answers 200 and the handler sees no claims."""
     status, _, body = call(stack, "GET", "/open")
     assert status == 200
     assert body["claims"] is None
 
 
 def test_route_scopes_are_enforced(stack: LocalStack, token: str) -> None:
-    # Given an ID token without scopes and an access token with the route's scope
+    """Given an ID token without scopes and an access token with the route's scope
+    When the scoped route is called with each
+    Then the first is 403 Forbidden and the second passes with its scopes."""
     assert call(stack, "GET", "/scoped", headers={"Authorization": f"Bearer {token}"})[::2] == (
         403,
         {"message": "Forbidden"},
@@ -353,18 +378,26 @@ def test_route_scopes_are_enforced(stack: LocalStack, token: str) -> None:
 
 
 def test_handler_errors_are_500_like_api_gateway(stack: LocalStack) -> None:
+    """Given a handler that raises and one that returns a malformed response
+    When their routes are called
+    Then each is 500 Internal Server Error, as API Gateway answers."""
     assert call(stack, "GET", "/raise")[::2] == (500, {"message": "Internal Server Error"})
     assert call(stack, "GET", "/malformed")[::2] == (500, {"message": "Internal Server Error"})
 
 
 def test_route_throttling_answers_429(stack: LocalStack) -> None:
-    # Given a route with a burst of 2 and almost no refill; When called three times; Then the third is throttled
+    """Given a route with a burst of 2 and almost no refill
+    When called three times
+    Then the third is throttled with 429 Too Many Requests."""
     statuses = [call(stack, "GET", "/limited")[0] for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert call(stack, "GET", "/limited")[2] == {"message": "Too Many Requests"}
 
 
 def test_cors_preflight_and_response_headers(stack: LocalStack, token: str) -> None:
+    """Given a browser preflight and then an actual request from an origin
+    When they reach the stack
+    Then API Gateway's CORS configuration answers the preflight without auth and sets the request's origin header."""
     # Given a browser preflight; Then API Gateway's CORS configuration answers it, without auth
     status, headers, _ = call(
         stack, "OPTIONS", "/echo/x", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
@@ -474,6 +507,7 @@ def test_a_request_the_server_cannot_parse_is_answered_in_json(
 
 def test_unknown_paths_answer_as_api_gateway_does(stack: LocalStack, token: str) -> None:
     """Given paths no route matches (with or without a token, under the stack's own /local/)
+    When each is called
     Then each is 404 {"message":"Not Found"} with a JSON content type, exactly API Gateway's unmatched route."""
     for path, headers in (
         ("/nowhere", {}),
@@ -489,12 +523,14 @@ def test_unknown_paths_answer_as_api_gateway_does(stack: LocalStack, token: str)
 
 
 def test_sqs_messages_are_delivered_and_failed_ones_retried(stack: LocalStack) -> None:
-    # Given three messages on the template's queue, one of which the worker fails the first time
+    """Given three messages on the template's queue, one of which the worker fails the first time
+    When the poller has run
+    Then every body arrived, "fail-once" twice (second receive), the others once, and nothing comes back after."""
     sqs = stack.client("sqs")
     for body in ("one", "fail-once", "two"):
         sqs.send_message(QueueUrl=stack.queues["WorkQueue"]["url"], MessageBody=body)
 
-    # When the poller has run; Then every body arrived, "fail-once" twice (second receive), the others once
+    # When / Then
     deliveries = wait_for(
         lambda: [r for r in recorded(stack, "queue") if r["receive_count"] == "2"] and recorded(stack, "queue")
     )
@@ -506,12 +542,14 @@ def test_sqs_messages_are_delivered_and_failed_ones_retried(stack: LocalStack) -
 
 
 def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: LocalStack) -> None:
-    # Given three items written in order, the second of which the worker fails once
+    """Given three items written in order, the second of which the worker fails once
+    When the stream poller has delivered them
+    Then they arrive in order, and the batch after the failure starts again at "flaky"."""
     dynamodb = stack.client("dynamodb")
     for key in ("first", "flaky", "last"):
         dynamodb.put_item(TableName=stack.tables["ItemsTable"], Item={"pk": {"S": key}})
 
-    # When the stream poller has delivered them
+    # When
     def delivered() -> list[list[str]]:
         batches = [batch["keys"] for batch in recorded(stack, "stream")]
         seen = [key for keys in batches for key in keys]
@@ -519,7 +557,7 @@ def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: Loc
 
     batches = wait_for(delivered)
 
-    # Then in order, and the batch after the failure starts again at "flaky"
+    # Then
     first_seen = list(dict.fromkeys(key for keys in batches for key in keys))
     assert first_seen == ["first", "flaky", "last"]
     failed_at = next(index for index, keys in enumerate(batches) if "flaky" in keys)
@@ -527,5 +565,8 @@ def test_stream_records_are_delivered_and_retried_from_the_failed_one(stack: Loc
 
 
 def test_functions_can_be_invoked_directly(stack: LocalStack) -> None:
+    """Given the echo function of the stack
+    When it is invoked directly with an event
+    Then it answers 200."""
     result = stack.invoke("EchoFunction", {"rawPath": "/x", "routeKey": "GET /x", "requestContext": {}})
     assert result["statusCode"] == 200

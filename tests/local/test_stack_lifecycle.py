@@ -15,7 +15,9 @@ from local.stack import LocalStack
 
 
 def test_stack_sets_then_restores_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a process environment with a real-looking profile and no endpoint
+    """Given a process environment with a real-looking profile and no endpoint
+    When a stack runs
+    Then AWS points at moto with fake credentials and no profile, and on_ready saw it up"""
     monkeypatch.setenv("AWS_PROFILE", "production")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     path = tmp_path / "template.yaml"
@@ -27,9 +29,9 @@ def test_stack_sets_then_restores_the_environment(tmp_path: Path, monkeypatch: p
     )
     ready: list[str] = []
 
-    # When a stack runs
+    # When
     with LocalStack(port=0, template_path=path, on_ready=lambda s: ready.append(s.base_url)) as local:
-        # Then AWS points at moto with fake credentials and no profile, and on_ready saw it up
+        # Then
         assert os.environ["AWS_ENDPOINT_URL"] == local.moto_endpoint
         assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
         assert "AWS_PROFILE" not in os.environ

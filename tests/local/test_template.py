@@ -41,7 +41,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_short_tags_load_as_their_long_forms(tmp_path: Path) -> None:
-    # Given a template using every short tag
+    """Given a template using every short tag
+    When it is loaded
+    Then each tag is the long-form intrinsic, and the format version stays a string"""
     path = _write(
         tmp_path,
         """
@@ -71,10 +73,10 @@ Resources:
 """,
     )
 
-    # When it is loaded
+    # When
     props = load_template(path)["Resources"]["X"]["Properties"]
 
-    # Then each tag is the long-form intrinsic, and the format version stays a string
+    # Then
     assert load_template(path)["AWSTemplateFormatVersion"] == "2010-09-09"
     assert props["Ref"] == {"Ref": "Table"}
     assert props["GetAttString"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
@@ -97,6 +99,9 @@ Resources:
 
 
 def test_the_project_template_loads_from_the_repository_root() -> None:
+    """Given the default, relative path
+    When the template is loaded
+    Then it is the repository's template.yaml, with tables."""
     # Given the default, relative path; When loaded; Then it is the repository's template.yaml
     assert load_template() == load_template(REPO_ROOT / "template.yaml")
     assert resources_of_type(load_template(), "AWS::DynamoDB::Table")
@@ -106,14 +111,16 @@ def test_the_project_template_loads_from_the_repository_root() -> None:
 
 
 def test_tables_created_in_moto_match_the_template(aws: None, template: dict[str, Any]) -> None:
-    # Given the tables of template.yaml
+    """Given the tables of template.yaml
+    When they are created
+    Then every table has the template's keys, attributes, indexes, stream and TTL"""
     declared = resources_of_type(template, "AWS::DynamoDB::Table")
     client = boto3.client("dynamodb")
 
-    # When they are created
+    # When
     names = create_tables(client, template)
 
-    # Then every table has the template's keys, attributes, indexes, stream and TTL
+    # Then
     assert names == {logical_id: logical_id for logical_id in declared}
     for logical_id, props in declared.items():
         table = client.describe_table(TableName=names[logical_id])["Table"]
@@ -141,11 +148,13 @@ def test_tables_created_in_moto_match_the_template(aws: None, template: dict[str
 
 
 def test_table_definitions_keep_only_what_create_table_takes(template: dict[str, Any]) -> None:
-    # Given the template's tables; When turned into create_table kwargs with a local name map
+    """Given the template's tables
+    When turned into create_table kwargs with a local name map
+    Then the names follow the map and nothing create_table rejects is left."""
     first = next(iter(resources_of_type(template, "AWS::DynamoDB::Table")))
     definitions = table_definitions(template, names={first: "arena-test-" + first})
 
-    # Then the names follow the map and nothing create_table rejects is left
+    # Then
     assert definitions[first]["TableName"] == "arena-test-" + first
     allowed = {
         "TableName",
@@ -162,11 +171,13 @@ def test_table_definitions_keep_only_what_create_table_takes(template: dict[str,
 
 
 def test_create_tables_with_exist_ok_leaves_existing_tables(aws: None, template: dict[str, Any]) -> None:
-    # Given the tables already exist
+    """Given the tables already exist
+    When created again with exist_ok, and without it
+    Then the same names come back, and without it the clash is an error."""
     client = boto3.client("dynamodb")
     first = create_tables(client, template)
 
-    # When created again with exist_ok; Then the same names come back, and without it the clash is an error
+    # When / Then
     assert create_tables(client, template, exist_ok=True) == first
     with pytest.raises(client.exceptions.ResourceInUseException):
         create_tables(client, template)
@@ -176,13 +187,15 @@ def test_create_tables_with_exist_ok_leaves_existing_tables(aws: None, template:
 
 
 def test_queues_are_created_with_the_redrive_policy_resolved_to_the_dlq(aws: None, template: dict[str, Any]) -> None:
-    # Given the template's queues
+    """Given the template's queues
+    When they are created
+    Then each exists, and a redrive policy names its dead-letter queue's ARN"""
     client = boto3.client("sqs")
 
-    # When they are created
+    # When
     queues = create_queues(client, template)
 
-    # Then each exists, and a redrive policy names its dead-letter queue's ARN
+    # Then
     assert set(queues) == set(queue_definitions(template))
     for logical_id, definition in queue_definitions(template).items():
         attributes = client.get_queue_attributes(QueueUrl=queues[logical_id]["url"], AttributeNames=["All"])[
@@ -202,7 +215,9 @@ def test_queues_are_created_with_the_redrive_policy_resolved_to_the_dlq(aws: Non
 
 
 def test_routes_match_the_http_api_events_of_the_template(template: dict[str, Any]) -> None:
-    # Given every HttpApi event as written in the template
+    """Given every HttpApi event as written in the template
+    When the routes are listed
+    Then they are exactly those, in template order."""
     default_authorizer = template["Resources"]["HttpApi"]["Properties"].get("Auth", {}).get("DefaultAuthorizer")
     expected = []
     for logical_id, props in resources_of_type(template, "AWS::Serverless::Function").items():
@@ -212,13 +227,15 @@ def test_routes_match_the_http_api_events_of_the_template(template: dict[str, An
                 authorizer = (p.get("Auth") or {}).get("Authorizer", default_authorizer)
                 expected.append((p["Method"].upper(), p["Path"], logical_id, authorizer not in (None, "NONE")))
 
-    # When the routes are listed; Then they are exactly those, in template order
+    # When / Then
     assert [tuple(route) for route in http_routes(template)] == expected
     assert expected  # the template does serve HTTP routes
 
 
 def test_auth_none_routes_are_public_and_route_settings_override_throttling(tmp_path: Path) -> None:
-    # Given an API with a default authorizer, a public route and a per-route throttle
+    """Given an API with a default authorizer, a public route and a per-route throttle
+    When routes and throttling are read
+    Then the public route needs no auth, and its burst comes from RouteSettings, its rate from the defaults"""
     template = load_template(
         _write(
             tmp_path,
@@ -243,15 +260,18 @@ Resources:
         )
     )
 
-    # When routes and throttling are read
+    # When
     routes = http_routes(template)
 
-    # Then the public route needs no auth, and its burst comes from RouteSettings, its rate from the defaults
+    # Then
     assert routes == [("POST", "/closed", "Fn", True), ("GET", "/open", "Fn", False)]
     assert route_throttling(template) == {"POST /closed": (10, 5), "GET /open": (1, 5)}
 
 
 def test_route_throttling_comes_from_default_route_settings(template: dict[str, Any]) -> None:
+    """Given the HTTP API's default route settings (stage parameters whose defaults run locally)
+    When the route throttling is read
+    Then every route has those burst and rate limits."""
     # (the limits are stage parameters: their defaults are what runs locally)
     settings = resolve(template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"], LocalContext(template))
     throttling = route_throttling(template)
@@ -260,7 +280,9 @@ def test_route_throttling_comes_from_default_route_settings(template: dict[str, 
 
 
 def test_functions_merge_the_global_environment_with_their_own(tmp_path: Path) -> None:
-    # Given globals and a function that overrides one variable and adds another
+    """Given globals and a function that overrides one variable and adds another
+    When the functions are read
+    Then the function's own values win, and the globals fill the rest"""
     template = load_template(
         _write(
             tmp_path,
@@ -285,10 +307,10 @@ Resources:
         )
     )
 
-    # When the functions are read
+    # When
     (fn,) = functions(template)
 
-    # Then the function's own values win, and the globals fill the rest
+    # Then
     assert fn.logical_id == "Fn"
     assert (fn.code_uri, fn.handler, fn.module, fn.function_name) == ("functions/x/", "mod.handler", "mod", "handler")
     assert fn.environment == {"A": "own", "B": {"Ref": "T"}, "C": "c"}
@@ -297,6 +319,9 @@ Resources:
 
 
 def test_every_template_function_names_its_code_and_handler(template: dict[str, Any]) -> None:
+    """Given the template's functions
+    When they are listed
+    Then each names its code, a module.function handler and an environment."""
     for fn in functions(template):
         assert fn.code_uri and "." in fn.handler
         assert fn.environment  # the globals at least
@@ -306,7 +331,9 @@ def test_every_template_function_names_its_code_and_handler(template: dict[str, 
 
 
 def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> None:
-    # Given a context that knows the local table and queue
+    """Given a context that knows the local table and queue
+    When references are resolved
+    Then each gives the local value, parameters overriding defaults, pseudo parameters local ones."""
     context = LocalContext(template=template, parameters={"LogLevel": "DEBUG"})
     context.add_table(
         "EventsTable", "arena-events", stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/arena-events/stream/x"
@@ -318,7 +345,7 @@ def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> 
         name="TradeQueue",
     )
 
-    # When references are resolved; Then each gives the local value
+    # When / Then
     assert resolve({"Ref": "EventsTable"}, context) == "arena-events"
     assert resolve({"Ref": "TradeQueue"}, context) == "http://localhost/123/TradeQueue"
     assert resolve({"Fn::GetAtt": ["TradeQueue", "Arn"]}, context) == "arn:aws:sqs:us-east-1:123456789012:TradeQueue"
@@ -335,7 +362,9 @@ def test_resolve_turns_references_into_local_names(template: dict[str, Any]) -> 
 
 
 def test_resolve_sub_join_and_conditions() -> None:
-    # Given a template with a parameter, a condition and a mapping
+    """Given a template with a parameter, a condition and a mapping
+    When expressions are resolved
+    Then they evaluate as CloudFormation would."""
     template = {
         "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
@@ -344,7 +373,7 @@ def test_resolve_sub_join_and_conditions() -> None:
     context = LocalContext(template=template)
     context.add_table("T", "local-t")
 
-    # When expressions are resolved; Then they evaluate as CloudFormation would
+    # When / Then
     assert resolve({"Fn::Sub": "arena-${Stage}-${AWS::Region}"}, context) == "arena-dev-us-east-1"
     assert resolve({"Fn::Sub": "${T.Arn}|${T}|${!Literal}"}, context) == (
         "arn:aws:dynamodb:us-east-1:123456789012:table/local-t|local-t|${Literal}"
@@ -360,7 +389,9 @@ def test_resolve_sub_join_and_conditions() -> None:
 
 
 def test_resolve_never_fails_on_unknown_references() -> None:
-    # Given nothing known; When unknown things are referenced; Then readable strings come back
+    """Given nothing known
+    When unknown things are referenced
+    Then readable strings come back."""
     context = LocalContext()
     assert resolve({"Ref": "UserPool"}, context) == "UserPool"
     assert resolve({"Fn::GetAtt": ["UserPool", "ProviderURL"]}, context) == "UserPool.ProviderURL"
@@ -371,7 +402,9 @@ def test_resolve_never_fails_on_unknown_references() -> None:
 
 
 def test_the_template_environment_resolves_to_plain_values(template: dict[str, Any]) -> None:
-    # Given local table names; When every function's environment is resolved; Then no intrinsic is left
+    """Given local table names
+    When every function's environment is resolved
+    Then no intrinsic is left."""
     context = LocalContext(template=template)
     for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
         context.add_table(logical_id, f"local-{logical_id}")

@@ -152,7 +152,9 @@ def _alarms_watching(template: dict[str, Any], function_id: str) -> dict[str, se
 def test_each_transformed_stack_fits_in_cloudformation_s_limit(
     stacks: dict[str, Any], transformed_stacks: dict[str, dict[str, Any]]
 ) -> None:
-    # Given each stack after the SAM transform (a Version, an Alias and a DeploymentGroup per function included)
+    """Given each stack after the SAM transform (a Version, an Alias and a DeploymentGroup per function included)
+    When its resources are counted
+    Then CloudFormation accepts it as a stack, and the parent deploys each child as a stack."""
     assert len(transformed_stacks) >= 2  # the parent and the real-time stack at least
     print()
     for name, transformed in transformed_stacks.items():
@@ -163,7 +165,7 @@ def test_each_transformed_stack_fits_in_cloudformation_s_limit(
             f" (CloudFormation allows {CLOUDFORMATION_RESOURCE_LIMIT} per stack)"
         )
 
-        # Then CloudFormation accepts it as a stack
+        # Then
         assert count < CLOUDFORMATION_RESOURCE_LIMIT, name
     # And the parent deploys each child as a stack
     parent = transformed_stacks[""]["Resources"]
@@ -178,7 +180,9 @@ def test_each_transformed_stack_fits_in_cloudformation_s_limit(
 def test_every_function_ships_through_its_alias_rolled_back_by_its_own_alarm(
     template: dict[str, Any], transformed_stacks: dict[str, dict[str, Any]]
 ) -> None:
-    # Given the functions of every stack, the globals each inherits from its own stack and the transformed stacks
+    """Given the functions of every stack, the globals each inherits from its own stack and the transformed stacks
+    When each function's deployment is read
+    Then prod shifts traffic by canary and dev at once, each watched by its own alarm that rolls its alias back."""
     functions = resources_of_type(template, "AWS::Serverless::Function")
     assert template["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
 
@@ -212,7 +216,9 @@ def test_every_function_ships_through_its_alias_rolled_back_by_its_own_alarm(
 def test_everything_that_invokes_a_function_goes_through_its_alias(
     transformed_stacks: dict[str, dict[str, Any]], stack: str
 ) -> None:
-    # Given a transformed stack, its functions and their aliases
+    """Given a transformed stack, its functions and their aliases
+    When everything that invokes a function is collected
+    Then none of them names a function itself, only aliases, and every function is reached through its alias."""
     resources = transformed_stacks[stack]["Resources"]
     functions = {rid for rid, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     aliases = {f"{function_id}Aliaslive" for function_id in functions}
@@ -254,6 +260,9 @@ def test_everything_that_invokes_a_function_goes_through_its_alias(
 
 
 def test_every_stack_is_checked_for_aliases(stacks: dict[str, Any]) -> None:
+    """Given the stacks the template deploys
+    When they are listed
+    Then they are the ones the alias test above runs on (a new child is added there)."""
     # Given the stacks the template deploys; Then the alias test above runs on each (a new child is added there)
     assert set(stacks) == {"", "RealtimeStack"}
 
@@ -262,7 +271,9 @@ def test_every_stack_is_checked_for_aliases(stacks: dict[str, Any]) -> None:
 
 
 def test_tables_holding_money_prizes_claims_or_audit_are_retained_and_recoverable(template: dict[str, Any]) -> None:
-    # Given every table of the template
+    """Given every table of the template
+    When its deletion, replacement and recovery settings are read
+    Then each says what happens to it, and those holding money, prizes, claims or audit are retained and recoverable."""
     resources = template["Resources"]
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
     assert set(tables) >= MONEY_PRIZE_CLAIM_AUDIT_TABLES
@@ -280,7 +291,9 @@ def test_tables_holding_money_prizes_claims_or_audit_are_retained_and_recoverabl
 
 
 def test_users_cannot_write_their_own_kyc_level_or_account_type(template: dict[str, Any]) -> None:
-    # Given the user pool's custom attributes and its clients that sign users in
+    """Given the user pool's custom attributes and its clients that sign users in
+    When each client's write and read attributes are read
+    Then a user may change only standard attributes, and the tokens still carry the custom ones."""
     custom = {f"custom:{a['Name']}" for a in template["Resources"]["UserPool"]["Properties"]["Schema"]}
     assert custom >= {"custom:kyc_level", "custom:account_type"}
     clients = {
@@ -291,7 +304,7 @@ def test_users_cannot_write_their_own_kyc_level_or_account_type(template: dict[s
     assert clients
 
     for client_id, props in clients.items():
-        # Then a user may change only standard attributes, and the tokens still carry the custom ones
+        # Then
         assert props.get("WriteAttributes"), f"{client_id}: without WriteAttributes every attribute is writable"
         assert not any(attribute.startswith("custom:") for attribute in props["WriteAttributes"]), client_id
         assert set(props["ReadAttributes"]) >= custom, client_id
@@ -319,7 +332,9 @@ def _scheduled_functions(template: dict[str, Any]) -> set[str]:
 
 
 def test_every_asynchronous_source_keeps_what_fails(template: dict[str, Any]) -> None:
-    # Given every event source of every function, and the functions the one-shot schedules invoke
+    """Given every event source of every function, and the functions the one-shot schedules invoke
+    When what each does with a failure is read
+    Then schedules, streams, queues and asynchronous invocations each keep what fails in a queue."""
     queues = resources_of_type(template, "AWS::SQS::Queue")
     asynchronous = set(_scheduled_functions(template))
     assert asynchronous  # the lifecycle function at least
@@ -361,13 +376,15 @@ def _dead_letter_queues(template: dict[str, Any]) -> set[str]:
 
 
 def test_every_dead_letter_queue_and_stream_consumer_raises_an_alarm(template: dict[str, Any]) -> None:
-    # Given the dead-letter queues, the stream consumers and the alarms
+    """Given the dead-letter queues, the stream consumers and the alarms
+    When the alarms are matched to them
+    Then a single message in any DLQ raises an alarm, and so does every stream consumer falling behind."""
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
     dead_letters = _dead_letter_queues(template)
     assert len(dead_letters) >= 6
 
     for queue_id in dead_letters:
-        # Then a single message in any DLQ raises an alarm
+        # Then
         assert any(
             props.get("MetricName") == "ApproximateNumberOfMessagesVisible"
             and props["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
@@ -382,7 +399,9 @@ def test_every_dead_letter_queue_and_stream_consumer_raises_an_alarm(template: d
 
 
 def test_every_alarm_notifies_the_alarm_topic(template: dict[str, Any]) -> None:
-    # Given every alarm; Then each tells the team through the one topic, which e-mails when an address is set
+    """Given every alarm of the template
+    When its actions are read
+    Then each tells the team through the one topic, which e-mails when an address is set."""
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
     assert len(alarms) > len(resources_of_type(template, "AWS::Serverless::Function"))
     for alarm_id, props in alarms.items():
@@ -393,10 +412,12 @@ def test_every_alarm_notifies_the_alarm_topic(template: dict[str, Any]) -> None:
 
 
 def test_logs_are_kept_for_the_stage_s_retention(template: dict[str, Any]) -> None:
-    # Given the log groups, the functions and the API stages
+    """Given the log groups, the functions and the API stages
+    When their logging settings are read
+    Then every log group expires after the stage's retention, and every function and both APIs log into one."""
     log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
     for group_id, props in log_groups.items():
-        # Then every log group expires after the stage's retention
+        # Then
         assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, group_id
     for function_id, props in resources_of_type(template, "AWS::Serverless::Function").items():
         # And every function logs into one of them
@@ -419,7 +440,9 @@ def _overrides(profile: dict[str, Any]) -> dict[str, str]:
 
 
 def test_each_stage_profile_sets_the_stage_parameters(template: dict[str, Any]) -> None:
-    # Given the deploy profiles
+    """Given the deploy profiles
+    When their parameter overrides are read
+    Then each names its stage with template parameters only, and prod allows no "*" origin."""
     with (REPO_ROOT / "samconfig.toml").open("rb") as handle:
         config = tomllib.load(handle)
     dev, prod = _overrides(config["dev"]), _overrides(config["prod"])

@@ -98,12 +98,14 @@ def _write(root: Path, parent: str = PARENT, child: str = CHILD) -> Path:
 
 
 def test_a_child_s_resources_join_the_parent_s_in_the_parent_s_terms(tmp_path: Path) -> None:
-    # Given a parent that passes its table, its stream and a Sub to a child, and reads the child's output back
-    # When the template is loaded
+    """Given a parent that passes its table, its stream and a Sub to a child, and reads the child's output back
+    When the template is loaded
+    Then one view holds both stacks' resources, the application itself replaced by its child's"""
+    # When
     template = load_template(_write(tmp_path))
     resources = template["Resources"]
 
-    # Then one view holds both stacks' resources, the application itself replaced by its child's
+    # Then
     assert set(resources) == {"EventsTable", "ParentFunction", "AreaQueue", "AreaFunction"}
     assert template["NestedStacks"]["AreaStack"]["Resources"] == ["AreaQueue", "AreaFunction"]
     # And a child's parameter is the expression the parent passes (or the child's default), also inside a Sub
@@ -122,17 +124,19 @@ def test_a_child_s_resources_join_the_parent_s_in_the_parent_s_terms(tmp_path: P
 
 
 def test_each_function_gets_its_own_stack_s_globals_and_resolves_locally(tmp_path: Path) -> None:
-    # Given the parent and child above, loaded as one
+    """Given the parent and child above, loaded as one
+    When their functions are read and resolved for a prod run
+    Then the child's function has the child's Globals and the parent's the parent's"""
     template = load_template(_write(tmp_path))
 
-    # When their functions are read and resolved for a prod run
+    # When
     specs = {spec.logical_id: spec for spec in functions(template)}
     context = LocalContext(template=template, parameters={"Stage": "prod"})
     context.add_table("EventsTable", "events-local", stream_arn="arn:stream/events")
     context.add_queue("AreaQueue", "http://queue/area", "arn:queue/area", "area")
     child_env = resolve(specs["AreaFunction"].environment, context)
 
-    # Then the child's function has the child's Globals and the parent's the parent's
+    # Then
     assert stack_globals(template, "AreaFunction")["Function"]["Timeout"] == 10
     assert (specs["AreaFunction"].timeout, specs["ParentFunction"].timeout) == (10, 29)
     assert child_env["SHARED"] == "child"
@@ -169,23 +173,27 @@ def test_each_function_gets_its_own_stack_s_globals_and_resolves_locally(tmp_pat
 def test_a_child_the_view_cannot_hold_is_refused_with_a_clear_error(
     tmp_path: Path, parent: str, child: str, message: str
 ) -> None:
-    # Given a parent and a child that do not fit together; When loaded; Then the error says why
+    """Given a parent and a child that do not fit together
+    When loaded
+    Then the error says why."""
     with pytest.raises(NestedStackError, match=message):
         load_template(_write(tmp_path, parent, child))
 
 
 def test_a_built_template_s_child_is_read_from_the_build_output(tmp_path: Path) -> None:
-    # Given what sam build writes: the application's Location and the child's code folders rewritten
+    """Given what sam build writes: the application's Location and the child's code folders rewritten
+    When it is loaded
+    Then the child's function's code is its build folder, relative to the parent's"""
     built_parent = PARENT.replace("Location: stacks/area.yaml", "Location: AreaStack/template.yaml")
     built_child = CHILD.replace("CodeUri: ../functions/area/", "CodeUri: AreaFunction")
     (tmp_path / "AreaStack").mkdir()
     (tmp_path / "AreaStack" / "template.yaml").write_text(built_child, encoding="utf-8")
     (tmp_path / "template.yaml").write_text(built_parent, encoding="utf-8")
 
-    # When it is loaded
+    # When
     template = load_template(tmp_path / "template.yaml")
 
-    # Then the child's function's code is its build folder, relative to the parent's
+    # Then
     (area,) = [spec for spec in functions(template) if spec.logical_id == "AreaFunction"]
     assert area.code_uri == "AreaStack/AreaFunction"
     assert load_stack_templates(tmp_path / "template.yaml") == {
@@ -214,7 +222,9 @@ def _names(value: Any) -> set[str]:
 
 
 def test_template_yaml_runs_the_real_time_area_in_its_own_stack() -> None:
-    # Given template.yaml as the local stack reads it, and the stacks it deploys
+    """Given template.yaml as the local stack reads it, and the stacks it deploys
+    When the nested stacks are read
+    Then the real-time area is a nested stack read as part of the parent, whose names the parent alone does not use."""
     template = load_template()
     stacks = load_stack_templates()
     with (REPO_ROOT / "template.yaml").open(encoding="utf-8") as handle:

@@ -170,6 +170,9 @@ def management(stack: LocalStack) -> Any:
 
 
 def test_health_names_the_websocket_url(stack: LocalStack) -> None:
+    """Given a running local stack
+    When its health route is read
+    Then it names the WebSocket URL and no connections."""
     import urllib.request
 
     with urllib.request.urlopen(f"{stack.base_url}/local/health") as answer:
@@ -178,6 +181,10 @@ def test_health_names_the_websocket_url(stack: LocalStack) -> None:
 
 
 def test_connect_refused_by_the_connect_function_fails_the_handshake(stack: LocalStack) -> None:
+    """Given a connect function that refuses a wrong token
+    When a client connects with it
+    Then the handshake fails with 401, and the function saw API Gateway's CONNECT event."""
+
     async def attempt() -> int:
         with pytest.raises(websockets.InvalidStatus) as refused:
             async with connect(f"{service(stack).url}/?token=wrong"):
@@ -193,6 +200,10 @@ def test_connect_refused_by_the_connect_function_fails_the_handshake(stack: Loca
 
 
 def test_frames_are_routed_by_action_and_route_responses_come_back(stack: LocalStack) -> None:
+    """Given a connected client
+    When it sends frames with an action, without a route response, not JSON, and naming a reserved key
+    Then each goes to its route or $default, route responses come back, and closing is a DISCONNECT."""
+
     async def talk() -> list[Any]:
         async with connect(f"{service(stack).url}/?token=let-me-in") as socket:
             answers = []
@@ -218,6 +229,9 @@ def test_frames_are_routed_by_action_and_route_responses_come_back(stack: LocalS
 
 
 def test_connections_api_posts_describes_deletes_and_answers_410_when_gone(stack: LocalStack) -> None:
+    """Given a connected client
+    When the @connections API posts to it, describes it and deletes it, then is called again
+    Then the client gets the post, the description holds its identity, and after the delete the API answers 410."""
     api = management(stack)
 
     async def scenario() -> tuple[str, str, Any]:
@@ -243,6 +257,10 @@ def test_connections_api_posts_describes_deletes_and_answers_410_when_gone(stack
 
 
 def test_an_idle_connection_is_closed_as_api_gateway_would(stack: LocalStack) -> None:
+    """Given a connected client that sends nothing
+    When it waits
+    Then it is closed with 1001 within a few seconds."""
+
     async def idle() -> int | None:
         async with connect(f"{service(stack).url}/?token=let-me-in") as socket:
             started = time.monotonic()
@@ -255,6 +273,9 @@ def test_an_idle_connection_is_closed_as_api_gateway_would(stack: LocalStack) ->
 
 
 def test_eventbridge_rules_reach_their_function(stack: LocalStack) -> None:
+    """Given an EventBridge rule of the template
+    When a wanted and an unwanted event are put on the bus
+    Then only the wanted one reaches its function."""
     events = stack.client("events")
     events.put_events(
         Entries=[
@@ -273,6 +294,9 @@ def test_eventbridge_rules_reach_their_function(stack: LocalStack) -> None:
 def test_the_one_line_client_subscribes_and_prints_every_frame(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Given the one-line client watching a topic
+    When a frame is posted to it and its connection deleted
+    Then it sent the subscribe frame, printed each frame on its own line, and exited 0."""
     from local import watch
 
     api = management(stack)
@@ -297,6 +321,9 @@ def test_the_one_line_client_subscribes_and_prints_every_frame(
 def test_the_one_line_client_says_when_the_token_is_refused(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Given a token the connect function refuses
+    When the one-line client connects
+    Then it exits 1 and says the handshake was refused with HTTP 401."""
     from local import watch
 
     assert asyncio.run(watch.watch(f"{service(stack).url}/?token=nope", ["admin"])) == 1

@@ -141,12 +141,14 @@ def F(value: Decimal | int) -> Fraction:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_participation_rate_is_participant_traders_over_market_traders(seed: int) -> None:
-    # Given a random stream and the event's rollup
+    """Given a random stream and the event's rollup
+    When the participation rate is computed
+    Then it is the share of the markets' traders in the window who are participants."""
     w = world(seed)
     totals, _, _ = rollups(w)
     # When
     got = metrics.participation_rate(totals)
-    # Then it is the share of the markets' traders in the window who are participants
+    # Then
     market_traders = {t.user_id for t in w.market_trades()}
     participating = {t.user_id for t in w.market_trades() if t.user_id in w.joined}
     expected = None if not market_traders else min(rounded(Fraction(len(participating), len(market_traders))), 1)
@@ -154,7 +156,9 @@ def test_participation_rate_is_participant_traders_over_market_traders(seed: int
 
 
 def test_participation_rate_is_capped_at_one_when_sketches_disagree() -> None:
-    # Given sketch estimates where the participants outnumber the market's traders
+    """Given sketch estimates where the participants outnumber the market's traders
+    When the participation rate is computed
+    Then it is capped at 1."""
     totals = EventTotals("ev", Tally(), {}, {}, traders=103, market_traders=100, joins=0)
     # When / Then
     assert metrics.participation_rate(totals) == Decimal(1)
@@ -165,6 +169,9 @@ def test_participation_rate_is_capped_at_one_when_sketches_disagree() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_retention_during_is_first_quarter_traders_seen_in_the_last(seed: int) -> None:
+    """Given a random stream and its rollups
+    When the retention during the event is computed
+    Then it counts the first quarter's traders and those of them seen in the last quarter, as an oracle does."""
     # Given
     w = world(seed)
     _, _, people = rollups(w)
@@ -183,6 +190,9 @@ def test_retention_during_is_first_quarter_traders_seen_in_the_last(seed: int) -
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("days", metrics.RETENTION_DAYS)
 def test_retention_after_compares_participants_with_the_markets_other_traders(seed: int, days: int) -> None:
+    """Given a random stream, its traded participants and the market's traders
+    When the retention some days after the end is computed
+    Then participants and the market's other traders who came back are counted and rated as an oracle does."""
     # Given
     w = world(seed)
     _, activity, people = rollups(w)
@@ -205,7 +215,9 @@ def test_retention_after_compares_participants_with_the_markets_other_traders(se
 
 
 def test_retention_after_without_exact_market_traders_reports_non_participants_unavailable() -> None:
-    # Given only a sketch of the market's traders (None) and one participant back the day after
+    """Given only a sketch of the market's traders (None) and one participant back the day after
+    When the retention after the end is computed
+    Then the participants' rate is given and the non-participants' figures are unavailable."""
     end = datetime(2026, 11, 12, 18, tzinfo=UTC)
     activity = {"a": [UserDay("a", date(2026, 11, 13), Tally(Decimal(5), 1), frozenset({"BTC-USDT"}))]}
     # When
@@ -220,6 +232,9 @@ def test_retention_after_without_exact_market_traders_reports_non_participants_u
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_lift_compares_volume_per_day_during_with_the_week_before(seed: int) -> None:
+    """Given a random stream and its rollups
+    When the lift is computed
+    Then the daily volumes during and in the week before, the incremental volume and the lift match an oracle."""
     # Given
     w = world(seed)
     _, activity, people = rollups(w)
@@ -245,6 +260,9 @@ def test_lift_compares_volume_per_day_during_with_the_week_before(seed: int) -> 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_new_traders_had_no_trade_in_the_thirty_days_before(seed: int) -> None:
+    """Given a random stream and its rollups
+    When the new traders are counted
+    Then they are the event's traders without a trade in the thirty days before it."""
     # Given
     w = world(seed)
     _, activity, people = rollups(w)
@@ -269,6 +287,9 @@ def random_prizes(rng: random.Random) -> tuple[dict[str, Decimal], dict[str, Dec
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_prize_cost_values_each_currency_at_its_price(seed: int) -> None:
+    """Given random prize amounts and prices
+    When the prize cost is computed
+    Then it sums each priced currency at its price and names the unpriced ones."""
     # Given
     amounts, prices = random_prizes(random.Random(seed))
     # When
@@ -282,7 +303,9 @@ def test_prize_cost_values_each_currency_at_its_price(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_effectiveness_and_roi_follow_their_definitions(seed: int) -> None:
-    # Given an event's rollups and a fully priced prize table
+    """Given an event's rollups and a fully priced prize table
+    When the prize effectiveness and ROI are computed
+    Then they follow their definitions, checked against exact fractions."""
     rng = random.Random(seed)
     w = world(seed)
     totals, activity, people = rollups(w)
@@ -312,7 +335,9 @@ def test_effectiveness_and_roi_follow_their_definitions(seed: int) -> None:
 
 
 def test_roi_is_unavailable_when_a_prize_currency_has_no_price() -> None:
-    # Given a token prize nobody priced
+    """Given a token prize nobody priced
+    When ROI and effectiveness are computed
+    Then the cost names the unpriced currency and both are unavailable."""
     cost = metrics.prize_cost({"points": Decimal(100), "token:XYZ": Decimal(5)}, {"points": Decimal("0.1")})
     # When
     returned = metrics.roi(Tally(Decimal(1000), 3, Decimal(1)), Decimal(500), cost)
@@ -327,6 +352,9 @@ def test_roi_is_unavailable_when_a_prize_currency_has_no_price() -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_top_pairs_and_hours_come_from_the_counted_trades(seed: int) -> None:
+    """Given a random stream and its rollups
+    When the top pairs and the hour-of-day figures are computed
+    Then they match the counted trades' volumes, shares and counts."""
     # Given
     w = world(seed)
     totals, _, _ = rollups(w)
@@ -351,6 +379,9 @@ def test_top_pairs_and_hours_come_from_the_counted_trades(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_volume_deciles_cut_traders_by_rank(seed: int) -> None:
+    """Given a random stream and its rollups
+    When the volume deciles are computed
+    Then each trader is in the decile an oracle places them by rank, with its counts, bounds and shares."""
     # Given
     w = world(seed)
     _, _, people = rollups(w)
@@ -378,7 +409,9 @@ def test_volume_deciles_cut_traders_by_rank(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("resolution", list(Resolution))
 def test_series_fills_every_bucket_of_the_range(seed: int, resolution: Resolution) -> None:
-    # Given the event's buckets at this resolution, as the store returns them (empty ones omitted)
+    """Given the event's buckets at this resolution, as the store returns them (empty ones omitted)
+    When the series is built
+    Then every step of the range is there once, ascending, and the volumes add up to the counted trades."""
     w = world(seed)
     counted = w.counted()
     grouped: dict[datetime, list[Trade]] = defaultdict(list)
@@ -390,7 +423,7 @@ def test_series_fills_every_bucket_of_the_range(seed: int, resolution: Resolutio
     ]
     # When
     points = metrics.series(buckets, resolution, w.start, w.end)
-    # Then every step of the range is there once, ascending, and the volumes add up to the counted trades
+    # Then
     step = STEP[resolution]
     expected_starts = []
     moment = align(w.start, resolution)
@@ -403,7 +436,9 @@ def test_series_fills_every_bucket_of_the_range(seed: int, resolution: Resolutio
 
 
 def test_compare_names_the_best_event_per_metric() -> None:
-    # Given two events' summaries
+    """Given two events' summaries
+    When they are compared
+    Then the rows are both and the best event is named per metric, none where neither has the figure."""
     a = metrics.Summary("a", Decimal(100), 5, Decimal(1), 10, 4, 20, Decimal("0.2"), None, Decimal("0.1"))
     b = metrics.Summary("b", Decimal(50), 9, Decimal(2), 3, 3, 5, Decimal("0.6"), Decimal("0.5"), None)
     # When

@@ -373,10 +373,13 @@ SMALL = {"target_size": 24, "max_size": 48, "min_size": 8}  # many buckets: edge
 
 
 def test_directory_mode_matches_oracle_under_redelivery_and_bad_old_keys() -> None:
-    # Given 10,000 users, 100,000 score updates in batches of 1..500, redelivered stale changes, old keys that are
+    """Given 10,000 users, 100,000 score updates in batches of 1..500, redelivered stale changes, old keys that are
+    stale, missing or wrong, and crashes that lose a batch's directory records until the batch is redelivered
+    When they are applied in directory mode
+    Then there is not a single mismatch over hundreds of checkpoints, and the structure really was exercised."""
     # stale, missing or wrong, and crashes that lose a batch's directory records until the batch is redelivered
     stats = _run(seed=7, users=10_000, updates=100_000, directory=True, sizes=SMALL)
-    # Then there is not a single mismatch over hundreds of checkpoints, and the structure really was exercised
+    # Then
     assert stats["mismatches"] == 0
     assert stats["checkpoints"] >= 200
     assert stats["changes"] > 100_000  # redeliveries on top of the fresh updates
@@ -386,28 +389,36 @@ def test_directory_mode_matches_oracle_under_redelivery_and_bad_old_keys() -> No
 
 
 def test_directory_mode_with_default_bucket_sizes() -> None:
-    # Given the production bucket sizes (fewer, larger buckets) and the same corruptions
+    """Given the production bucket sizes (fewer, larger buckets) and the same corruptions
+    When they are applied in directory mode
+    Then the board still equals the oracle."""
     stats = _run(seed=11, users=10_000, updates=30_000, directory=True, sizes=DEFAULT, check_every=2)
-    # Then the board still equals the oracle
+    # Then
     assert stats["mismatches"] == 0
     assert stats["checkpoints"] >= 50
 
 
 def test_hint_mode_matches_oracle_for_an_in_order_stream_with_replays() -> None:
+    """Given no directory: old keys straight from the OldImage, 10,000 users, 100,000 updates, and exact replays of
+    the last batch
+    When they are applied in hint mode (the production refresher's)
+    Then the hints suffice: the board equals the oracle."""
     # Given no directory (the production refresher's mode): old keys straight from the OldImage (None for
     # newcomers and reinstated users), 10,000 users and 100,000 updates, and
     # exact replays of the batch applied last (at-least-once delivery), whose old keys are then all stale
     stats = _run(seed=3, users=10_000, updates=100_000, directory=False, sizes=SMALL)
-    # Then the hints suffice: the board equals the oracle
+    # Then
     assert stats["mismatches"] == 0
     assert stats["checkpoints"] >= 100
 
 
 @pytest.mark.parametrize("users", [1, 7])
 def test_tiny_boards_match_oracle(users: int) -> None:
-    # Given boards that stay below one bucket (a single small bucket, emptied and refilled), in small batches
+    """Given boards that stay below one bucket (a single small bucket, emptied and refilled), in small batches
+    When updates are applied
+    Then they equal the oracle too, including while empty."""
     stats = _run(seed=users, users=users, updates=2_000, directory=True, sizes=SMALL, max_batch=5)
-    # Then they equal the oracle too, including while empty
+    # Then
     assert stats["mismatches"] == 0
     assert stats["checkpoints"] >= 500
     assert stats["empty_checkpoints"] > 0 or users > 1

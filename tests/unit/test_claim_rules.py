@@ -48,12 +48,17 @@ def test_a_prize_id_names_one_prize_and_reads_back() -> None:
     ],
 )
 def test_anything_else_is_no_prize_id(text: str) -> None:
+    """Given a text that is not a prize id
+    When it is parsed as one
+    Then the result is None."""
     assert rules.parse_prize_id(text) is None
 
 
 def test_a_payout_id_is_a_claim_id_or_the_distributions_key() -> None:
-    """Auto mode pays token prizes at distribution under prize:<event>:<user>:<rule>; manual mode under the claim
-    id. Both name the prize; anything else names none."""
+    """Given a payout id: auto mode pays token prizes at distribution under prize:<event>:<user>:<rule>, manual mode
+    under the claim id
+    When it is parsed
+    Then both name the prize; anything else names none."""
     assert rules.parse_payout_id("prize:01evt:ann:2") == PrizeRef("01evt", "ann", 2)
     for text in ("prize:01evt:ann", "prize:01evt:ann:x", "payout:01evt:ann:2", "pz_" + PrizeRef("e", "u", 0).token):
         assert rules.parse_payout_id(text) is None
@@ -63,13 +68,18 @@ def test_a_payout_id_is_a_claim_id_or_the_distributions_key() -> None:
 
 
 def test_only_the_owner_may_claim_and_someone_else_s_prize_is_refused_as_missing() -> None:
+    """Given a claimable prize of ann's
+    When bob and then ann claim it
+    Then bob is refused as if the prize did not exist, and ann is not refused."""
     refusal = rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "bob", NOON)
     assert refusal == rules.PRIZE_NOT_FOUND and (refusal.code, refusal.kind) == ("prize_not_found", "not_found")
     assert rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "ann", NOON) is None
 
 
 def test_the_deadline_is_exclusive() -> None:
-    """A claim one millisecond before the deadline is accepted; at the deadline it is refused."""
+    """Given a claimable prize with a deadline
+    When it is claimed one millisecond before the deadline, and at the deadline
+    Then the first is accepted and the second refused as claim_deadline_passed."""
     assert (
         rules.claim_refusal("ann", PrizeStatus.CLAIMABLE, DEADLINE, "ann", DEADLINE - timedelta(milliseconds=1)) is None
     )
@@ -94,11 +104,17 @@ def test_the_deadline_is_exclusive() -> None:
     ],
 )
 def test_a_prize_is_claimed_once(status: str, deadline: datetime | None, code: str) -> None:
+    """Given a prize in a status that is no longer claimable
+    When its owner claims it
+    Then the claim is refused as a conflict with the expected code."""
     refusal = rules.claim_refusal("ann", status, deadline, "ann", NOON)
     assert refusal is not None and (refusal.code, refusal.kind) == (code, "conflict")
 
 
 def test_each_type_has_its_paid_state() -> None:
+    """Given the points, token and custom prize types
+    When their paid state is asked
+    Then it is CLAIMED, PAYOUT_REQUESTED and CUSTOM_PENDING."""
     assert [rules.paid_state(t) for t in ("points", "token", "custom")] == [
         PrizeStatus.CLAIMED,
         PrizeStatus.PAYOUT_REQUESTED,
@@ -110,6 +126,9 @@ def test_each_type_has_its_paid_state() -> None:
 
 
 def test_velocity_windows_are_fixed_and_aligned() -> None:
+    """Given moments just before and at a minute boundary
+    When their velocity window and Retry-After are computed
+    Then windows are aligned to the minute and Retry-After is the seconds left, rounded up."""
     at = datetime(2026, 12, 1, 12, 0, 59, 900_000, tzinfo=UTC)
     assert rules.velocity_window(at, 60) == datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert rules.velocity_window(at + timedelta(milliseconds=100), 60) == datetime(2026, 12, 1, 12, 1, tzinfo=UTC)
@@ -121,6 +140,9 @@ def test_velocity_windows_are_fixed_and_aligned() -> None:
 
 
 def test_the_counterparty_summary_is_exact_while_it_has_room() -> None:
+    """Given a counterparty summary with room for four
+    When three trades with two counterparties are added
+    Then the volumes are exact and the top counterparty is the largest."""
     summary: dict[str, tuple[Decimal, Decimal]] = {}
     for party, volume in (("mm-1", "100.5"), ("bob", "20"), ("mm-1", "0.25")):
         summary = rules.add_counterparty(summary, party, Decimal(volume), capacity=4)
@@ -158,6 +180,10 @@ def test_a_heavy_counterparty_is_never_evicted_and_never_overstated() -> None:
 
 
 def test_a_clean_claimant_is_paid() -> None:
+    """Given a claimant with spread counterparties and a late volume in fewer trades than a burst, and one with no
+    signals
+    When their review reasons are computed
+    Then there are none."""
     clean = rules.Signals(
         volume=Decimal(1000),
         counterparties={"a": (Decimal(300), Decimal(0)), "b": (Decimal(300), Decimal(0))},
@@ -169,7 +195,9 @@ def test_a_clean_claimant_is_paid() -> None:
 
 
 def test_every_reason_is_named() -> None:
-    """A flagged account, one counterparty on half of the volume, and half of it in 5 trades before the end."""
+    """Given a flagged account, one counterparty on half of the volume, and half of it in 5 trades before the end
+    When the review reasons are computed
+    Then each reason is named with its figures."""
     signals = rules.Signals(
         volume=Decimal(1000),
         counterparties={"mm-1": (Decimal(500), Decimal(0)), "b": (Decimal(100), Decimal(0))},
@@ -186,14 +214,17 @@ def test_every_reason_is_named() -> None:
 
 
 def test_an_overestimate_does_not_count_as_concentration() -> None:
-    """The summary's count of a counterparty that replaced another includes the other's volume: only the lower
-    bound (count - overestimate) is held against the claimant."""
+    """Given a counterparty whose summary count includes the volume of one it replaced (its overestimate)
+    When the review reasons are computed
+    Then only the lower bound (count - overestimate) is held against the claimant: no concentration."""
     signals = rules.Signals(volume=Decimal(1000), counterparties={"x": (Decimal(600), Decimal(200))})
     assert rules.review_reasons(signals, LIMITS) == []
 
 
 def test_a_trade_may_name_its_counterparty() -> None:
-    """The feed's optional counterparty_id: an identifier like the user id; anything else fails validation."""
+    """Given a trade from the feed, with no counterparty_id, a valid one, and malformed ones
+    When it is validated
+    Then the counterparty is optional and an identifier like the user id; anything else fails validation."""
     from arena.models.trades import TradeIn
     from pydantic import ValidationError
 

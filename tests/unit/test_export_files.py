@@ -48,7 +48,9 @@ def line(
 
 
 def test_ranks_follow_the_board_order_and_skip_the_disqualified_and_the_unranked() -> None:
-    # Given participants with scores, a tie broken by who reached it first, one disqualified and one off the board
+    """Given participants with scores, a tie broken by who reached it first, one disqualified and one off the board
+    When they are ranked
+    Then the board's order decides: highest score, then who reached it first; the rest have no rank"""
     lines = [
         line("ana", "100", reached_ms=2_000),
         line("ben", "100", reached_ms=1_000),
@@ -56,8 +58,8 @@ def test_ranks_follow_the_board_order_and_skip_the_disqualified_and_the_unranked
         line("dee", "900", disqualified=True),
         line("eve", "0", on_board=False),
     ]
-    # When they are ranked
-    # Then the board's order decides: highest score, then who reached it first; the rest have no rank
+    # When
+    # Then
     assert ranks(lines) == {"cy": 1, "ben": 2, "ana": 3}
     rows = participant_rows(lines)
     assert [(r["user_id"], r["rank"]) for r in rows] == [
@@ -72,7 +74,9 @@ def test_ranks_follow_the_board_order_and_skip_the_disqualified_and_the_unranked
 
 
 def test_timeseries_rows_are_exact_decimal_strings() -> None:
-    # Given one hour bucket
+    """Given one hour bucket
+    When it becomes a row
+    Then every column is there, as text"""
     bucket = EventBucket(
         event_id="e1",
         resolution=Resolution.HOUR,
@@ -83,31 +87,35 @@ def test_timeseries_rows_are_exact_decimal_strings() -> None:
         market_traders=3,
         joins=1,
     )
-    # When it becomes a row
+    # When
     [row] = timeseries_rows([bucket])
-    # Then every column is there, as text
+    # Then
     assert list(row) == list(COLUMNS[ExportDataset.TIMESERIES])
     assert row["volume"] == "700.5" and row["sell_volume"] == "0" and row["bucket_start"] == "2026-12-02T10:00:00.000Z"
     assert (row["traders"], row["market_traders"], row["joins"]) == ("2", "3", "1")
 
 
 def test_csv_and_json_lines_carry_the_same_rows() -> None:
-    # Given rows with a comma, a quote and a non-ASCII name in them
+    """Given rows with a comma, a quote and a non-ASCII name in them
+    When they are written in both formats
+    Then each format reads back to the same rows, the CSV with its header"""
     rows = participant_rows([line('o"neil, jr', "12.5"), line("zoë", "3")])
     columns = COLUMNS[ExportDataset.PARTICIPANTS]
-    # When they are written in both formats
+    # When
     as_csv = render(rows, columns, ExportFormat.CSV).decode()
     as_jsonl = render(rows, columns, ExportFormat.JSONL).decode()
-    # Then each format reads back to the same rows, the CSV with its header
+    # Then
     assert as_csv.splitlines()[0] == ",".join(columns)
     assert list(csv.DictReader(io.StringIO(as_csv))) == rows
     assert [json.loads(text) for text in as_jsonl.splitlines()] == rows
 
 
 def test_a_jobs_files_have_fixed_keys() -> None:
-    # Given a job and a dataset
-    # When its key is asked twice
-    # Then it is the same (a retried job rewrites the same object)
+    """Given a job and a dataset
+    When its key is asked twice
+    Then it is the same (a retried job rewrites the same object)"""
+    # When
+    # Then
     key = object_key("01jbjob", ExportDataset.TIMESERIES, ExportFormat.JSONL)
     assert (
         key == object_key("01jbjob", ExportDataset.TIMESERIES, ExportFormat.JSONL) == "exports/01jbjob/timeseries.jsonl"

@@ -45,10 +45,16 @@ S = EventStatus
     ],
 )
 def test_next_status_follows_the_clock(stored: EventStatus, now: datetime, expected: EventStatus | None) -> None:
+    """Given a stored status and a moment relative to the start, the end and the grace period
+    When the next status is asked
+    Then it is the expected one (None when nothing moves)."""
     assert next_status(stored, START, END, now, GRACE) == expected
 
 
 def test_admin_guards() -> None:
+    """Given each event status
+    When an admin starts or ends an event now
+    Then only an upcoming event may start and an active one end; the rest are conflicts."""
     check_start_now(S.UPCOMING)
     check_end_now(S.ACTIVE)
     for status in (S.ACTIVE, S.FINALIZING, S.COMPLETED, S.CANCELLED):
@@ -60,6 +66,9 @@ def test_admin_guards() -> None:
 
 
 def test_extend_only_later_and_only_before_the_end() -> None:
+    """Given running and upcoming events
+    When they are extended to a later end, to the same end, after their end, or once finalizing
+    Then only a later end before the end is accepted."""
     check_extend(S.ACTIVE, END, END + timedelta(hours=1), START)
     check_extend(S.UPCOMING, END, END + timedelta(hours=1), START - timedelta(hours=1))
     with pytest.raises(InvalidInput):
@@ -71,6 +80,9 @@ def test_extend_only_later_and_only_before_the_end() -> None:
 
 
 def test_a_ranking_is_fresh_when_every_participant_change_is_on_the_board() -> None:
+    """Given participants' versions and what the board has applied
+    When the stale users are listed
+    Then they are those whose latest change (a trade or a removal) is not on the board yet."""
     people = [
         ParticipantState("ann", on_board=True, version=3),
         ParticipantState("bob", on_board=True, version=2),
@@ -84,6 +96,9 @@ def test_a_ranking_is_fresh_when_every_participant_change_is_on_the_board() -> N
 
 
 def test_schedule_wire_formats() -> None:
+    """Given schedule names, times and expressions
+    When they are written and read back
+    Then at() is rounded up to the second, read in its time zone, and rates give seconds."""
     assert schedule_name("01abc", "end") == "arena-01abc-end"
     assert at_expression(datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)) == "at(2026-12-01T12:00:00)"
     assert at_expression(datetime(2026, 12, 1, 23, 59, 59, 1, tzinfo=UTC)) == "at(2026-12-02T00:00:00)"
@@ -95,5 +110,8 @@ def test_schedule_wire_formats() -> None:
 
 
 def test_domain_event_detail_keeps_decimals_exact() -> None:
+    """Given a domain event detail with a Decimal, a time and a status
+    When it is written as JSON
+    Then the decimal is an exact string, the time ISO-8601 UTC, the status its name."""
     detail = json.loads(detail_json({"score": Decimal("0.1000000001"), "at": START, "status": S.ACTIVE}))
     assert detail == {"score": "0.1000000001", "at": "2026-12-01T12:00:00.000Z", "status": "ACTIVE"}

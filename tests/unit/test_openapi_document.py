@@ -55,10 +55,12 @@ def _schema(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_document_has_every_route_of_the_template_and_no_other() -> None:
-    # Given the template's HTTP routes and the document's operations
+    """Given the template's HTTP routes and the document's operations
+    When they are compared
+    Then they are the same set: a new route cannot be left out of the document."""
     routes = _template_routes()
 
-    # Then they are the same set: a new route cannot be left out of the document
+    # Then
     assert {(method, path) for method, path, _ in OPERATIONS} == set(routes)
 
 
@@ -66,6 +68,9 @@ def test_the_document_has_every_route_of_the_template_and_no_other() -> None:
 def test_every_operation_documents_a_success_body_with_a_schema(
     method: str, path: str, operation: dict[str, Any]
 ) -> None:
+    """Given an operation's success responses
+    When their schemas are read
+    Then there is at least one, and each names a schema that exists."""
     # Given the operation's success responses
     successes = {status: response for status, response in operation["responses"].items() if status.startswith("2")}
 
@@ -80,6 +85,9 @@ def test_every_operation_documents_a_success_body_with_a_schema(
 
 @pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
 def test_every_error_is_in_the_one_error_shape(method: str, path: str, operation: dict[str, Any]) -> None:
+    """Given an operation's error responses
+    When their schemas are read
+    Then each is the error shape; where API Gateway itself answers, also its {"message"} body."""
     for status, response in operation["responses"].items():
         if int(status) < 400:
             continue
@@ -95,6 +103,10 @@ def test_every_error_is_in_the_one_error_shape(method: str, path: str, operation
 def test_every_operation_lists_the_errors_its_inputs_and_the_gateway_can_cause(
     method: str, path: str, operation: dict[str, Any]
 ) -> None:
+    """Given an operation, its inputs and whether the authorizer guards it
+    When its documented statuses are read
+    Then they list 400/422 for a body, 422 for parameters, 401 or no security, 404 for a path id, and 429 with Retry-
+    After."""
     statuses = set(operation["responses"])
     authenticated = _template_routes()[(method, path)]
 
@@ -117,7 +129,9 @@ def test_every_operation_lists_the_errors_its_inputs_and_the_gateway_can_cause(
 
 
 def test_no_operation_documents_powertools_own_validation_shape() -> None:
-    # Given the whole document as text
+    """Given the whole document as text
+    When it is searched for Powertools' validation body
+    Then no response points at it: arena.http answers validation in the error shape."""
     text = json.dumps(DOCUMENT)
 
     # Then no response points at Powertools' 422 body: arena.http answers validation in the error shape
@@ -126,16 +140,21 @@ def test_no_operation_documents_powertools_own_validation_shape() -> None:
 
 
 def test_a_not_modified_answer_has_no_body() -> None:
+    """Given every operation that answers 304
+    When its 304 response is read
+    Then it has no content."""
     for _, _, operation in OPERATIONS:
         if "304" in operation["responses"]:
             assert "content" not in operation["responses"]["304"]
 
 
 def test_operation_ids_are_unique_short_and_camel_case() -> None:
-    # Given every operationId
+    """Given every operationId
+    When they are checked
+    Then each names the handler, in camelCase, briefly, and no two are equal."""
     ids = [operation["operationId"] for _, _, operation in OPERATIONS]
 
-    # Then each names the handler, in camelCase, briefly, and no two are equal
+    # Then
     assert len(ids) == len(set(ids))
     for operation_id in ids:
         assert re.fullmatch(r"[a-z][a-zA-Z0-9]*", operation_id), operation_id
@@ -143,16 +162,21 @@ def test_operation_ids_are_unique_short_and_camel_case() -> None:
 
 
 def test_every_reference_resolves() -> None:
-    # Given every $ref in the document
+    """Given every $ref in the document
+    When each is resolved
+    Then each points at something that exists."""
     refs = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(DOCUMENT)))
 
-    # Then each points at something that exists
+    # Then
     assert refs
     for ref in refs:
         assert _resolve(ref), ref
 
 
 def test_servers_and_the_security_scheme_are_stated() -> None:
+    """Given the document and the template's ApiUrl output
+    When the servers and security are read
+    Then the document says where the API runs (locally and as a deployed stage) and that a bearer JWT is required."""
     # Then the document says where the API runs: locally and as a deployed stage (the ApiUrl output's form)
     urls = [server["url"] for server in DOCUMENT["servers"]]
     assert "http://127.0.0.1:3000" in urls

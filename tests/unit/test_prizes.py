@@ -56,11 +56,13 @@ def assert_balanced(plan: Plan) -> None:
 
 
 def test_each_in_range_pays_every_rank_and_puts_up_only_filled_ranks():
-    # Given 100 to rank 1 and 50 to each of ranks 2..5, but only three participants
+    """Given 100 to rank 1 and 50 to each of ranks 2..5, but only three participants
+    When the prizes are calculated
+    Then each filled rank gets its amount, and unfilled ranks put nothing up"""
     table = PrizeTable([EachInRange(1, 1, D(100)), EachInRange(2, 5, D(50))], quantum=D("0.01"))
-    # When the prizes are calculated
+    # When
     plan = calculate(table, ranking(30, 20, 10))
-    # Then each filled rank gets its amount, and unfilled ranks put nothing up
+    # Then
     assert [(a.user_id, a.prize_rank, a.amount, a.rule_index) for a in plan.awards] == [
         ("u1", 1, D(100), 0),
         ("u2", 2, D(50), 1),
@@ -71,11 +73,13 @@ def test_each_in_range_pays_every_rank_and_puts_up_only_filled_ranks():
 
 
 def test_shared_pool_of_1000_usdt_among_three_leaves_one_quantum_to_the_treasury():
-    # Given ranks 1..3 sharing 1,000 USDT at the default quantum 0.00000001
+    """Given ranks 1..3 sharing 1,000 USDT at the default quantum 0.00000001
+    When three participants fill the range
+    Then each gets 333.33333333 (rounded down) and the last 0.00000001 goes to the treasury"""
     table = PrizeTable([SharedInRange(1, 3, D(1000), prize_type="token", token="USDT")])
-    # When three participants fill the range
+    # When
     plan = calculate(table, ranking(9, 8, 7, 6))
-    # Then each gets 333.33333333 (rounded down) and the last 0.00000001 goes to the treasury
+    # Then
     assert [(a.user_id, a.amount) for a in plan.awards] == [(f"u{i}", D("333.33333333")) for i in (1, 2, 3)]
     assert all(a.token == "USDT" and a.prize_type == "token" for a in plan.awards)
     assert plan.treasury == {USDT: D("0.00000001")}
@@ -83,53 +87,67 @@ def test_shared_pool_of_1000_usdt_among_three_leaves_one_quantum_to_the_treasury
 
 
 def test_shared_pool_puts_up_the_whole_pool_and_unfilled_shares_go_to_the_treasury():
-    # Given ranks 1..4 sharing 100 points, and two participants
+    """Given ranks 1..4 sharing 100 points, and two participants
+    When the plan is calculated
+    Then each gets a quarter and the two unfilled quarters go to the treasury."""
     plan = calculate(PrizeTable([SharedInRange(1, 4, D(100))], quantum=D("0.01")), ranking(5, 4))
-    # Then each gets a quarter and the two unfilled quarters go to the treasury
+    # Then
     assert [a.amount for a in plan.awards] == [D(25), D(25)]
     assert plan.pool_total == {POINTS: D(100)}
     assert plan.treasury == {POINTS: D(50)}
 
 
 def test_pro_rata_shares_exactly_by_score():
-    # Given 1,000 points shared pro rata among ranks 1..3 with scores 500, 300, 200
+    """Given 1,000 points shared pro rata among ranks 1..3 with scores 500, 300, 200
+    When the plan is calculated
+    Then the shares are exactly proportional and nothing is left over."""
     plan = calculate(PrizeTable([ProRata(1, 3, D(1000))], quantum=D("0.01")), ranking(500, 300, 200, 100))
-    # Then the shares are exactly proportional and nothing is left over
+    # Then
     assert {a.user_id: a.amount for a in plan.awards} == {"u1": D(500), "u2": D(300), "u3": D(200)}
     assert plan.treasury == {POINTS: D(0)}
 
 
 def test_pro_rata_gives_non_positive_scores_nothing():
-    # Given 100 points pro rata among ranks 1..4 with scores 3, 1, 0, -5
+    """Given 100 points pro rata among ranks 1..4 with scores 3, 1, 0, -5
+    When the plan is calculated
+    Then the positive scores share the pool and the others get a zero award."""
     plan = calculate(PrizeTable([ProRata(1, 4, D(100))], quantum=D("0.01")), ranking(3, 1, 0, -5))
-    # Then the positive scores share the pool and the others get a zero award
+    # Then
     assert {a.user_id: a.amount for a in plan.awards} == {"u1": D(75), "u2": D(25), "u3": D(0), "u4": D(0)}
     assert plan.treasury == {POINTS: D(0)}
 
 
 def test_pro_rata_without_a_positive_score_sends_the_pool_to_the_treasury():
+    """Given 100 points pro rata among two participants scoring 0 and -1
+    When the plan is calculated
+    Then both get zero and the whole pool goes to the treasury."""
     plan = calculate(PrizeTable([ProRata(1, 2, D(100))]), ranking(0, -1))
     assert [a.amount for a in plan.awards] == [D(0), D(0)]
     assert plan.treasury == {POINTS: D(100)} == plan.pool_total
 
 
 def test_pro_rata_rounds_each_share_down_to_the_quantum():
-    # Given 100 points pro rata among three equal positive scores at quantum 0.01
+    """Given 100 points pro rata among three equal positive scores at quantum 0.01
+    When the plan is calculated
+    Then each gets 33.33 and 0.01 goes to the treasury."""
     plan = calculate(PrizeTable([ProRata(1, 3, D(100))], quantum=D("0.01")), ranking(1, 1, 1))
-    # Then each gets 33.33 and 0.01 goes to the treasury
+    # Then
     assert [a.amount for a in plan.awards] == [D("33.33")] * 3
     assert plan.treasury == {POINTS: D("0.01")}
 
 
 def test_growing_pool_grows_with_participants_and_stops_at_the_maximum():
-    # Given a pool of 100 + 10 per eligible participant, at most 500, shared equally by ranks 1..2
+    """Given a pool of 100 + 10 per eligible participant, at most 500, shared equally by ranks 1..2
+    When 10 participants are eligible (and one is not: it does not count)
+    Then the pool is 200, 100 each
+    When 100 participants are eligible the pool is capped at the maximum"""
     table = PrizeTable([GrowingPool(D(100), D(10), D(500), 1, 2)], quantum=D("0.01"))
-    # When 10 participants are eligible (and one is not: it does not count)
+    # When
     small = calculate(table, ranking(*range(11, 0, -1), ineligible=(11,)))
-    # Then the pool is 200, 100 each
+    # Then
     assert small.pool_total == {POINTS: D(200)}
     assert [a.amount for a in small.awards] == [D(100), D(100)]
-    # When 100 participants are eligible the pool is capped at the maximum
+    # When
     large = calculate(table, ranking(*range(100, 0, -1)))
     assert large.pool_total == {POINTS: D(500)}
     assert [a.amount for a in large.awards] == [D(250), D(250)]
@@ -137,6 +155,9 @@ def test_growing_pool_grows_with_participants_and_stops_at_the_maximum():
 
 
 def test_growing_pool_split_pro_rata():
+    """Given a growing pool of 30 per participant split pro rata over ranks 1..3
+    When four participants scoring 3, 2, 1, 1 are paid
+    Then the pool of 120 is shared 60, 40, 20."""
     table = PrizeTable([GrowingPool(D(0), D(30), D(1000), 1, 3, split="pro_rata")], quantum=D("0.01"))
     # 4 participants -> pool 120, shared 3:2:1 by ranks 1..3
     plan = calculate(table, ranking(3, 2, 1, 1))
@@ -144,11 +165,13 @@ def test_growing_pool_split_pro_rata():
 
 
 def test_prizes_roll_down_when_rank_2_is_disqualified():
-    # Given 100, 50, 25 to ranks 1, 2, 3
+    """Given 100, 50, 25 to ranks 1, 2, 3
+    When the participant ranked 2nd is disqualified
+    Then the 3rd moves up to prize rank 2, the 4th to 3, and the disqualified one gets nothing"""
     table = PrizeTable([EachInRange(1, 1, D(100)), EachInRange(2, 2, D(50)), EachInRange(3, 3, D(25))])
-    # When the participant ranked 2nd is disqualified
+    # When
     plan = calculate(table, ranking(40, 30, 20, 10, ineligible=(2,)))
-    # Then the 3rd moves up to prize rank 2, the 4th to 3, and the disqualified one gets nothing
+    # Then
     assert [(a.user_id, a.prize_rank, a.amount) for a in plan.awards] == [
         ("u1", 1, D(100)),
         ("u3", 2, D(50)),
@@ -158,10 +181,12 @@ def test_prizes_roll_down_when_rank_2_is_disqualified():
 
 
 def test_a_tie_straddling_ranks_3_and_4_splits_both_prizes():
-    # Given 100 to rank 3 and 50 to rank 4, and two participants tied for 3rd place
+    """Given 100 to rank 3 and 50 to rank 4, and two participants tied for 3rd place
+    When the plan is calculated
+    Then both get 75 (half of each prize), both at prize rank 3."""
     table = PrizeTable([EachInRange(3, 3, D(100)), EachInRange(4, 4, D(50))], quantum=D("0.01"))
     plan = calculate(table, ranking(9, 8, 7, 7, 1, ties=((3, 4),)))
-    # Then both get 75 (half of each prize), both at prize rank 3
+    # Then
     assert paid_to(plan, "u3") == paid_to(plan, "u4") == D(75)
     assert {(a.user_id, a.rule_index, a.amount, a.prize_rank) for a in plan.awards} == {
         ("u3", 0, D(50), 3),
@@ -173,14 +198,19 @@ def test_a_tie_straddling_ranks_3_and_4_splits_both_prizes():
 
 
 def test_a_tie_straddling_the_last_paid_rank_shares_that_prize():
-    # Given 100 to rank 3 only, and a three-way tie for 3rd at quantum 1
+    """Given 100 to rank 3 only, and a three-way tie for 3rd at quantum 1
+    When the plan is calculated
+    Then each of the three gets 33 and the 1 left over goes to the treasury."""
     plan = calculate(PrizeTable([EachInRange(3, 3, D(100))], quantum=D(1)), ranking(9, 8, 7, 7, 7, ties=((3, 4, 5),)))
-    # Then each of the three gets 33 and the 1 left over goes to the treasury
+    # Then
     assert [paid_to(plan, f"u{i}") for i in (3, 4, 5)] == [D(33)] * 3
     assert plan.treasury == {POINTS: D(1)}
 
 
 def test_a_tie_inside_one_range_changes_nothing():
+    """Given 10 to each of ranks 1..3 and a tie for 1st
+    When the plan is calculated
+    Then each of the three gets 10, the tied pair at prize rank 1."""
     plan = calculate(PrizeTable([EachInRange(1, 3, D(10))], quantum=D(1)), ranking(5, 5, 4, ties=((1, 2),)))
     assert [(a.user_id, a.prize_rank, a.amount) for a in plan.awards] == [
         ("u1", 1, D(10)),
@@ -190,31 +220,41 @@ def test_a_tie_inside_one_range_changes_nothing():
 
 
 def test_a_tie_across_two_rules_of_one_currency_is_rounded_down_once():
-    # Given 1 point to rank 1 and 1 to rank 2 at quantum 1, and a tie for 1st
+    """Given 1 point to rank 1 and 1 to rank 2 at quantum 1, and a tie for 1st
+    When the plan is calculated
+    Then each gets 1 (floor of 1/2 + 1/2), not 0 + 0."""
     table = PrizeTable([EachInRange(1, 1, D(1)), EachInRange(2, 2, D(1))], quantum=D(1))
     plan = calculate(table, ranking(5, 5, ties=((1, 2),)))
-    # Then each gets 1 (floor of 1/2 + 1/2), not 0 + 0
+    # Then
     assert paid_to(plan, "u1") == paid_to(plan, "u2") == D(1)
     assert plan.treasury == {POINTS: D(0)}
 
 
 def test_an_ineligible_member_of_a_tie_leaves_the_tie():
+    """Given 100 to rank 1, 50 to rank 2, and a tie for 1st whose first member is ineligible
+    When the plan is calculated
+    Then the other member alone takes rank 1's 100."""
     table = PrizeTable([EachInRange(1, 1, D(100)), EachInRange(2, 2, D(50))])
     plan = calculate(table, ranking(5, 5, ineligible=(1,), ties=((1, 2),)))
     assert [(a.user_id, a.prize_rank, a.amount) for a in plan.awards] == [("u2", 1, D(100))]
 
 
 def test_the_cap_sends_the_excess_to_the_treasury():
-    # Given 200 to rank 1, 100 to rank 2 and a cap of 150 points per user
+    """Given 200 to rank 1, 100 to rank 2 and a cap of 150 points per user
+    When the plan is calculated
+    Then rank 1 is paid 150, the 50 over the cap goes to the treasury."""
     table = PrizeTable([EachInRange(1, 1, D(200)), EachInRange(2, 2, D(100))], cap_per_user=D(150), quantum=D(1))
     plan = calculate(table, ranking(2, 1))
-    # Then rank 1 is paid 150, the 50 over the cap goes to the treasury
+    # Then
     assert [(a.user_id, a.amount) for a in plan.awards] == [("u1", D(150)), ("u2", D(100))]
     assert plan.treasury == {POINTS: D(50)}
     assert plan.pool_total == {POINTS: D(300)}
 
 
 def test_the_cap_counts_a_users_total_across_rules_and_only_its_currency():
+    """Given a tie for 1st straddling two points rules, a USDT rule, and a cap on points only
+    When the plan is calculated
+    Then the tied pair's 50 + 30 each is capped at 60 in rule order (50, then 10); USDT is not capped."""
     # Given a tie for 1st straddling a points rule and another points rule, a USDT rule, and a cap on points only
     table = PrizeTable(
         [
@@ -239,7 +279,9 @@ def test_the_cap_counts_a_users_total_across_rules_and_only_its_currency():
 
 
 def test_custom_prizes_are_one_unit_per_rank():
-    # Given a VIP trip for ranks 1..2 and 10 USDT for rank 3
+    """Given a VIP trip for ranks 1..2 and 10 USDT for rank 3
+    When the plan is calculated
+    Then ranks 1 and 2 each win one trip, described for the admin who fulfils it."""
     trip = Currency("custom", "VIP trip")
     table = PrizeTable(
         [
@@ -248,7 +290,7 @@ def test_custom_prizes_are_one_unit_per_rank():
         ]
     )
     plan = calculate(table, ranking(3, 2, 1))
-    # Then ranks 1 and 2 each win one trip, described for the admin who fulfils it
+    # Then
     assert [(a.user_id, a.prize_type, a.amount, a.description, a.token) for a in plan.awards] == [
         ("u1", "custom", D(1), "VIP trip", None),
         ("u2", "custom", D(1), "VIP trip", None),
@@ -259,6 +301,9 @@ def test_custom_prizes_are_one_unit_per_rank():
 
 
 def test_a_tie_straddling_a_custom_prize_cannot_split_the_unit():
+    """Given one indivisible trip for rank 1 and a tie for 1st
+    When the plan is calculated
+    Then neither gets it and it stays in the treasury, unless the table makes the prize divisible into halves."""
     # Given one trip for rank 1 and a tie for 1st: a trip is indivisible (quantum 1)
     trip = Currency("custom", "trip")
     plan = calculate(
@@ -276,6 +321,9 @@ def test_a_tie_straddling_a_custom_prize_cannot_split_the_unit():
 
 
 def test_no_participants_puts_up_only_the_pools():
+    """Given a fixed prize for rank 1 and a shared pool for ranks 2..3, and nobody ranked
+    When the plan is calculated
+    Then there are no awards and only the shared pool is put up, all of it to the treasury."""
     table = PrizeTable([EachInRange(1, 1, D(5)), SharedInRange(2, 3, D(10))])
     plan = calculate(table, [])
     assert plan.awards == []
@@ -283,7 +331,9 @@ def test_no_participants_puts_up_only_the_pools():
 
 
 def test_validate_lists_every_problem():
-    # Given a table with one of each mistake
+    """Given a table with one of each mistake
+    When validated
+    Then each mistake is reported"""
     table = PrizeTable(
         [
             EachInRange(1, 3, D(10)),
@@ -303,9 +353,9 @@ def test_validate_lists_every_problem():
         cap_per_user={POINTS: D("0.001")},
         quantum={POINTS: D("0.01")},
     )
-    # When validated
+    # When
     problems = validate(table)
-    # Then each mistake is reported
+    # Then
     expected = [
         "overlap at rank 3",
         "rule 2: a token prize needs a token symbol",
@@ -328,6 +378,9 @@ def test_validate_lists_every_problem():
 
 
 def test_validate_accepts_a_good_table_and_calculate_refuses_a_bad_one():
+    """Given a well-formed table and one with overlapping ranges
+    When the first is validated and the second calculated
+    Then the first has no errors and the second raises naming the overlap."""
     good = PrizeTable([EachInRange(1, 1, D(100)), SharedInRange(2, 10, D(90)), ProRata(11, 50, D(40))])
     assert validate(good) == []
     with pytest.raises(ValueError, match="overlap"):
@@ -335,6 +388,9 @@ def test_validate_accepts_a_good_table_and_calculate_refuses_a_bad_one():
 
 
 def test_calculate_refuses_a_ranking_that_contradicts_itself():
+    """Given rankings that place a user twice, repeat a rank, split a tie group or mix scores in one
+    When a plan is calculated from each
+    Then each is refused with a ValueError naming the contradiction."""
     table = PrizeTable([EachInRange(1, 2, D(1))])
     with pytest.raises(ValueError, match="placed twice"):
         calculate(table, [Placed("a", 1, D(1)), Placed("a", 2, D(1))])
@@ -349,6 +405,9 @@ def test_calculate_refuses_a_ranking_that_contradicts_itself():
 
 
 def test_from_tiers_reads_the_api_prize_table():
+    """Given API prize tiers of a token, points and a custom prize
+    When a table is made from them and applied to a ranking
+    Then each rank gets the prize type and amount its tier names."""
     tiers = [
         PrizeTier(rank_from=1, rank_to=1, type="token", amount=D(500), token="USDT"),
         PrizeTier(rank_from=2, rank_to=3, type="points", amount=D(100)),
@@ -497,6 +556,9 @@ def _floor(value: Fraction, quantum: Decimal) -> Fraction:
 @settings(max_examples=400, deadline=None)
 @given(tables(), rankings())
 def test_random_tables_pay_exactly_what_is_put_up_once_per_rule_by_tier(table, placed):
+    """Given any valid table and any ranking with ties and ineligible participants
+    When the plan is calculated
+    Then it matches an exact oracle: balanced per currency, quantised, once per rule, capped, never negative."""
     # When any valid table is applied to any ranking with ties and ineligible participants
     plan = calculate(table, placed)
     put_up, shares, straddles, first_of = _oracle(table, placed)
@@ -562,7 +624,9 @@ def test_random_tables_pay_exactly_what_is_put_up_once_per_rule_by_tier(table, p
 @settings(max_examples=150, deadline=None)
 @given(tables(), rankings(), st.randoms(use_true_random=False))
 def test_disqualifying_is_the_same_as_removing(table, placed, random):
-    # Given a ranking and the same ranking without its ineligible participants (ranks left with gaps)
+    """Given a ranking and the same ranking without its ineligible participants (ranks left with gaps)
+    When both, and a shuffled copy, are calculated
+    Then the plans are the same: prizes roll down past the ineligible, and input order does not matter."""
     kept = [p for p in placed if p.eligible]
     # Then the plans are the same: prizes roll down past the ineligible; and input order does not matter
     assert calculate(table, placed) == calculate(table, kept)

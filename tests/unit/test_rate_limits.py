@@ -48,17 +48,25 @@ from pydantic import ValidationError
     ],
 )
 def test_routes_fall_into_their_class(route_key: str, expected: RouteClass) -> None:
+    """Given a route key
+    When its class is asked
+    Then it is the expected route class."""
     assert route_class(route_key) is expected
 
 
 def test_machine_clients_have_quotas_of_their_own() -> None:
-    """Given a person and a machine client on the same route classes Then they never share a quota."""
+    """Given a person and a machine client on the same route classes
+    When their quota names are asked
+    Then they never share a quota, and the machine's trade feed has its own."""
     for route in RouteClass:
         assert quota_name(ClientKind.PERSON, route) != quota_name(ClientKind.MACHINE, route)
     assert quota_name(ClientKind.MACHINE, RouteClass.TRADE_FEED) is QuotaName.TRADE_FEED
 
 
 def test_a_client_credentials_token_or_the_service_role_is_a_machine() -> None:
+    """Given a person, a client-credentials feed and a principal with the service role
+    When their client kind is asked
+    Then the person is a person and the other two are machines."""
     person = Principal("alice", frozenset({Role.USER}), claims={"scope": "openid email"})
     feed = Principal("feed-client", frozenset(), claims={"scope": "arena/trades.write"})
     service = Principal("svc", frozenset({Role.SERVICE}))
@@ -68,6 +76,9 @@ def test_a_client_credentials_token_or_the_service_role_is_a_machine() -> None:
 
 
 def test_quotas_parse_over_the_defaults() -> None:
+    """Given a quota text naming two quotas, and an empty one
+    When they are parsed
+    Then the named quotas override the defaults, the rest keep them, and formatting reads back."""
     quotas = parse_quotas("read=600/60, claim=5/10")
     assert quotas[QuotaName.READ] == Quota(600, 60)
     assert quotas[QuotaName.CLAIM] == Quota(5, 10)
@@ -78,11 +89,17 @@ def test_quotas_parse_over_the_defaults() -> None:
 
 @pytest.mark.parametrize("text", ["read=600", "reads=1/1", "read=0/60", "read=10/0", "read=10/90000", "read=-1/5"])
 def test_a_bad_quota_is_refused_when_the_settings_load(text: str) -> None:
+    """Given a malformed quota text
+    When the rate limit settings load it
+    Then a ValidationError is raised."""
     with pytest.raises(ValidationError):
         RateLimitSettings(quotas=text)
 
 
 def test_the_settings_read_one_json_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the RATE_LIMITS variable as JSON with a table and one quota
+    When the settings are read
+    Then the table and quota are taken, the other quotas keep their defaults, and limiting is enabled."""
     from arena.config import settings
 
     for name in ("EVENTS", "PARTICIPANTS", "TRADES", "LEADERBOARD", "AUDIT", "LEDGER"):
@@ -137,6 +154,9 @@ def test_the_bucket_refills_at_its_rate() -> None:
 
 
 def test_an_idle_bucket_is_full_again() -> None:
+    """Given a bucket idle since before now
+    When a request arrives
+    Then it steps from now, is admitted, and leaves limit - 1 remaining."""
     quota = Quota(10, 60)
     assert step_for(quota, T0 - 1, T0) is Step.FROM_NOW
     decision, tat = decide(quota, T0 - 1, T0)
@@ -144,6 +164,9 @@ def test_an_idle_bucket_is_full_again() -> None:
 
 
 def test_the_ttl_comes_after_the_bucket_is_full_again() -> None:
+    """Given a quota and a bucket's time
+    When its record's expiry is computed
+    Then it falls after the bucket would be full again."""
     quota = Quota(10, 60)
     assert expires_at(quota, T0) * MICROS > T0 + quota.limit * quota.interval
 
@@ -172,7 +195,9 @@ def run(quota: Quota, arrival_gaps: list[int]) -> list[tuple[int, object]]:
 @settings(max_examples=300, deadline=None)
 @given(quotas, gaps)
 def test_never_more_than_the_burst_plus_the_rate_in_any_interval(quota: Quota, arrival_gaps: list[int]) -> None:
-    """For every pair of admitted requests at a <= b, those admitted in [a, b] are at most limit + (b - a) / T.
+    """Given any quota and arrival history
+    When the bucket decides each request
+    Then for admitted requests at a <= b, those admitted in [a, b] are at most limit + (b - a) / T.
     (A token bucket, not a fixed window: a full burst may follow a full refill, so one window can see up to
     2 * limit - 1, never more.)"""
     admitted_at = [now for now, d in run(quota, arrival_gaps) if d.allowed]  # type: ignore[attr-defined]
@@ -185,8 +210,10 @@ def test_never_more_than_the_burst_plus_the_rate_in_any_interval(quota: Quota, a
 @settings(max_examples=300, deadline=None)
 @given(quotas, gaps)
 def test_remaining_is_what_the_bucket_then_admits(quota: Quota, arrival_gaps: list[int]) -> None:
-    """After any history, the `remaining` of an admitted request is exactly how many more are admitted at once,
-    and a refused request's Retry-After is long enough: at now + Retry-After one is admitted."""
+    """Given any quota and arrival history
+    When the bucket decides each request
+    Then an admitted request's `remaining` is exactly how many more are admitted at once, and a refused request's
+    Retry-After is long enough: at now + Retry-After one is admitted."""
     tat: int | None = None
     now = T0
     for gap in arrival_gaps:
@@ -211,7 +238,9 @@ def test_remaining_is_what_the_bucket_then_admits(quota: Quota, arrival_gaps: li
 @settings(max_examples=200, deadline=None)
 @given(quotas, st.integers(0, 300 * SECOND))
 def test_a_rested_bucket_admits_a_full_burst(quota: Quota, rest: int) -> None:
-    """Whatever came before, after a full window of rest `limit` requests at once are all admitted."""
+    """Given a drained bucket that then rests a full window
+    When `limit` requests arrive at once
+    Then all are admitted, and the next one is not."""
     tat: int | None = T0 + quota.limit * quota.interval  # drained at T0
     now = T0 + quota.limit * quota.interval + rest
     for _ in range(quota.limit):

@@ -33,6 +33,9 @@ def row(trade_id: str, user: str, market: str, side: str, volume: str, fee: str,
 
 
 def test_alignment_per_resolution() -> None:
+    """Given a moment, in UTC and at another offset
+    When it is aligned to the minute, hour and day
+    Then it is truncated in UTC."""
     assert align(AT, Resolution.MINUTE) == datetime(2026, 3, 14, 15, 9, tzinfo=UTC)
     assert align(AT, Resolution.HOUR) == datetime(2026, 3, 14, 15, tzinfo=UTC)
     assert align(AT, Resolution.DAY) == datetime(2026, 3, 14, tzinfo=UTC)
@@ -42,6 +45,9 @@ def test_alignment_per_resolution() -> None:
 
 
 def test_bucket_starts_cover_the_half_open_range() -> None:
+    """Given a range from 10:30 to 13:00
+    When its hour and minute bucket starts are listed
+    Then they are the whole buckets inside it: 11:00 and 12:00, and 150 minutes."""
     start = datetime(2026, 3, 14, 10, 30, tzinfo=UTC)
     end = datetime(2026, 3, 14, 13, 0, tzinfo=UTC)
     assert bucket_starts(start, end, Resolution.HOUR) == [
@@ -52,11 +58,13 @@ def test_bucket_starts_cover_the_half_open_range() -> None:
 
 
 def test_tally_adds_exactly_and_zero_is_neutral() -> None:
-    # Given two tallies whose sums need more than float precision
+    """Given two tallies whose sums need more than float precision
+    When added, and added to an empty tally
+    Then every counter is the exact sum, and the empty tally changes nothing."""
     a = Tally(volume=D("0.1"), trades=1, fees=D("0.0000000000000000001"), buy_volume=D("0.1"))
     b = Tally(volume=D("12345678901234567890.2"), trades=2, fees=D("1"), sell_volume=D("12345678901234567890.2"))
 
-    # When added; Then every counter is the exact sum
+    # When / Then
     assert a + b == Tally(
         volume=D("12345678901234567890.3"),
         trades=3,
@@ -68,6 +76,9 @@ def test_tally_adds_exactly_and_zero_is_neutral() -> None:
 
 
 def test_a_trade_tally_splits_volume_by_side() -> None:
+    """Given a buy and a sell trade
+    When each is tallied
+    Then the volume goes to its side."""
     buy = tally_of(row("t1", "u1", "BTC-USD", "buy", "100.5", "0.1", AT))
     sell = tally_of(row("t2", "u1", "BTC-USD", "sell", "7", "0", AT))
     assert (buy.buy_volume, buy.sell_volume, buy.trades) == (D("100.5"), 0, 1)
@@ -75,20 +86,22 @@ def test_a_trade_tally_splits_volume_by_side() -> None:
 
 
 def test_rows_aggregate_into_per_bucket_and_per_market_deltas() -> None:
-    # Given three trades: two in one minute, one in the next hour
+    """Given three trades: two in one minute, one in the next hour
+    When aggregated
+    Then each bucket holds its trades"""
     rows = [
         row("t1", "u1", "BTC-USD", "buy", "10", "1", AT),
         row("t2", "u2", "ETH-USD", "sell", "5", "0.5", AT + timedelta(seconds=20)),
         row("t3", "u1", "BTC-USD", "sell", "2", "0", AT + timedelta(hours=1)),
     ]
 
-    # When aggregated
+    # When
     minutes = bucket_tallies(rows, Resolution.MINUTE)
     days = bucket_tallies(rows, Resolution.DAY)
     markets = bucket_market_tallies(rows, Resolution.HOUR)
     hours = hour_of_day_tallies(rows)
 
-    # Then each bucket holds its trades
+    # Then
     assert minutes[align(AT, Resolution.MINUTE)] == Tally(D("15"), 2, D("1.5"), D("10"), D("5"))
     assert days == {align(AT, Resolution.DAY): Tally(D("17"), 3, D("1.5"), D("10"), D("7"))}
     assert markets[align(AT, Resolution.HOUR)]["ETH-USD"] == Tally(D("5"), 1, D("0.5"), D(0), D("5"))
@@ -96,6 +109,9 @@ def test_rows_aggregate_into_per_bucket_and_per_market_deltas() -> None:
 
 
 def test_user_days_collect_tallies_and_markets() -> None:
+    """Given a user's trades over two days in two markets
+    When they are rolled up per user and day
+    Then each day holds its trades' tally and markets."""
     rows = [
         row("t1", "u1", "BTC-USD", "buy", "10", "1", AT),
         row("t2", "u1", "ETH-USD", "buy", "5", "0", AT + timedelta(hours=2)),
@@ -116,6 +132,9 @@ PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 @PROPS
 @given(st.lists(tallies, max_size=8), st.lists(tallies, max_size=8))
 def test_tally_addition_is_associative_and_commutative(xs: list[Tally], ys: list[Tally]) -> None:
+    """Given any two lists of tallies
+    When they are totalled apart and together in either order
+    Then the totals agree."""
     assert total(xs + ys) == total(xs) + total(ys) == total(ys + xs)
 
 
@@ -125,6 +144,9 @@ def test_tally_addition_is_associative_and_commutative(xs: list[Tally], ys: list
     st.dictionaries(st.sampled_from("abc"), tallies),
 )
 def test_merging_maps_adds_keywise(a: dict[str, Tally], b: dict[str, Tally]) -> None:
+    """Given any two maps of tallies
+    When they are merged
+    Then every key of either is there, holding the sum of both."""
     merged = merge(a, b)
     assert set(merged) == set(a) | set(b)
     for key, value in merged.items():
@@ -132,6 +154,9 @@ def test_merging_maps_adds_keywise(a: dict[str, Tally], b: dict[str, Tally]) -> 
 
 
 def test_user_days_of_different_days_do_not_add() -> None:
+    """Given a user's rollups for two different days
+    When they are added
+    Then a ValueError says they do not add."""
     a = UserDay("u1", date(2026, 3, 14), Tally(), frozenset())
     b = UserDay("u1", date(2026, 3, 15), Tally(), frozenset())
     try:

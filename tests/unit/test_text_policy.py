@@ -76,11 +76,14 @@ REAL_TEXT = {
 
 @pytest.mark.parametrize(("hostile", "named"), HOSTILE.values(), ids=HOSTILE.keys())
 def test_control_and_invisible_characters_are_refused_and_named(hostile: str, named: str) -> None:
+    """Given a hostile string with a control or invisible character
+    When it is offered as an event name
+    Then it is refused, naming the code point (never echoing it: it may be invisible or reorder the message)."""
     # When a hostile string is offered as an event name
     with pytest.raises(TextRefused) as refused:
         clean(hostile, text.EVENT_NAME)
 
-    # Then it is refused, naming the code point (never echoing it: it may be invisible or reorder the message)
+    # Then
     assert refused.value.kind == "text_character"
     assert named in refused.value.message
     assert hostile not in refused.value.message
@@ -88,22 +91,30 @@ def test_control_and_invisible_characters_are_refused_and_named(hostile: str, na
 
 @pytest.mark.parametrize("real", REAL_TEXT.values(), ids=REAL_TEXT.keys())
 def test_text_real_people_write_is_kept_as_written(real: str) -> None:
+    """Given text real people write, in any script
+    When it is cleaned as an event name
+    Then it is kept as written, in NFC."""
     assert clean(real, text.EVENT_NAME) == unicodedata.normalize("NFC", real)
 
 
 def test_text_is_stored_in_one_normal_form_and_measured_after_it() -> None:
-    # Given "é" sent decomposed (e + combining acute), 120 times: 240 code points, 120 characters once composed
+    """Given "é" sent decomposed (e + combining acute), 120 times: 240 code points, 120 characters once composed
+    When it is cleaned as an event name (at most 120)
+    Then it is stored composed, and fits"""
     decomposed = "e\u0301" * 120
 
-    # When it is cleaned as an event name (at most 120)
+    # When
     stored = clean(decomposed, text.EVENT_NAME)
 
-    # Then it is stored composed, and fits
+    # Then
     assert stored == "\u00e9" * 120
     assert stored == clean("\u00e9" * 120, text.EVENT_NAME)
 
 
 def test_surrounding_whitespace_is_trimmed_and_whitespace_alone_is_empty() -> None:
+    """Given a name with Unicode spaces around it, and a name of spaces only
+    When they are cleaned
+    Then the first is trimmed and the second is refused as text_too_short."""
     assert clean("  Winter Cup \u3000", text.EVENT_NAME) == "Winter Cup"
     with pytest.raises(TextRefused) as refused:
         clean(" \u00a0\u2003 ", text.EVENT_NAME)
@@ -111,17 +122,25 @@ def test_surrounding_whitespace_is_trimmed_and_whitespace_alone_is_empty() -> No
 
 
 def test_multi_line_text_keeps_line_breaks_in_one_form() -> None:
-    # Given a reason typed on Windows, with a tab
+    """Given a reason typed on Windows, with a tab
+    When it is cleaned
+    Then its line breaks become \n and the tab stays."""
     assert clean("Wash trading.\r\nSee ticket\t42.\rDone", text.REASON) == "Wash trading.\nSee ticket\t42.\nDone"
 
 
 def test_text_with_nothing_visible_is_refused() -> None:
+    """Given text of combining marks only
+    When it is cleaned
+    Then it is refused as text_blank."""
     with pytest.raises(TextRefused) as refused:
         clean("\u0301\u0301", text.EVENT_NAME)
     assert refused.value.kind == "text_blank"
 
 
 def test_a_pile_of_combining_marks_is_refused() -> None:
+    """Given "zalgo" text: a letter with 30 marks stacked on it, and a letter with the few marks real scripts stack
+    When they are cleaned
+    Then the first is refused as text_character and the second kept."""
     # Given "zalgo" text: a letter with 30 marks stacked on it, drawn over the lines around it
     with pytest.raises(TextRefused) as refused:
         clean("Cup" + "\u0336\u0337\u0338" * 10, text.EVENT_NAME)
@@ -131,6 +150,9 @@ def test_a_pile_of_combining_marks_is_refused() -> None:
 
 
 def test_length_is_limited_and_huge_input_is_refused_unread() -> None:
+    """Given a name one character too long, and a million-character input
+    When they are cleaned
+    Then both are refused as text_too_long."""
     with pytest.raises(TextRefused) as too_long:
         clean("x" * 121, text.EVENT_NAME)
     assert too_long.value.kind == "text_too_long"
@@ -140,14 +162,16 @@ def test_length_is_limited_and_huge_input_is_refused_unread() -> None:
 
 
 def test_html_is_stored_as_text_and_safe_once_escaped_on_render() -> None:
-    # Given markup in a description (no field takes rich text: it is text)
+    """Given markup in a description (no field takes rich text: it is text)
+    When it is cleaned, and later rendered the way the policy says (escaped)
+    Then it is kept byte for byte, and once escaped no tag survives"""
     markup = '<img src=x onerror="alert(1)"><a href="javascript:alert(2)">prize</a>'
 
-    # When it is cleaned, and later rendered the way the policy says (escaped)
+    # When
     stored = clean(markup, text.EVENT_DESCRIPTION)
     rendered = html.escape(stored)
 
-    # Then it is kept byte for byte, and once escaped no tag survives
+    # Then
     assert stored == markup
     assert "<" not in rendered and ">" not in rendered and '"' not in rendered
 
@@ -161,11 +185,14 @@ def _event_create(**fields: Any) -> dict[str, Any]:
 
 
 def test_a_model_refuses_hostile_text_with_the_field_and_the_reason() -> None:
+    """Given an event creation with a bidi override in its name
+    When the model validates it
+    Then the error names the field, a stable type and the code point."""
     # When an event is created with a bidi override in its name
     with pytest.raises(ValidationError) as refused:
         EventCreate.model_validate(_event_create(name="Winter \u202eCup"))
 
-    # Then the error names the field, a stable type and the code point
+    # Then
     [error] = refused.value.errors()
     assert error["loc"] == ("name",)
     assert error["type"] == "text_character"
@@ -173,6 +200,9 @@ def test_a_model_refuses_hostile_text_with_the_field_and_the_reason() -> None:
 
 
 def test_models_store_what_the_policy_cleans() -> None:
+    """Given an event creation with a padded, decomposed name and a Windows description, and a patch without a name
+    When the models validate them
+    Then they hold the cleaned text, and the optional name stays None."""
     event = EventCreate.model_validate(_event_create(name="  Cafe\u0301 Cup ", description="Line 1\r\nLine 2"))
     assert (event.name, event.description) == ("Caf\u00e9 Cup", "Line 1\nLine 2")
     # And an optional field stays optional
@@ -184,7 +214,9 @@ class Cancel(ApiModel):
 
 
 def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> None:
-    # Given a route that takes a reason, on the one resolver every handler uses
+    """Given a route that takes a reason, on the one resolver every handler uses
+    When the reason hides a zero-width space
+    Then the answer is 422 in the error shape, naming the field and why"""
     app = make_resolver()
 
     @app.post("/test/cancel")
@@ -196,11 +228,11 @@ def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> N
     event["routeKey"] = event["requestContext"]["routeKey"] = "POST /test/cancel"
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/test/cancel"
 
-    # When the reason hides a zero-width space
+    # When
     event["body"] = json.dumps({"reason": "dup\u200blicate"})
     answer = app.resolve(event, lambda_context)
 
-    # Then the answer is 422 in the error shape, naming the field and why
+    # Then
     assert answer["statusCode"] == 422
     error = json.loads(answer["body"])["error"]
     assert error["code"] == "validation_failed"
@@ -215,6 +247,9 @@ def test_the_api_answers_hostile_text_with_a_clear_422(lambda_context: Any) -> N
 
 
 def test_the_schema_states_the_limits_and_that_text_is_plain() -> None:
+    """Given the event creation model
+    When its JSON schema is made
+    Then the name states its length limits and that it is plain text, never HTML."""
     schema = EventCreate.model_json_schema()["properties"]["name"]
     assert (schema["type"], schema["maxLength"], schema["minLength"]) == ("string", 120, 1)
     assert "never HTML" in schema["description"]
@@ -258,7 +293,9 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
 
 
 def test_every_free_text_field_of_a_request_follows_the_policy() -> None:
-    # Given every model a route reads (a new route's body included)
+    """Given every model a route reads (a new route's body included)
+    When their free-text fields are inspected
+    Then each of them is one of the policy's types."""
     request_models = _request_models()
     assert EventCreate in request_models
 
@@ -284,5 +321,8 @@ def _metadata(field: Any) -> list[Any]:
 
 
 def test_the_annotated_types_carry_their_rule() -> None:
+    """Given the EventName annotated type
+    When its metadata is read
+    Then it carries the event name rule."""
     [rule] = [meta for meta in getattr(EventName, "__metadata__", ()) if isinstance(meta, FreeText)]
     assert rule.rule == text.EVENT_NAME

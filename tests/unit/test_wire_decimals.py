@@ -91,6 +91,9 @@ def test_the_canonical_form_is_exact_and_matches_the_documented_pattern(value: D
 
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
 def test_a_non_finite_decimal_has_no_wire_form(value: Decimal) -> None:
+    """Given a non-finite Decimal
+    When it is made canonical
+    Then a ValueError says it is not finite."""
     with pytest.raises(ValueError, match="finite"):
         canonical(value)
 
@@ -151,6 +154,9 @@ def test_a_websocket_leaderboard_push_shows_every_score_in_one_form() -> None:
 
 
 def test_a_websocket_activity_push_and_a_bare_decimal_in_a_push_are_canonical() -> None:
+    """Given a trade activity and a bare Decimal in exponent form
+    When they are pushed in a WebSocket frame
+    Then both are canonical decimal strings."""
     activity = rt.Activity(trades=2, volume=Decimal("1200.50"), at=None)
     frame = json.loads(
         rt.encode(rt.envelope("trades", "trades:ev-1", 2, "t", {**activity.to_wire(), "x": Decimal("5E+1")}))
@@ -252,4 +258,7 @@ def test_the_openapi_document_says_string_for_every_amount() -> None:
     [("12.50", True), ("-0.5", True), ("007", True), ("1E+3", False), (" 1", False), ("+1", False), (".5", False)],
 )
 def test_the_input_pattern_is_the_grammar_the_models_accept(text: str, accepted: bool) -> None:
+    """Given a decimal text
+    When it is matched against the input pattern
+    Then it is accepted exactly when the models accept it."""
     assert bool(re.match(DECIMAL_INPUT_PATTERN, text)) is accepted
