@@ -49,7 +49,10 @@ def create_event(load_handler: Callable[..., ModuleType]) -> ModuleType:
 def test_bench_rollup_items_equal_what_the_trades_stream_consumer_writes(
     tables: dict[str, str], create_event: ModuleType
 ) -> None:
-    # Given the bench's two events, their participants joined, and its trades
+    """Given the bench's two events, their participants joined, and its trades
+    When the bench folds its rollup items, and the real consumer reads the same trades from the tables' streams
+    Then both write the same items with the same contents."""
+    # Given
     trades = bench.make_trades(120, participants=6, seed=7)
     events = bench.join_events(trades, create_event)
     ids = [e.id for e in events]
@@ -74,6 +77,8 @@ def test_bench_rollup_items_equal_what_the_trades_stream_consumer_writes(
 
 @pytest.mark.usefixtures("frozen_clock")
 def test_bench_naive_scan_answers_the_rollups_totals(tables: dict[str, str], create_event: ModuleType) -> None:
+    """Given the bench's events prepared as for a run When the naive design scans the trade records Then every
+    event's trades, volume, fees, per-market volume and distinct traders equal its rollup totals."""
     # Given the bench's events prepared as for a run: rollups, trade records, one event completed with its snapshot
     trades = bench.make_trades(150, participants=5, seed=11)
     events, _, _ = bench.prepare(trades, create_event, naive_records=True)
