@@ -197,6 +197,15 @@ def template_aws() -> TemplateAws:
     return TemplateAws()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _moto_as_each_module_expects_it() -> None:
+    """A module starts without what another module's tests left in moto: its module-scoped fixtures (an in-process
+    local stack on moto) are built before any test's own fixtures run, so the per-test reset below must not be the
+    first to empty moto under them."""
+    if TemplateAws.left_in_moto:
+        TemplateAws.forget()
+
+
 @pytest.fixture(autouse=True)
 def _moto_as_other_tests_expect_it(request: pytest.FixtureRequest) -> None:
     """A test without the `tables` fixture starts without what the previous tests left in moto."""
