@@ -43,6 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.counters import DynamoCounters, Tally
 from bench.harness import (
     ADMIN_CLAIMS,
@@ -638,12 +639,7 @@ def section(results: list[SizeResult], naive_max: int, samples: int) -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    current = path.read_text() if path.exists() else ""
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        path.write_text(head + text + rest.split(END, 1)[1])
-    else:
-        path.write_text(current.rstrip() + "\n\n" + text + "\n")
+    report.write_section(text, path, START, END)
 
 
 def main(argv: list[str]) -> int:

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.counters import DynamoCounters, Tally
 from bench.harness import (
     ADMIN_CLAIMS,
@@ -287,13 +288,7 @@ def section(results: list[DistributionResult]) -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    current = path.read_text() if path.exists() else ""
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        path.write_text(head + text + tail)
-    else:
-        path.write_text(current.rstrip() + "\n\n" + text + "\n")
+    report.write_section(text, path, START, END)
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -319,10 +320,7 @@ def section(results: list[dict[str, Any]], seconds: float, trades_per_second: in
 
 
 def write_section(text: str, output: Path = RESULTS) -> None:
-    current = output.read_text() if output.exists() else ""
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END) + r"\n?", re.S)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
-    output.write_text(updated)
+    report.write_section(text.rstrip("\n"), output, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:

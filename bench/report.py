@@ -434,3 +434,14 @@ def document(options: Options, results: list[SizeResult], info: dict[str, Any]) 
 
 def summary(results: list[SizeResult], options: Options) -> str:
     return "\n\n".join(size_section(r) for r in results) + "\n\n## Targets\n\n" + targets(results)
+
+
+def write_section(text: str, path: Path, start: str, end: str) -> None:
+    """Replace the section between its markers `start` and `end` in `path` (bench/RESULTS.md), or append it: each
+    benchmark owns its section and leaves the others' figures as they are."""
+    current = path.read_text() if path.exists() else ""
+    if start in current and end in current:
+        head, rest = current.split(start, 1)
+        path.write_text(head + text + rest.split(end, 1)[1])
+    else:
+        path.write_text(current.rstrip() + "\n\n" + text + "\n")

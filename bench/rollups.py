@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.counters import DynamoCounters
 from bench.harness import (
     ADMIN_CLAIMS,
@@ -211,13 +212,7 @@ def section(results: list[WindowResult]) -> str:
 
 
 def write_section(text: str, path: Path) -> None:
-    """Replace this section between its markers in `path`, or append it."""
-    current = path.read_text() if path.exists() else ""
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        path.write_text(head + text + rest.split(END, 1)[1])
-    else:
-        path.write_text(current.rstrip() + "\n\n" + text + "\n")
+    report.write_section(text, path, START, END)
 
 
 def main(argv: list[str]) -> int:
