@@ -627,9 +627,7 @@ def section(results: list[SizeResult], naive_max: int, samples: int) -> str:
         "share the machine): latencies are inflated by it and p95 of so few calls is near the worst; requests, "
         "items and RCU are not.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(r) + " |" for r in rows),
+        report.table(header, rows),
         "",
         *ratios,
         f"- naive totals (trades, volume, fees, distinct traders) equal the rollups': {', '.join(agree) or 'n/a'}",

@@ -160,9 +160,7 @@ def section(cases: list[Case]) -> str:
         f"GET /api/events/{{eventId}} through its handler, {cases[0].samples} requests per case, DynamoDB Local "
         "(`python -m bench rate_limits`).",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
+        report.table(header, rows),
         END,
     ]
     return "\n".join(lines)

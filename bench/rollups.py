@@ -203,9 +203,7 @@ def section(results: list[WindowResult]) -> str:
         "template's window (MaximumBatchingWindowInSeconds: 20). Writes are whole-item puts of the buckets a batch "
         "touched: each event's minute, hour and day bucket and totals, and each trader's day.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-        *("| " + " | ".join(r.row()) + " |" for r in results),
+        report.table(header, [r.row() for r in results]),
         END,
     ]
     return "\n".join(lines)
