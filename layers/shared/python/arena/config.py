@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Analytics (arena/store/analytics.py): rollup buckets, user days and export jobs; optional like the results
     # table so tools that never touch analytics need not name it.
     analytics_table: str = Field(default="arena-analytics", min_length=3)
+    # Notifications: inboxes, preferences, channel links, devices, delivery records (arena/domain/notifications.py).
+    notifications_table: str = Field(default="arena-notifications", min_length=3)
     # How long the per-trade feed records (one per valid trade, the rollups' input) stay (DynamoDB TTL), counted
     # from executed_at: longer than the stream's 24 hours and the exchange's redelivery horizon.
     feed_record_retention_days: int = Field(default=8, ge=1, le=365)

@@ -53,6 +53,14 @@ class DomainEvent(StrEnum):
     PRIZES_DISTRIBUTED = "PrizesDistributed"
     PRIZES_ROLLED_BACK = "PrizesRolledBack"
     PAYOUT_REQUESTED = "PayoutRequested"
+    # Notification sources (arena/domain/notifications.py); each detail carries `event_id` where it has one.
+    EVENT_REMINDER_DUE = "EventReminderDue"  # Scheduler one-shot: {event_id, reminder: start_24h|start_1h|end_1h}
+    EVENT_PUBLISHED = "EventPublished"  # an event became visible to traders: {event_id}
+    RANKS_CHANGED = "RanksChanged"  # meaningful rank moves of one snapshot: {event_id, generation, moves: [...]}
+    MILESTONE_REACHED = "MilestoneReached"  # a personal milestone: {event_id, user_id, milestone}
+    CLAIM_DEADLINE_APPROACHING = "ClaimDeadlineApproaching"  # {event_id, user_id, prize_id, claim_deadline}
+    PRIZE_PAID = "PrizePaid"  # {event_id, user_id, prize_id, amount, token}
+    ANNOUNCEMENT_POSTED = "AnnouncementPosted"  # {announcement_id, event_id|null, channels, title, body}
 
 
 class ExportStatus(StrEnum):
