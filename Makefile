@@ -12,7 +12,10 @@ ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 ARTIFACT_DIR := .aws-sam/$(ARCH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup tools artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
+# The web console (web/): npm's lockfile pins it; `make web` rebuilds web/dist only when a source changed.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
+
+.PHONY: help setup tools web chromium artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
@@ -21,6 +24,7 @@ help:
 	@echo "               OpenAPI contract fuzz"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
 	@echo "make fuzz      the OpenAPI contract fuzz with a bigger budget (EXAMPLES=200 per operation and role)"
+	@echo "make web       build the web console (web/dist; npm ci the first time); make run serves it at /"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
 	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
 	@echo "make build     sam build (arm64);  make deploy STAGE=dev|prod  sam deploy with samconfig.toml"
@@ -44,6 +48,20 @@ $(TOOLS)/.installed: requirements-tools.txt
 setup: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required to build the web console"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && node build.mjs
+
+web: web/dist/index.html
+
+# The browser tests drive Debian's Chromium (never a browser Playwright would download).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 artifact: setup tools
 	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT_DIR) --cache-dir .aws-sam/cache-$(ARCH) \
 		--cached --parallel --parameter-overrides Architecture=$(ARCH)
@@ -53,7 +71,7 @@ artifact: setup tools
 # INGEST_GRACE_SECONDS=30 make run: ended events take late trades for 30 s instead of 300.
 # make run ARTIFACT=1: the same stack from what sam build wrote (built and import-checked first).
 RUN_TEMPLATE := $(if $(filter 1,$(ARTIFACT)),$(ARTIFACT_DIR)/template.yaml,template.yaml)
-run: setup $(if $(filter 1,$(ARTIFACT)),artifact)
+run: setup web $(if $(filter 1,$(ARTIFACT)),artifact)
 	@PORT=$(PORT) ARENA_DEMO=$(or $(ARENA_DEMO),1) ARENA_ENV_FILE=.local/env.sh $(BIN)/python -m local --template $(RUN_TEMPLATE)
 
 lint: setup
@@ -94,7 +112,7 @@ e2e: setup
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
 # Every core, one test file per worker (module fixtures stay whole); then the contract fuzz on its own, so its
 # table of requests and statuses per operation and role is printed (a worker's would not be).
-test: setup lint typecheck validate openapi-check artifact
+test: setup lint typecheck validate openapi-check artifact web chromium
 	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10 -n auto --dist loadfile \
 		--ignore=tests/contract
 	$(BIN)/python -m pytest -q -ra tests/contract

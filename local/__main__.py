@@ -25,6 +25,7 @@ from typing import Any
 from local.http_server import PortInUse
 from local.jwt_issuer import TRADE_FEED_CLIENT_ID
 from local.stack import LocalStack
+from local.web_console import WebConsole
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_TTL_SECONDS = 12 * 3600  # the printed tokens last a working day
@@ -77,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("ARENA_ENV_FILE") or None,
         help="also write the export lines to this file (ARENA_ENV_FILE; relative to the repository root)",
     )
+    parser.add_argument(
+        "--web-dir",
+        default=os.environ.get("ARENA_WEB_DIR") or "web/dist",
+        help="the built web console served at / (ARENA_WEB_DIR; relative to the repository root; `make web` builds it)",
+    )
     demo = parser.add_mutually_exclusive_group()
     demo.add_argument("--demo", dest="demo", action="store_true", default=_flag(os.environ.get("ARENA_DEMO"), False))
     demo.add_argument("--no-demo", dest="demo", action="store_false")
@@ -124,6 +130,7 @@ def _banner(
     lines = [
         "",
         f"Arena local stack is up on {stack.base_url}  (health: {stack.base_url}/local/health)",
+        f"Web console: {stack.base_url}/  (sign in as any user and role; the event page is /events/<id>)",
     ]
     if demo:
         lines.append(
@@ -192,7 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    stack = LocalStack(port=args.port, template_path=args.template, host=args.host, parameters=parameters)
+    web_dir = Path(args.web_dir) if Path(args.web_dir).is_absolute() else ROOT / args.web_dir
+    stack = LocalStack(
+        port=args.port,
+        template_path=args.template,
+        host=args.host,
+        parameters=parameters,
+        services=[WebConsole(web_dir)],
+    )
     try:
         stack.start()
     except PortInUse as busy:

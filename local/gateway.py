@@ -80,7 +80,7 @@ class HttpGateway:
 
         match = self.routes.match(method, raw_path)
         if match is None:
-            return gateway_response(404, "Not Found")
+            return self._static(method, raw_path, headers) or gateway_response(404, "Not Found")
         spec = self._spec_by_route[(match.route.method, match.route.path)]
         throttle = self._throttles.get(match.route_key)
         if throttle is not None and not throttle.take():
@@ -115,6 +115,14 @@ class HttpGateway:
             logger.error("%s raised:\n%s", spec.route.function_id, traceback.format_exc())
             return gateway_response(500, "Internal Server Error")
         return self._with_cors(response, self.apis.get(spec.api_id), origin)
+
+    def _static(self, method: str, raw_path: str, headers: list[tuple[str, str]]) -> HttpResponse | None:
+        """A path no route takes, answered by a service that serves static files (the web console), if any."""
+        for service in self.stack.services:
+            answer = service.static_route(method, raw_path, headers) if hasattr(service, "static_route") else None
+            if answer is not None:
+                return answer
+        return None
 
     # -- auth
 

@@ -1,0 +1,36 @@
+// Times and counts for people, in their locale.
+
+export function formatTime(iso) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+export function formatCount(value) {
+  if (value === null || value === undefined) return '—';
+  return new Intl.NumberFormat().format(value);
+}
+
+/** "2d 03:04:05" until a moment, or null once it has passed. */
+export function countdown(iso, now = Date.now()) {
+  const left = Math.floor((new Date(iso).getTime() - now) / 1000);
+  if (!(left > 0)) return null;
+  const days = Math.floor(left / 86400);
+  const clock = [Math.floor((left % 86400) / 3600), Math.floor((left % 3600) / 60), left % 60]
+    .map((part) => String(part).padStart(2, '0'))
+    .join(':');
+  return days ? `${days}d ${clock}` : clock;
+}
+
+/** A datetime-local input's value (local time) as UTC ISO-8601, and back. */
+export function localInputToIso(value) {
+  return value ? new Date(value).toISOString() : '';
+}
+
+export function isoToLocalInput(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
