@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 # The web console (web/): npm's lockfile pins it; `make web` rebuilds web/dist only when a source changed.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
 
-.PHONY: help setup tools web chromium artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
+.PHONY: help setup tools web web-test chromium deploy-web artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
@@ -27,7 +27,7 @@ help:
 	@echo "make web       build the web console (web/dist; npm ci the first time); make run serves it at /"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
 	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
-	@echo "make build     sam build (arm64);  make deploy STAGE=dev|prod  sam deploy with samconfig.toml"
+	@echo "make build     sam build (arm64);  make deploy STAGE=dev|prod  sam deploy with samconfig.toml, then the web console"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -57,6 +57,10 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 	cd web && node build.mjs
 
 web: web/dist/index.html
+
+# The console's own logic (decimal maths and formatting, the live leaderboard's diffs) under node's test runner.
+web-test: web/node_modules/.installed
+	cd web && node --test test/
 
 # The browser tests drive Debian's Chromium (never a browser Playwright would download).
 chromium:
@@ -112,7 +116,7 @@ e2e: setup
 # The subprocess-started e2e stacks run the artifact (ARENA_TEMPLATE); in-process ones run the source tree.
 # Every core, one test file per worker (module fixtures stay whole); then the contract fuzz on its own, so its
 # table of requests and statuses per operation and role is printed (a worker's would not be).
-test: setup lint typecheck validate openapi-check artifact web chromium
+test: setup lint typecheck validate openapi-check artifact web web-test chromium
 	ARENA_TEMPLATE=$(ARTIFACT_DIR)/template.yaml $(BIN)/python -m pytest -q -ra --durations=10 -n auto --dist loadfile \
 		--ignore=tests/contract
 	$(BIN)/python -m pytest -q -ra tests/contract
@@ -127,8 +131,13 @@ bench: setup
 build: tools
 	$(TOOLS)/bin/sam build --template-file template.yaml
 
-deploy: build
+deploy: build web
 	$(TOOLS)/bin/sam deploy --config-env $(STAGE)
+	$(MAKE) deploy-web STAGE=$(STAGE)
+
+# The web console to the stage's S3 + CloudFront (stacks/web.yaml), with the stage's config.json.
+deploy-web: setup web
+	$(BIN)/python tools/web_deploy.py --stack arena-$(STAGE) --stage $(STAGE)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .local

@@ -86,7 +86,9 @@ def test_admin_creates_an_event_with_a_prize_table_and_starts_it(stack: ArenaCli
 
     page.get_by_role("heading", name="Browser Cup").wait_for()
     journey["event_id"] = page.url.split("/admin/events/")[1].split("?")[0]
-    assert page.get_by_test_id("dry-run").is_visible()
+    dry_run = page.get_by_test_id("dry-run")
+    dry_run.wait_for()
+    assert "Pool total" in dry_run.inner_text() and "Treasury" in dry_run.inner_text()
     page.get_by_role("button", name="Start now").click()
     page.get_by_label("Reason for “Start now”").fill("opening the browser cup")
     page.get_by_role("button", name="Confirm start now").click()

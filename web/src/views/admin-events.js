@@ -91,10 +91,11 @@ function bodyFromForm(form) {
   return body;
 }
 
-const FROZEN_ONCE_STARTED = ['start_at', 'ranking_metric', 'markets', 'qualification', 'prizes', 'prize_settings'];
+const FROZEN_ONCE_STARTED = ['start_at', 'end_at', 'ranking_metric', 'markets', 'qualification', 'prizes', 'prize_settings'];
 
 export function EventEditor({ eventId }) {
   const [event, setEvent] = useState(null);
+  const [base, setBase] = useState(null); // the version this editor started from
   const [form, setForm] = useState(() => formFromEvent(null));
   const [error, setError] = useState(null);
   const [conflict, setConflict] = useState(null);
@@ -104,6 +105,7 @@ export function EventEditor({ eventId }) {
     if (!eventId) return;
     get(`/api/events/${enc(eventId)}`).then((loaded) => {
       setEvent(loaded);
+      setBase(loaded);
       setForm(formFromEvent(loaded));
     }, setError);
     get(`/api/events/${enc(eventId)}/prizes/validate`).then(setDryRun, () => setDryRun(null));
@@ -120,14 +122,20 @@ export function EventEditor({ eventId }) {
       if (!eventId) {
         saved = await post('/api/events', bodyFromForm(form));
       } else {
-        const body = { ...bodyFromForm(form), version };
+        // Only what this editor changed since it loaded the event: saving over a newer version keeps the rest of theirs.
+        const mine = bodyFromForm(form);
+        const loaded = bodyFromForm(formFromEvent(base));
+        const body = { version };
+        for (const [field, value] of Object.entries(mine)) {
+          if (JSON.stringify(value) !== JSON.stringify(loaded[field])) body[field] = value;
+        }
         if (started) for (const field of FROZEN_ONCE_STARTED) delete body[field];
         saved = await patch(`/api/events/${enc(eventId)}`, body);
       }
       setConflict(null);
       navigate(`/admin/events/${enc(saved.id)}?saved=1`);
     } catch (failure) {
-      if (failure instanceof ApiError && failure.status === 409) {
+      if (failure instanceof ApiError && failure.code === 'version_conflict') {
         setConflict(await get(`/api/events/${enc(eventId)}`)); // the version someone else saved
       } else {
         setError(failure);
@@ -160,7 +168,8 @@ export function EventEditor({ eventId }) {
         <textarea id="description" name="description" rows="3" onInput=${(e) => set('description')(e.currentTarget.value)}>${form.description}</textarea></div>
       <div class="grid">
         <${TextInput} label="Starts (your time)" name="start_at" type="datetime-local" value=${form.start_at} onInput=${set('start_at')} required disabled=${started} />
-        <${TextInput} label="Ends (your time)" name="end_at" type="datetime-local" value=${form.end_at} onInput=${set('end_at')} required />
+        <${TextInput} label="Ends (your time)" name="end_at" type="datetime-local" value=${form.end_at} onInput=${set('end_at')} required disabled=${started}
+          hint=${started ? 'Started: move the end with Extend on the overview.' : undefined} />
         <${Select} label="Ranking metric" name="ranking_metric" value=${form.ranking_metric} onChange=${set('ranking_metric')} options=${['volume', 'pnl', 'roi', 'trade_count']} disabled=${started} />
         <${TextInput} label="Markets (comma-separated)" name="markets" value=${form.markets} onInput=${set('markets')} disabled=${started} />
         <${TextInput} label="Minimum volume to qualify" name="min_volume" value=${form.min_volume} onInput=${set('min_volume')} inputmode="decimal" disabled=${started} />
@@ -171,7 +180,7 @@ export function EventEditor({ eventId }) {
         <div class="field checkbox"><input id="join_required" type="checkbox" checked=${form.join_required} onChange=${(e) => set('join_required')(e.currentTarget.checked)} /><label for="join_required">Traders must join</label></div>
       </div>
       <${PrizeTableEditor} tiers=${form.tiers} onChange=${set('tiers')} disabled=${started} />
-      ${started ? html`<p class="muted">The event has started: its scoring fields and prize table are frozen.</p>` : null}
+      ${started ? html`<p class="muted">The event has started: its timing, scoring fields and prize table are frozen.</p>` : null}
       ${problems.length ? html`<div class="warning" role="status"><strong>Check the prize table:</strong><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>` : null}
       <${ErrorBox} error=${error} />
       <div class="row">
