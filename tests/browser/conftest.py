@@ -31,7 +31,10 @@ def stack() -> Iterator[ArenaClient]:
     if not (ROOT / "web" / "dist" / "index.html").is_file():
         pytest.fail("the web console is not built: run `make web` (make test does it first)")
     template = os.environ.get("ARENA_TEMPLATE", "template.yaml")
-    with subprocess_stack(template, ARENA_LOCAL_SAFETY_NET_SECONDS="1", INGEST_GRACE_SECONDS="2") as client:
+    # A generous start: `make test` runs this beside every other test file on a shared machine.
+    with subprocess_stack(
+        template, healthy_within=240, ARENA_LOCAL_SAFETY_NET_SECONDS="1", INGEST_GRACE_SECONDS="2"
+    ) as client:
         yield client
 
 

@@ -156,11 +156,12 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     stack: ArenaClient, browser: Any, shots: Any
 ) -> None:
     """Given the running event with three traders on its board
-    When the admin watches the Live tab while trades arrive, edits the event while someone else saves it first,
-    disqualifies the cheater with a reason, ends the event with a reason, and distributes the prizes
-    Then the live board and the trades feed move over the WebSocket; the 409 is shown and resolved by saving over
-    it; the trail shows the disqualification and the cheater leaves the board; the event completes; the
-    distribution shows its batches done and the prizes waiting to be claimed."""
+    When the admin watches the Live tab while trades arrive, announces a message, edits the event while someone
+    else saves it first, disqualifies the cheater with a reason, ends the event with a reason, and distributes
+    the prizes
+    Then the live board and the trades feed move over the WebSocket and the announcement comes back as text; the
+    409 is shown and resolved by saving over it; the trail shows the disqualification and the cheater leaves the
+    board; the event completes; the distribution shows its batches done and the prizes waiting to be claimed."""
     event_id = journey["event_id"]
     admin_token = stack.token("ada", ["admin"])
     context, page, errors = new_page(browser, DESKTOP)
@@ -171,6 +172,13 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     _post_trades(stack, [_trade(RUNNER_UP, 2, "8")])  # rudi: 300 + 800 = 1100, past wanda (420) and chester (900)
     _eventually("rudi first", lambda: board.first.get_attribute("data-user") == RUNNER_UP)
     page.get_by_test_id("trades-feed").locator("li").first.wait_for()
+    # An announcement over the WebSocket reaches everyone on event:<id>, this page included, as plain text
+    page.get_by_label("Message to everyone watching this event").fill("<b>Final day</b>: double points")
+    page.get_by_role("button", name="Announce").click()
+    page.get_by_role("status").filter(has_text="Announced to").wait_for()
+    feed = page.get_by_test_id("milestones")
+    feed.filter(has_text="announcement: <b>Final day</b>: double points").wait_for()
+    assert feed.locator("b").count() == 0
     page.screenshot(path=shots / "live.png", full_page=True)
 
     # An edit meets a newer version: shown, then saved over
@@ -238,19 +246,27 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
 
 def test_winner_claims_a_prize(stack: ArenaClient, browser: Any, shots: Any) -> None:
     """Given the distributed event, where the trader won 450 points (prize rank 2) in the manual claim mode
-    When the trader opens the event page and presses its claim button
+    When the trader opens the event page, signs in and presses its claim button, with the keyboard alone
     Then the prize shows with its claim deadline before, and CLAIMED with no claim button after; their standing
     says the event ended."""
     event_id = journey["event_id"]
     context, page, errors = new_page(browser, PHONE)
-    sign_in(page, stack.base_url, f"/events/{event_id}", WINNER, "user")
+    # Signed in with the keyboard alone: type the id, Tab to the role, Tab to the button, Enter
+    page.goto(f"{stack.base_url}/events/{event_id}")
+    page.get_by_label("User id").focus()
+    page.keyboard.type(WINNER)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_test_id("whoami").filter(has_text=WINNER).wait_for()
     prize = page.get_by_test_id("my-prizes").locator("li").first
     prize.wait_for()
     assert "450 points for prize rank 2" in prize.inner_text()
     assert "Claim by" in prize.inner_text()
     assert page.get_by_test_id("countdown").inner_text() == "Ended"
     page.screenshot(path=shots / "before-claim.png", full_page=True)
-    prize.get_by_role("button", name="Claim 450 points").click()
+    prize.get_by_role("button", name="Claim 450 points").focus()
+    page.keyboard.press("Enter")  # a real button: the keyboard claims as a click would
     page.get_by_role("status").filter(has_text="Claimed 450 points: CLAIMED").wait_for()
     prize.locator(".badge").filter(has_text="CLAIMED").wait_for()
     assert prize.get_by_role("button").count() == 0

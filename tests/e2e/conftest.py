@@ -86,9 +86,12 @@ def _wait_healthy(client: ArenaClient, process: subprocess.Popen[bytes] | None, 
 
 
 @contextmanager
-def subprocess_stack(template: str | Path = "template.yaml", **environment: str) -> Iterator[ArenaClient]:
+def subprocess_stack(
+    template: str | Path = "template.yaml", healthy_within: float = 90, **environment: str
+) -> Iterator[ArenaClient]:
     """`python -m local` on a free port, running `template` (the source tree's, or the one `sam build` wrote: then
-    the handlers and the layer are imported from the build output only), until the block ends."""
+    the handlers and the layer are imported from the build output only), healthy within `healthy_within` seconds,
+    until the block ends."""
     port = _free_port()
     log = open(ROOT / f".local-e2e-{port}.log", "wb")  # noqa: SIM115 - kept open for the process's lifetime
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "POWERTOOLS_LOG_LEVEL": "WARNING", **environment}
@@ -97,7 +100,7 @@ def subprocess_stack(template: str | Path = "template.yaml", **environment: str)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     client = ArenaClient(f"http://127.0.0.1:{port}")
     try:
-        _wait_healthy(client, process, 90)
+        _wait_healthy(client, process, healthy_within)
         yield client
     finally:
         process.terminate()

@@ -43,11 +43,18 @@ export function connectLive(token, topics, onMessage, onState = () => {}) {
 
   if (getConfig().ws_url) open();
   else onState('unavailable');
-  return () => {
+  const close = () => {
     closed = true;
     clearInterval(ping);
     if (socket) socket.close();
   };
+  /** Send one action (e.g. an announcement); false when the socket is not open. */
+  close.send = (message) => {
+    if (!socket || socket.readyState !== 1) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  };
+  return close;
 }
 
 /** A leaderboard kept live: the pushed diff sets each row at its rank and cuts the list at `size`. */

@@ -306,6 +306,7 @@ export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {
   const [total, setTotal] = useState(0);
   const [state, setState] = useState('connecting');
   const version = useRef(null);
+  const connection = useRef(null);
   const other = useRef(onOther);
   other.current = onOther;
   const refetch = async () => {
@@ -335,9 +336,11 @@ export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {
         other.current(message);
       }
     }, setState);
+    connection.current = close;
     return close;
   }, [eventId, token]);
-  return { rows, total, state, refetch };
+  const send = (message) => Boolean(connection.current && connection.current.send(message));
+  return { rows, total, state, refetch, send };
 }
 
 function LiveMonitor({ event, session, reload }) {
@@ -346,6 +349,8 @@ function LiveMonitor({ event, session, reload }) {
   const [analytics, setAnalytics] = useState(null);
   const [ingest, setIngest] = useState(null);
   const [statuses, setStatuses] = useState([]);
+  const [announcement, setAnnouncement] = useState('');
+  const [announced, setAnnounced] = useState(null);
   const admin = session.groups.includes('admin');
   const onOther = (message) => {
     const data = message.data || {};
@@ -355,6 +360,9 @@ function LiveMonitor({ event, session, reload }) {
       const mine = (data.events || []).find((e) => e.event_id === event.id);
       if (mine) setAnalytics({ at: message.ts, ...mine });
     } else if (message.type === 'ingest') setIngest({ at: message.ts, ...data });
+    else if (message.type === 'announced') setAnnounced(`Announced to ${message.delivered} connected ${message.delivered === 1 ? 'person' : 'people'}.`);
+    else if (message.type === 'error') setAnnounced(`Refused: ${message.message || message.error?.message || 'the announcement was not sent'}`);
+    else if (message.type === 'announcement') setMilestones((old) => [{ at: message.ts, milestone: 'announcement', text: data.text }, ...old].slice(0, 20));
     else if (message.type === 'event_status' || message.type === 'prizes') {
       setStatuses((old) => [{ at: message.ts, type: message.type, ...data }, ...old].slice(0, 10));
       reload();
@@ -383,9 +391,20 @@ function LiveMonitor({ event, session, reload }) {
       <${Chart} title="Volume per push" labels=${trades.map((t) => t.at / 1000)} series=${[{ label: 'volume', values: volumes }]} />
       <h2>Trades</h2>
       <ul class="feed" data-testid="trades-feed">${trades.slice(-8).reverse().map((t) => html`<li>${new Date(t.at).toLocaleTimeString()}: ${formatCount(t.trades)} trades, volume ${formatDecimal(t.volume)}</li>`)}</ul>
-      <h2>Milestones and status</h2>
+      <h2>Announce</h2>
+      <form class="row" onSubmit=${(e) => {
+        e.preventDefault();
+        const sent = board.send({ action: 'announce', event_id: event.id, text: announcement.trim() });
+        setAnnounced(sent ? 'Sending…' : 'Not connected: try again in a moment.');
+        if (sent) setAnnouncement('');
+      }}>
+        <${TextInput} label="Message to everyone watching this event" name="announcement" value=${announcement} onInput=${setAnnouncement} />
+        <button type="submit" disabled=${!announcement.trim()}>Announce</button>
+      </form>
+      <${Notice}>${announced}<//>
+      <h2>Milestones, announcements and status</h2>
       <ul class="feed" data-testid="milestones">
-        ${milestones.map((m) => html`<li>${formatTime(m.at)}: ${m.milestone} ${m.threshold ? formatDecimal(String(m.threshold)) : ''}</li>`)}
+        ${milestones.map((m) => html`<li>${formatTime(m.at)}: ${m.milestone}${m.threshold ? ` ${formatDecimal(String(m.threshold))}` : ''}${m.text ? `: ${m.text}` : ''}</li>`)}
         ${statuses.map((s) => html`<li>${formatTime(s.at)}: ${s.type} ${s.status || s.change || ''}</li>`)}
       </ul>
     </div>

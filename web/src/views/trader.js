@@ -65,6 +65,8 @@ export function TraderEvent({ session, eventId }) {
   const [joinError, setJoinError] = useState(null);
   const [claimError, setClaimError] = useState(null);
   const [notice, setNotice] = useState(null);
+  const [announcements, setAnnouncements] = useState([]);
+  const [claimed, setClaimed] = useState({}); // the API lists open prizes only: a claimed one stays shown with its answer
   const now = useNow();
   const me = session.sub;
   const loadStanding = () => get(`/api/events/${enc(eventId)}/leaderboard/me?around=2`).then(setStanding, () => setStanding(null));
@@ -73,6 +75,7 @@ export function TraderEvent({ session, eventId }) {
     if (message.type === 'rank_changed' || message.type === 'milestone') loadStanding();
     if (message.type === 'prize' || message.type === 'prizes') loadPrizes();
     if (message.type === 'event_status') reloadEvent();
+    if (message.type === 'announcement') setAnnouncements((old) => [{ at: message.ts, text: message.data?.text }, ...old].slice(0, 5));
   });
   useEffect(() => {
     loadStanding();
@@ -102,6 +105,7 @@ export function TraderEvent({ session, eventId }) {
     try {
       const result = await post(`/api/events/prizes/${enc(prize.prize_id)}/claim`, {}, { 'idempotency-key': crypto.randomUUID() });
       setNotice(`Claimed ${formatPrize(prize)}: ${result.status}`);
+      setClaimed((old) => ({ ...old, [prize.prize_id]: { ...prize, status: result.status, claimable: false, claim_deadline: null } }));
       loadPrizes();
     } catch (failure) {
       setClaimError(failure);
@@ -118,6 +122,10 @@ export function TraderEvent({ session, eventId }) {
   const next = joined ? nextPrize(event.prizes, standing, [...board.rows, ...(standing.above || []), ...(standing.below || [])]) : null;
   const percentile = joined && standing.rank && board.total ? Math.max(1, Math.ceil((standing.rank / board.total) * 100)) : null;
   const missing = joined ? missingText(standing.missing) : null;
+  const shownPrizes = [
+    ...prizes.map((p) => claimed[p.prize_id] || p),
+    ...Object.values(claimed).filter((c) => !prizes.some((p) => p.prize_id === c.prize_id)),
+  ];
   return html`<article class="event-page">
     <header class="event-head">
       <h1>${event.name}</h1>
@@ -125,6 +133,8 @@ export function TraderEvent({ session, eventId }) {
       <p class="countdown" aria-live="off" data-testid="countdown">${untilStart ? `Starts in ${untilStart}` : untilEnd && ['ACTIVE', 'UPCOMING'].includes(event.status) ? `Ends in ${untilEnd}` : `Ended`}</p>
     </header>
     <${Notice}>${notice}<//>
+    ${announcements.length ? html`<section class="announcements" aria-label="Announcements" data-testid="announcements">
+      ${announcements.map((a) => html`<p class="notice">Announcement: ${a.text} <small>${formatTime(a.at)}</small></p>`)}</section>` : null}
     <div class="columns">
       <div>
         <section class="card" aria-labelledby="standing-title" data-testid="standing">
@@ -147,8 +157,8 @@ export function TraderEvent({ session, eventId }) {
         <section aria-labelledby="prizes-mine">
           <h2 id="prizes-mine">My prizes</h2>
           <${ErrorBox} error=${claimError} />
-          ${prizes.length === 0 ? html`<p class="muted">No prizes yet.</p>` : null}
-          <ul class="cards" data-testid="my-prizes">${prizes.map((p) => html`<li class="card prize" data-prize=${p.prize_id}>
+          ${shownPrizes.length === 0 ? html`<p class="muted">No prizes yet.</p>` : null}
+          <ul class="cards" data-testid="my-prizes">${shownPrizes.map((p) => html`<li class="card prize" data-prize=${p.prize_id}>
             <strong>${formatPrize(p)}</strong> for prize rank ${p.prize_rank} · <${Status} value=${p.status} />
             ${p.claim_deadline ? html`<div>Claim by ${formatTime(p.claim_deadline)}${countdown(p.claim_deadline, now) ? ` (${countdown(p.claim_deadline, now)} left)` : ''}</div>` : null}
             ${p.claimable ? html`<button type="button" class="primary" onClick=${() => claim(p)}>Claim ${formatPrize(p)}</button>` : null}
