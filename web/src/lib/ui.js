@@ -135,7 +135,7 @@ export function ReasonAction({ label, onConfirm, danger, extra, disabled, name }
 export function Chart({ title, labels, series, height = 220, bars = false, times = true }) {
   const box = useRef(null);
   useEffect(() => {
-    if (!box.current || !labels.length) return undefined;
+    if (!box.current || labels.length < 2) return undefined;
     const width = Math.max(280, box.current.clientWidth || 600);
     const palette = ['#1d4ed8', '#b45309', '#047857', '#7c3aed', '#be123c'];
     const options = {
@@ -164,6 +164,6 @@ export function Chart({ title, labels, series, height = 220, bars = false, times
     const plot = new uPlot(options, [xs, ...series.map((s) => s.values)], box.current);
     return () => plot.destroy();
   }, [JSON.stringify(labels), JSON.stringify(series.map((s) => s.values))]);
-  if (!labels.length) return html`<p class="muted">${title}: no data yet.</p>`;
+  if (labels.length < 2) return html`<p class="muted">${title}: waiting for data.</p>`;
   return html`<figure class="chart"><div ref=${box} role="img" aria-label=${title}></div></figure>`;
 }

@@ -149,6 +149,7 @@ export function EventEditor({ eventId }) {
     save(event?.version);
   };
 
+  if (eventId && !base) return error ? html`<${ErrorBox} error=${error} />` : html`<p>Loading…</p>`; // never edit a blank form
   return html`<section>
     <h1>${eventId ? `Edit ${event ? event.name : 'event'}` : 'New event'}</h1>
     ${conflict
@@ -390,7 +391,7 @@ function LiveMonitor({ event, session, reload }) {
       </dl>
       <${Chart} title="Volume per push" labels=${trades.map((t) => t.at / 1000)} series=${[{ label: 'volume', values: volumes }]} />
       <h2>Trades</h2>
-      <ul class="feed" data-testid="trades-feed">${trades.slice(-8).reverse().map((t) => html`<li>${new Date(t.at).toLocaleTimeString()}: ${formatCount(t.trades)} trades, volume ${formatDecimal(t.volume)}</li>`)}</ul>
+      <ul class="feed" data-testid="trades-feed">${trades.slice(-8).reverse().map((t) => html`<li>${new Date(t.at).toLocaleTimeString()}: ${formatCount(t.trades)} ${t.trades === 1 ? 'trade' : 'trades'}, volume ${formatDecimal(t.volume)}</li>`)}</ul>
       <h2>Announce</h2>
       <form class="row" onSubmit=${(e) => {
         e.preventDefault();
