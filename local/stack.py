@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from local import moto_sqs
 from local import template as tpl
 from local.appconfig import AppConfigService
 from local.cognito import CognitoService
@@ -36,6 +37,7 @@ from local.gateway import HttpGateway
 from local.http_server import GatewayServer, PortInUse, bind_server, check_port, serve_in_background, shut_down
 from local.jwt_issuer import JwtIssuer
 from local.log_labels import install_invocation_labels
+from local.notification_channels import NotificationChannelsService
 from local.protocols import Service
 from local.runtime import FunctionRegistry
 from local.schedules import ScheduleService, create_lifecycle_resources
@@ -138,6 +140,7 @@ class LocalStack:
             WebSocketService(),
             AppConfigService(),  # before the pollers: it names the feature flags' AppConfig ids to the functions
             CognitoService(),  # the user pool and its groups (roles); the token issuer signs users in from it
+            NotificationChannelsService(),  # SES, SNS push, fake Discord/Telegram: their settings before the pollers
             EventSourcePollers(),
             ScheduleService(),
             EventBridgeRules(),
@@ -327,6 +330,7 @@ class LocalStack:
             werkzeug_logger.setLevel(logging.WARNING)
             self._quieted_werkzeug = True
 
+        moto_sqs.install()  # SendMessage in O(1), not O(queue depth) (local/moto_sqs.py)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         _, moto_port = self._moto.get_host_and_port()
