@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 from arena.adapters import discord, email, push, telegram
 from arena.adapters.chat_http import PermanentFailure, Sent
+from arena.domain.notifications import (
+    Channel,
+    ChannelMessage,
+    DeliveryStatus,
+    LinkStatus,
+    Notification,
+    NotificationType,
+    notification_id,
+    to_wire,
+)
+from arena.store import notifications as store
 
 from tests.e2e.conftest import in_process_stack
 
@@ -110,3 +124,36 @@ def test_pushes_are_listed_per_device(stack: Any) -> None:
         "title": "Rank 3",
         "body": "You entered the prize zone",
     }
+
+
+def test_a_planned_telegram_notification_goes_through_the_stacks_queue_to_the_fake(stack: Any) -> None:
+    """Given a user whose Telegram chat is verified and a prize notification planned for Telegram (its delivery
+    record QUEUED), as the planner leaves it
+    When its message is put on the stack's TelegramQueue
+    Then the stack's poller runs TelegramDispatchFunction, the fake Telegram lists the message once and the delivery
+    record is SENT."""
+    now = datetime.now(UTC)
+    note = Notification(
+        notification_id("stack-test", "carol", NotificationType.PRIZE_PAID, now),
+        "carol",
+        NotificationType.PRIZE_PAID,
+        "stack-test",
+        now,
+        "ev-1",
+        {"event_name": "Spring & Summer", "amount": "42", "token": "USDT"},
+    )
+    store.put_link(store.ChannelLink("carol", Channel.TELEGRAM, "3003", LinkStatus.VERIFIED, linked_at=now))
+    assert store.claim_delivery(note, Channel.TELEGRAM, DeliveryStatus.QUEUED, now)
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.queues["TelegramQueue"]["url"], MessageBody=to_wire(ChannelMessage(Channel.TELEGRAM, (note,)))
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        record = store.delivery(note.notification_id, Channel.TELEGRAM)
+        if record is not None and record.status is DeliveryStatus.SENT:
+            break
+        time.sleep(0.2)
+    _, listed = call(stack.base_url, "GET", "/local/telegram")
+    ours = [m for m in listed["messages"] if "Spring &amp; Summer" in m["text"]]
+    assert len(ours) == 1 and ours[0]["chat"]["id"] == 3003
+    assert store.delivery(note.notification_id, Channel.TELEGRAM).status is DeliveryStatus.SENT  # type: ignore[union-attr]
