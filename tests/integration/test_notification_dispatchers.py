@@ -314,3 +314,20 @@ def test_push_reaches_every_device_and_a_held_message_waits(providers: tuple[Fak
     [deferred] = channels.dispatch(ChannelMessage(Channel.PUSH, (held,), not_before=clock.now() + timedelta(hours=1)))
     assert isinstance(deferred, channels.Later) and 3_500 < deferred.seconds <= 3_600
     assert status(held, Channel.PUSH) is DeliveryStatus.QUEUED
+
+
+def test_an_error_before_the_provider_answered_frees_the_lease(
+    providers: tuple[FakeDiscord, FakeTelegram], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a queued email while the function cannot reach the user pool (USER_POOL_ID unset)
+    When the dispatcher delivers it
+    Then the error propagates (the queue retries the message), the delivery stays QUEUED and its send lease is free
+    for that retry."""
+    note = planned(Channel.EMAIL)
+    monkeypatch.setenv("USER_POOL_ID", "")
+    factories.reset()
+    with pytest.raises(RuntimeError):
+        channels.deliver(Channel.EMAIL, note)
+    assert status(note, Channel.EMAIL) is DeliveryStatus.QUEUED
+    now = clock.now()
+    assert delivery_leases.take_lease(note.notification_id, Channel.EMAIL, now, now + timedelta(minutes=1))
