@@ -29,8 +29,8 @@ from arena.models.notifications import (
     PreferencesUpdate,
     ReadAllResult,
     ReadResult,
-    Unsubscribed,
     UnreadCount,
+    Unsubscribed,
     VerifyCode,
 )
 from arena.services.notifications import announcements, devices, inbox, linking, preferences, unsubscribe
@@ -61,9 +61,7 @@ def _created(model: type) -> dict[int, dict[str, object]]:
     responses=error_responses(400, 401, 403, 422),
 )
 @allow(Audience.PEOPLE)
-def list_notifications(
-    cursor: Cursor = None, limit: Limit = 20, unread: Annotated[bool, Query()] = False
-) -> InboxPage:
+def list_notifications(cursor: Cursor = None, limit: Limit = 20, unread: Annotated[bool, Query()] = False) -> InboxPage:
     return inbox.page(principal(app).user_id, cursor, limit, unread)
 
 
@@ -226,7 +224,9 @@ def _answer(result: Unsubscribed) -> Response[str]:
     if "application/json" in accept and "text/html" not in accept:
         return json_response(200, result)  # type: ignore[return-value]
     kind = escape(result.type.value.replace("_", " "))
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=PAGE.format(kind=kind), headers=PAGE_HEADERS)
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=PAGE.format(kind=kind), headers=PAGE_HEADERS
+    )
 
 
 @app.get(

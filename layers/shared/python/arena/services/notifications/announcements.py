@@ -10,7 +10,8 @@ from __future__ import annotations
 from arena import clock
 from arena.adapters import domain_events
 from arena.auth import Principal
-from arena.domain.notifications import Channel, Notification, NotificationType, notification_id
+from arena.config import settings
+from arena.domain.notifications import Notification, NotificationType, notification_id
 from arena.domain.statuses import DomainEvent
 from arena.errors import Forbidden, NotFound
 from arena.ids import new_id
@@ -77,9 +78,11 @@ def _audience(event: Event | None) -> tuple[int, bool]:
 def preview(principal: Principal, draft: AnnouncementDraft) -> AnnouncementPreview:
     event = _check_may_announce(principal, draft.event_id)
     notification = _notification(draft, "preview", principal.user_id, event)
+    # Each recipient's email links to their own signed token; the preview shows where the link goes.
+    unsubscribe_url = f"{settings().public_base_url.rstrip('/')}/api/notifications/unsubscribe?token=PREVIEW"
     rendered = []
     for channel in draft.channels:
-        out = templates.render(notification, channel)
+        out = templates.render(notification, channel, unsubscribe_url=unsubscribe_url)
         rendered.append(RenderedMessage(channel=channel, title=out.title, body=out.body, html=out.html))
     audience, capped = _audience(event)
     return AnnouncementPreview(rendered=rendered, audience=audience, audience_capped=capped)

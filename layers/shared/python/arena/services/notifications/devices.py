@@ -8,10 +8,10 @@ import hashlib
 
 from arena import clock
 from arena.adapters import push
-from arena.domain.notifications import DeviceRecord
 from arena.errors import NotFound
 from arena.models.notifications import DevicePlatform, DeviceView
 from arena.store import notifications as store
+from arena.store.notifications import DeviceRecord
 
 
 def device_id_of(token: str) -> str:

@@ -10,13 +10,13 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import replace
 from datetime import timedelta
 
 from arena import clock
 from arena.adapters import discord, telegram
+from arena.adapters.chat_http import PermanentFailure, RetryAfter, Sent
 from arena.config import settings
-from arena.domain.notifications import Channel, ChannelLink, LinkStatus
+from arena.domain.notifications import Channel, LinkStatus
 from arena.errors import BadRequest, Conflict, InvalidInput, NotFound, RateLimited
 from arena.models.notifications import (
     ChannelLinkView,
@@ -27,12 +27,11 @@ from arena.models.notifications import (
     NotificationChannels,
 )
 from arena.store import notifications as store
+from arena.store.notifications import ChannelLink
 
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 CODE_DIGITS = 6
-# A webhook is <base>/webhooks/<numeric id>/<token>; anything after the token (a query, a thread) is refused.
-_WEBHOOK_TAIL = re.compile(r"^[0-9]{1,25}/[A-Za-z0-9_\-]{1,200}$")
 _TELEGRAM_CHAT = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
 
@@ -45,7 +44,7 @@ def checked_address(channel: LinkableChannel, address: str) -> str:
     address = address.strip()
     if channel is LinkableChannel.DISCORD:
         prefix = _webhook_prefix()
-        if not (address.startswith(prefix) and _WEBHOOK_TAIL.match(address[len(prefix) :])):
+        if not discord.is_webhook_url(address):
             raise InvalidInput(
                 f"A Discord webhook URL looks like {prefix}<id>/<token> (channel settings > Integrations > Webhooks).",
                 code="invalid_address",
@@ -74,14 +73,14 @@ def _code_hash(user_id: str, channel: Channel, code: str) -> str:
 def _send_code(channel: LinkableChannel, address: str, code: str) -> None:
     text = f"Your Arena verification code is {code}. It expires in 15 minutes."
     outcome = discord.send(address, text) if channel is LinkableChannel.DISCORD else telegram.send(address, text)
-    if isinstance(outcome, discord.Sent | telegram.Sent):
+    if isinstance(outcome, Sent):
         return
-    if isinstance(outcome, discord.PermanentFailure | telegram.PermanentFailure):
+    if isinstance(outcome, PermanentFailure):
         raise InvalidInput(
             f"{channel.value.title()} refused the message: {outcome.reason}. Check the address and try again.",
             code="channel_refused",
         )
-    retry = getattr(outcome, "seconds", None)
+    retry = outcome.seconds if isinstance(outcome, RetryAfter) else None
     raise RateLimited(
         f"{channel.value.title()} is not taking messages right now; try again shortly.",
         code="channel_unavailable",
@@ -125,27 +124,28 @@ def _view(link: ChannelLink) -> ChannelLinkView:
 
 
 def verify(user_id: str, channel: LinkableChannel, code: str) -> ChannelLinkView:
-    link = store.get_link(user_id, Channel(channel.value))
+    """Every attempt is counted (atomically) before the code is compared, so concurrent guesses share the 5."""
+    linked = Channel(channel.value)
+    link = store.get_link(user_id, linked)
     if link is None:
         raise NotFound(f"No {channel.value} link to verify: ask for a code first.", code="no_pending_link")
     if link.status is not LinkStatus.PENDING:
         raise Conflict(f"The {channel.value} link is {link.status.value}: ask for a new code.", code="not_pending")
-    if link.attempts >= MAX_ATTEMPTS:
+    attempts = store.count_link_attempt(user_id, linked)
+    if attempts is None:  # verified or replaced since it was read
+        raise Conflict(f"The {channel.value} link is no longer pending: ask for a new code.", code="not_pending")
+    if attempts > MAX_ATTEMPTS:
         raise Conflict("Too many wrong codes: ask for a new one.", code="too_many_attempts")
     now = clock.now()
     if link.code_expires_at is None or now >= link.code_expires_at:
         raise Conflict("The code has expired: ask for a new one.", code="code_expired")
-    if not link.code_hash or not hmac.compare_digest(link.code_hash, _code_hash(user_id, link.channel, code)):
-        attempts = link.attempts + 1
-        store.put_link(replace(link, attempts=attempts))
+    if not link.code_hash or not hmac.compare_digest(link.code_hash, _code_hash(user_id, linked, code)):
         raise BadRequest(
-            "That is not the code we sent.",
-            code="wrong_code",
-            details={"attempts_left": max(0, MAX_ATTEMPTS - attempts)},
+            "That is not the code we sent.", code="wrong_code", details={"attempts_left": MAX_ATTEMPTS - attempts}
         )
-    verified = replace(link, status=LinkStatus.VERIFIED, code_hash=None, code_expires_at=None, linked_at=now)
-    store.put_link(verified)
-    return _view(verified)
+    if not store.verify_link(user_id, linked, now):
+        raise Conflict(f"The {channel.value} link is no longer pending: ask for a new code.", code="not_pending")
+    return _view(ChannelLink(user_id, linked, link.address, LinkStatus.VERIFIED, linked_at=now))
 
 
 def unlink(user_id: str, channel: LinkableChannel) -> None:
