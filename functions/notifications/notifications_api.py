@@ -10,8 +10,17 @@ from html import escape
 from typing import Annotated
 
 from arena.auth import Audience, Role
-from arena.http import allow, error_responses, json_response, lambda_handler_for, make_resolver, principal
+from arena.http import (
+    allow,
+    error_responses,
+    json_response,
+    lambda_handler_for,
+    make_resolver,
+    principal,
+    to_json,
+)
 from arena.models.notifications import (
+    UNREAD_CAP,
     Announcement,
     AnnouncementDetail,
     AnnouncementDraft,
@@ -27,7 +36,6 @@ from arena.models.notifications import (
     NotificationChannels,
     NotificationPreferences,
     PreferencesUpdate,
-    ReadAllResult,
     ReadResult,
     UnreadCount,
     Unsubscribed,
@@ -62,7 +70,7 @@ def _created(model: type) -> dict[int, dict[str, object]]:
 )
 @allow(Audience.PEOPLE)
 def list_notifications(cursor: Cursor = None, limit: Limit = 20, unread: Annotated[bool, Query()] = False) -> InboxPage:
-    return inbox.page(principal(app).user_id, cursor, limit, unread)
+    return InboxPage.of(inbox.page(principal(app).user_id, cursor, limit, unread))
 
 
 @app.get(
@@ -73,7 +81,7 @@ def list_notifications(cursor: Cursor = None, limit: Limit = 20, unread: Annotat
 )
 @allow(Audience.PEOPLE)
 def unread_count() -> UnreadCount:
-    return inbox.unread(principal(app).user_id)
+    return UnreadCount.of(inbox.unread_count(principal(app).user_id, UNREAD_CAP))
 
 
 @app.post(
@@ -84,18 +92,20 @@ def unread_count() -> UnreadCount:
 )
 @allow(Audience.PEOPLE)
 def mark_read(notificationId: NotificationId) -> ReadResult:  # noqa: N803
-    return inbox.read(principal(app).user_id, notificationId)
+    inbox.mark_read(principal(app).user_id, notificationId)
+    return ReadResult(notification_id=notificationId, read=True)
 
 
 @app.post(
     "/api/me/notifications/read-all",
     summary="Mark every notification read",
     tags=["notifications"],
-    responses=error_responses(401, 403),
+    responses={**NO_CONTENT, **error_responses(401, 403)},
 )
 @allow(Audience.PEOPLE)
-def read_all() -> ReadAllResult:
-    return inbox.read_everything(principal(app).user_id)
+def read_all() -> Response[None]:
+    inbox.read_all(principal(app).user_id)
+    return Response(status_code=204, body="")
 
 
 # ------------------------------------------------------------------------------------------------ preferences
@@ -222,7 +232,7 @@ UNSUBSCRIBE_RESPONSES = {
 def _answer(result: Unsubscribed) -> Response[str]:
     accept = (app.current_event.headers or {}).get("accept") or ""
     if "application/json" in accept and "text/html" not in accept:
-        return json_response(200, result)  # type: ignore[return-value]
+        return Response(status_code=200, content_type="application/json", body=to_json(result), headers=PAGE_HEADERS)
     kind = escape(result.type.value.replace("_", " "))
     return Response(
         status_code=200, content_type="text/html; charset=utf-8", body=PAGE.format(kind=kind), headers=PAGE_HEADERS

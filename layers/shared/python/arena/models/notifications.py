@@ -31,25 +31,49 @@ class InboxNotification(BaseModel):
     read_at: UtcDatetime | None = None
     read: bool
 
+    @classmethod
+    def of(cls, item: Any) -> InboxNotification:
+        """From the store's InboxItem (arena/store/notifications.py)."""
+        return cls(
+            notification_id=item.notification_id,
+            type=item.type,
+            event_id=item.event_id,
+            title=item.title,
+            body=item.body,
+            data=item.data,
+            created_at=item.created_at,
+            read_at=item.read_at,
+            read=item.read_at is not None,
+        )
+
 
 class InboxPage(BaseModel):
     items: list[InboxNotification]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get older items; null at the end.")
 
+    @classmethod
+    def of(cls, page: tuple[list[Any], str | None]) -> InboxPage:
+        items, next_cursor = page
+        return cls(items=[InboxNotification.of(item) for item in items], next_cursor=next_cursor)
+
+
+UNREAD_CAP = 99
+
 
 class UnreadCount(BaseModel):
     count: int = Field(ge=0, description="Unread in-app notifications, counted up to `cap`.")
     capped: bool = Field(description="True when there are more than `cap`: show `99+`.")
-    cap: int
+    cap: int = UNREAD_CAP
+
+    @classmethod
+    def of(cls, counted: int) -> UnreadCount:
+        """From a count taken up to cap + 1 (more than the cap: `capped`)."""
+        return cls(count=min(counted, UNREAD_CAP), capped=counted > UNREAD_CAP)
 
 
 class ReadResult(BaseModel):
     notification_id: str
     read: bool
-
-
-class ReadAllResult(BaseModel):
-    read_at: UtcDatetime = Field(description="Every notification up to this moment is read.")
 
 
 # ------------------------------------------------------------------------------------------------ preferences

@@ -6,11 +6,20 @@ from __future__ import annotations
 from arena.config import settings
 from arena.domain.notifications import Channel
 from arena.domain.unsubscribe import read_unsubscribe_token
+from arena.errors import BadRequest
 from arena.models.notifications import Unsubscribed
+from arena.observability import count, logger
 from arena.services.notifications import preferences
 
 
 def unsubscribe(token: str) -> Unsubscribed:
-    user_id, kind = read_unsubscribe_token(token, settings().notifications_signing_secret)
+    secret = settings().notifications_signing_secret
+    if not secret:
+        # A stage without its signing secret cannot tell a real link from a forged one: refuse every token (the
+        # person sees "not valid"), and say why where operators look.
+        count("UnsubscribeWithoutSecret")
+        logger.error("NOTIFICATIONS_SIGNING_SECRET is not set: unsubscribe links cannot be verified")
+        raise BadRequest("The unsubscribe link is not valid.", code="invalid_token")
+    user_id, kind = read_unsubscribe_token(token, secret)
     preferences.switch_off(user_id, kind, Channel.EMAIL)
     return Unsubscribed(type=kind, channel=Channel.EMAIL, enabled=False)
