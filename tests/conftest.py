@@ -29,6 +29,7 @@ TABLE_ENV = {
     "ParticipantsTable": "PARTICIPANTS_TABLE",
     "TradesTable": "TRADES_TABLE",
     "AnalyticsTable": "ANALYTICS_TABLE",
+    "NotificationsTable": "NOTIFICATIONS_TABLE",
     "LeaderboardTable": "LEADERBOARD_TABLE",
     "AuditTable": "AUDIT_TABLE",
     "LedgerTable": "LEDGER_TABLE",
