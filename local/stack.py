@@ -36,6 +36,7 @@ from local.gateway import HttpGateway
 from local.http_server import GatewayServer, PortInUse, bind_server, check_port, serve_in_background, shut_down
 from local.jwt_issuer import JwtIssuer
 from local.log_labels import install_invocation_labels
+from local.notification_channels import NotificationChannelsService
 from local.protocols import Service
 from local.runtime import FunctionRegistry
 from local.schedules import ScheduleService, create_lifecycle_resources
@@ -138,6 +139,7 @@ class LocalStack:
             WebSocketService(),
             AppConfigService(),  # before the pollers: it names the feature flags' AppConfig ids to the functions
             CognitoService(),  # the user pool and its groups (roles); the token issuer signs users in from it
+            NotificationChannelsService(),  # SES, SNS push, fake Discord/Telegram: their settings before the pollers
             EventSourcePollers(),
             ScheduleService(),
             EventBridgeRules(),

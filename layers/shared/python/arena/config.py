@@ -77,6 +77,28 @@ class Settings(BaseSettings):
     analytics_table: str = Field(default="arena-analytics", min_length=3)
     # Notifications: inboxes, preferences, channel links, devices, delivery records (arena/domain/notifications.py).
     notifications_table: str = Field(default="arena-notifications", min_length=3)
+    # External notification channels (arena/adapters/email.py, discord.py, telegram.py, push.py). The provider
+    # bases default to the real APIs; the local stack points them at its fakes (local/chat_providers.py).
+    discord_api_base: str = Field(default="https://discord.com/api", min_length=8)
+    telegram_api_base: str = Field(default="https://api.telegram.org", min_length=8)
+    # The Telegram bot's token (from @BotFather; a NoEcho template parameter). Unset: Telegram is not configured.
+    telegram_bot_token: str = Field(default="", max_length=200)
+    # The SES identity notifications are sent from (verified in SES; the local stack verifies it in moto).
+    notifications_email_sender: str = Field(default="Arena <notifications@arena.local>", min_length=3)
+    # Where people reach Arena: the unsubscribe links in emails point at <public_base_url>/api/notifications/...
+    public_base_url: str = Field(default="http://127.0.0.1:3000", min_length=8)
+    # The HMAC key of unsubscribe tokens (arena/domain/unsubscribe.py); the functions that sign and the one that
+    # verifies must share it. Unset: no unsubscribe token can be made or read.
+    notifications_signing_secret: str = Field(default="", max_length=512)
+    # SNS platform applications of mobile push (APNs, FCM); unset: that platform is not configured.
+    push_ios_application_arn: str = Field(default="", max_length=256)
+    push_android_application_arn: str = Field(default="", max_length=256)
+    # Provider calls: a connect/read timeout, and Telegram's pacing (about 30 messages a second per bot, one a
+    # second per chat): each dispatcher invocation sends at most this many a second; the SQS event source's
+    # MaximumConcurrency bounds how many invocations run at once.
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    telegram_messages_per_second: float = Field(default=15.0, gt=0, le=30)
+    telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     # How long the per-trade feed records (one per valid trade, the rollups' input) stay (DynamoDB TTL), counted
     # from executed_at: longer than the stream's 24 hours and the exchange's redelivery horizon.
     feed_record_retention_days: int = Field(default=8, ge=1, le=365)

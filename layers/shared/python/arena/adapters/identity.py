@@ -2,8 +2,9 @@
 
 The pool signs users in with their email (`UsernameAttributes: [email]`), so Cognito generates each username, and
 that username is the `sub` of the user's tokens: the user id everywhere else in Arena. Only the admin API is used
-(AdminAddUserToGroup, AdminRemoveUserFromGroup, AdminListGroupsForUser, ListUsersInGroup), on the pool named by
-USER_POOL_ID; the function calling it holds those permissions on that pool only.
+(AdminAddUserToGroup, AdminRemoveUserFromGroup, AdminListGroupsForUser, ListUsersInGroup; AdminGetUser for the
+email dispatcher's addresses), on the pool named by USER_POOL_ID; each function calling it holds only the
+permissions it needs on that pool.
 """
 
 from __future__ import annotations
@@ -124,3 +125,19 @@ def members(group: str) -> Iterator[Member]:
         yield from page
         if not token:
             return
+
+
+def email_of(user_id: str) -> str | None:
+    """The user's email address when the pool holds a verified one (AdminGetUser), else None: a user the pool
+    does not know, or whose address is unverified, is not emailed."""
+    try:
+        answer = client().admin_get_user(UserPoolId=_pool(), Username=user_id)
+    except ClientError as error:
+        if _code(error) == "UserNotFoundException":
+            return None
+        raise
+    attributes = {a["Name"]: a.get("Value", "") for a in answer.get("UserAttributes", [])}
+    email = attributes.get("email") or None
+    if email is None or attributes.get("email_verified", "false").lower() != "true":
+        return None
+    return email
