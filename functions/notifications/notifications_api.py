@@ -44,6 +44,8 @@ from arena.models.notifications import (
 from arena.services.notifications import announcements, devices, inbox, linking, preferences, unsubscribe
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 app = make_resolver()
 
@@ -52,10 +54,10 @@ DeviceId = Annotated[str, Path(max_length=128)]
 AnnouncementId = Annotated[str, Path(max_length=128)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 Limit = Annotated[int, Query(ge=1, le=100)]
-NO_CONTENT = {204: {"description": "Done; nothing to answer"}}
+NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done; nothing to answer", "content": {}}}
 
 
-def _created(model: type) -> dict[int, dict[str, object]]:
+def _created(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
     return {201: {"description": "Created", "content": {"application/json": {"model": model}}}}
 
 
@@ -105,7 +107,7 @@ def mark_read(notificationId: NotificationId) -> ReadResult:  # noqa: N803
 @allow(Audience.PEOPLE)
 def read_all() -> Response[None]:
     inbox.read_all(principal(app).user_id)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 # ------------------------------------------------------------------------------------------------ preferences
@@ -178,7 +180,7 @@ def verify_channel(channel: LinkableChannel, request: VerifyCode) -> ChannelLink
 @allow(Audience.PEOPLE)
 def unlink_channel(channel: LinkableChannel) -> Response[None]:
     linking.unlink(principal(app).user_id, channel)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 @app.post(
@@ -201,7 +203,7 @@ def register_device(request: DeviceRegistration) -> Response[DeviceView]:
 @allow(Audience.PEOPLE)
 def remove_device(deviceId: DeviceId) -> Response[None]:  # noqa: N803
     devices.remove(principal(app).user_id, deviceId)
-    return Response(status_code=204, body="")
+    return Response(status_code=204, body=None)
 
 
 # ------------------------------------------------------------------------------------------------ unsubscribe
@@ -220,7 +222,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 UnsubscribeToken = Annotated[str, Query(min_length=1, max_length=1024)]
-UNSUBSCRIBE_RESPONSES = {
+UNSUBSCRIBE_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {
         "description": "Unsubscribed: a small HTML page, or JSON when the request accepts application/json",
         "content": {"application/json": {"model": Unsubscribed}, "text/html": {}},

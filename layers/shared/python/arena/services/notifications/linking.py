@@ -20,6 +20,7 @@ from arena.domain.notifications import Channel, LinkStatus
 from arena.errors import BadRequest, Conflict, InvalidInput, NotFound, RateLimited
 from arena.models.notifications import (
     ChannelLinkView,
+    DevicePlatform,
     DeviceView,
     LinkableChannel,
     LinkStarted,
@@ -94,13 +95,14 @@ def start(user_id: str, channel: LinkableChannel, address: str) -> LinkStarted:
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     _send_code(channel, address, code)
     now = clock.now()
+    expires_at = now + CODE_LIFETIME
     link = ChannelLink(
         user_id=user_id,
         channel=Channel(channel.value),
         address=address,
         status=LinkStatus.PENDING,
         code_hash=_code_hash(user_id, Channel(channel.value), code),
-        code_expires_at=now + CODE_LIFETIME,
+        code_expires_at=expires_at,
         attempts=0,
         linked_at=None,
     )
@@ -109,7 +111,7 @@ def start(user_id: str, channel: LinkableChannel, address: str) -> LinkStarted:
         channel=channel,
         status=LinkStatusView.PENDING,
         address=shown(link.channel, address),
-        code_expires_at=link.code_expires_at,
+        code_expires_at=expires_at,
         attempts_allowed=MAX_ATTEMPTS,
     )
 
@@ -157,7 +159,7 @@ def unlink(user_id: str, channel: LinkableChannel) -> None:
 def channels(user_id: str) -> NotificationChannels:
     links = [_view(link) for link in store.links_of(user_id) if link.channel.value in set(LinkableChannel)]
     devices = [
-        DeviceView(device_id=d.device_id, platform=d.platform, created_at=d.created_at)
+        DeviceView(device_id=d.device_id, platform=DevicePlatform(d.platform), created_at=d.created_at)
         for d in store.devices_of(user_id)
     ]
     return NotificationChannels(links=links, devices=devices)
