@@ -212,7 +212,9 @@ def test_every_function_ships_through_its_alias_rolled_back_by_its_own_alarm(
         assert resources[f"{function_id}Aliaslive"]["Type"] == "AWS::Lambda::Alias"
 
 
-@pytest.mark.parametrize("stack", ["", "RealtimeStack"], ids=["parent", "RealtimeStack"])
+@pytest.mark.parametrize(
+    "stack", ["", "RealtimeStack", "NotificationsStack"], ids=["parent", "RealtimeStack", "NotificationsStack"]
+)
 def test_everything_that_invokes_a_function_goes_through_its_alias(
     transformed_stacks: dict[str, dict[str, Any]], stack: str
 ) -> None:
@@ -264,7 +266,7 @@ def test_every_stack_is_checked_for_aliases(stacks: dict[str, Any]) -> None:
     When they are listed
     Then they are the ones the alias test above runs on (a new child is added there)."""
     # Given the stacks the template deploys; Then the alias test above runs on each (a new child is added there)
-    assert set(stacks) == {"", "RealtimeStack"}
+    assert set(stacks) == {"", "RealtimeStack", "NotificationsStack"}
 
 
 # ---------------------------------------------------------------------------------------------- data

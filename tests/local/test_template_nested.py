@@ -231,7 +231,11 @@ def test_template_yaml_runs_the_real_time_area_in_its_own_stack() -> None:
         parent_alone = yaml.load(handle, Loader=CloudFormationLoader)
 
     # Then the real-time area is a nested stack, read as part of the parent
-    assert stacks == {"": REPO_ROOT / "template.yaml", "RealtimeStack": REPO_ROOT / "stacks" / "realtime.yaml"}
+    assert stacks == {
+        "": REPO_ROOT / "template.yaml",
+        "RealtimeStack": REPO_ROOT / "stacks" / "realtime.yaml",
+        "NotificationsStack": REPO_ROOT / "stacks" / "notifications.yaml",
+    }
     realtime = set(template["NestedStacks"]["RealtimeStack"]["Resources"])
     assert {
         "WebSocketApi",

@@ -77,6 +77,22 @@ class Settings(BaseSettings):
     analytics_table: str = Field(default="arena-analytics", min_length=3)
     # Notifications: inboxes, preferences, channel links, devices, delivery records (arena/domain/notifications.py).
     notifications_table: str = Field(default="arena-notifications", min_length=3)
+    # The notification pipeline's queues (stacks/notifications.yaml): the planner's own page queue and one queue per
+    # channel. Unset: that step cannot run (a function gets only the URLs it sends to).
+    notifications_plan_queue_url: str | None = Field(default=None, min_length=8)
+    notifications_in_app_queue_url: str | None = Field(default=None, min_length=8)
+    notifications_email_queue_url: str | None = Field(default=None, min_length=8)
+    notifications_discord_queue_url: str | None = Field(default=None, min_length=8)
+    notifications_telegram_queue_url: str | None = Field(default=None, min_length=8)
+    notifications_push_queue_url: str | None = Field(default=None, min_length=8)
+    # Rank changes: at most one per user per event per this many minutes (the rest are dropped, not queued).
+    rank_change_throttle_minutes: int = Field(default=30, ge=0, le=1_440)
+    # How many recipients one planner step plans (one "plan page" message of the PlanQueue), and how many plan pages
+    # one invocation lists before it hands the rest of the audience on as a "walk" message.
+    notifications_page_size: int = Field(default=1_000, ge=1, le=1_000)
+    notifications_pages_per_walk: int = Field(default=100, ge=1, le=10_000)
+    # The in-app dispatcher learns who is connected (to push live) at most this often per warm container.
+    notifications_presence_seconds: float = Field(default=2.0, ge=0, le=60)
     # External notification channels (arena/adapters/email.py, discord.py, telegram.py, push.py). The provider
     # bases default to the real APIs; the local stack points them at its fakes (local/chat_providers.py).
     discord_api_base: str = Field(default="https://discord.com/api", min_length=8)

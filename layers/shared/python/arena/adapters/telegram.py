@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from arena.adapters.chat_http import (
     HttpAnswer,
@@ -80,7 +81,7 @@ def _outcome(answer: HttpAnswer) -> Outcome:
         return Sent(str(result["message_id"]) if isinstance(result, dict) and "message_id" in result else None)
     code = body.get("error_code", answer.status)
     description = str(body.get("description") or f"HTTP {answer.status}")
-    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    parameters: dict[str, Any] = body["parameters"] if isinstance(body.get("parameters"), dict) else {}
     if code == 429 or answer.status == 429:
         seconds = number(parameters.get("retry_after")) or number(answer.headers.get("retry-after")) or 1.0
         return RetryAfter(seconds, "429")

@@ -18,6 +18,9 @@ NotificationsTable keys (pk / sk):
 - `SOURCE#<source id>` / `COUNT#<channel>`      delivery counts of one source (e.g. an admin announcement)
 - `OPTIN#<type>` / `<user>`                     users who opted in to a type on a non-default channel (audiences)
 - `HOLD#<yyyy-mm-ddThh:mm>` / `<id>#<channel>`  a delivery held by quiet hours until that minute
+- `HOLD#<yyyy-mm-ddThh:mm>` / `DIGEST#<user>#<day>`  a user's digest of that local day, due at that minute
+- `PLAN#<source id>` / `PAGE#<digest>`          a planner page that finished (its recipients' digest)
+- `SWEEP` / `MINUTE`                            the last minute the holds sweep finished
 """
 
 from __future__ import annotations

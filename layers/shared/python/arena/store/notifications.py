@@ -372,9 +372,18 @@ def get_preferences(user_id: str) -> PreferencesRecord:
     )
 
 
-def put_preferences(user_id: str, prefs: Preferences, expected_version: int, now: datetime) -> PreferencesRecord:
+def put_preferences(
+    user_id: str,
+    prefs: Preferences,
+    expected_version: int,
+    now: datetime,
+    *,
+    kyc_level: int | None = None,
+    account_type: str | None = None,
+) -> PreferencesRecord:
     """Save preferences if the stored version is `expected_version` (0: none saved yet); Conflict otherwise. The
-    OPTIN#<type> items (the broadcast audiences) change in the same transaction."""
+    OPTIN#<type> items (the broadcast audiences) change in the same transaction; they keep the caller's KYC level
+    and account type when given (the NEW_EVENT audience is filtered by the event's eligibility rules with them)."""
     version = expected_version + 1
     item = {
         "pk": _user(user_id),
@@ -393,7 +402,8 @@ def put_preferences(user_id: str, prefs: Preferences, expected_version: int, now
     for kind in CONFIGURABLE_TYPES:
         key = {"pk": f"OPTIN#{kind.value}", "sk": user_id}
         if kind in opted:
-            actions.append({"Put": {"TableName": _table(), "Item": dynamo.to_item({**key, "at": clock.to_iso(now)})}})
+            opt_in = {**key, "at": clock.to_iso(now), "kyc_level": kyc_level, "account_type": account_type}
+            actions.append({"Put": {"TableName": _table(), "Item": dynamo.to_item(opt_in)}})
         else:
             actions.append({"Delete": {"TableName": _table(), "Key": dynamo.to_item(key)}})
     outcome = dynamo.transact_write(actions)
@@ -417,8 +427,23 @@ def preferences_of(user_ids: Sequence[str]) -> dict[str, Preferences]:
     return {u: stored.get(u) or Preferences() for u in user_ids}
 
 
+@dataclass(frozen=True)
+class OptIn:
+    """A user on a type's broadcast list, with what they said of themselves when they opted in (None: unknown)."""
+
+    user_id: str
+    kyc_level: int | None = None
+    account_type: str | None = None
+
+
 def opted_in_users(kind: NotificationType, cursor: str | None, limit: int) -> tuple[list[str], str | None]:
     """A page of the users who turned on a non-default channel for `kind` (the broadcast audience), by user id."""
+    found, next_cursor = opted_in_page(kind, cursor, limit)
+    return [o.user_id for o in found], next_cursor
+
+
+def opted_in_page(kind: NotificationType, cursor: str | None, limit: int) -> tuple[list[OptIn], str | None]:
+    """`opted_in_users` with each user's KYC level and account type."""
     partition = {"pk": f"OPTIN#{kind.value}"}
     start = dynamo.start_key(dynamo.decode_cursor(cursor), frozenset({"pk", "sk"}), partition)
     kwargs: dict[str, Any] = {
@@ -430,9 +455,13 @@ def opted_in_users(kind: NotificationType, cursor: str | None, limit: int) -> tu
     if start:
         kwargs["ExclusiveStartKey"] = start
     answer = dynamo.client().query(**kwargs)
-    users = [i["sk"]["S"] for i in answer.get("Items", [])]
+    found = []
+    for raw in answer.get("Items", []):
+        values = dynamo.from_item(raw)
+        level = values.get("kyc_level")
+        found.append(OptIn(values["sk"], None if level is None else int(level), values.get("account_type")))
     last = answer.get("LastEvaluatedKey")
-    return users, (dynamo.encode_cursor({"k": last}) if last else None)
+    return found, (dynamo.encode_cursor({"k": last}) if last else None)
 
 
 # ------------------------------------------------------------------------------------------------ channel links
@@ -825,6 +854,28 @@ def delivery(notification_id: str, channel: Channel) -> DeliveryRecord | None:
         updated_at=clock.from_iso(values["updated_at"]),
         detail=values.get("detail"),
     )
+
+
+def deliveries(keys: Sequence[tuple[str, Channel]]) -> dict[tuple[str, Channel], DeliveryStatus]:
+    """The status of many delivery records at once (BatchGetItem); unknown ones are absent."""
+    found = dynamo.batch_get(_table(), [_delivery_key(n, c) for n, c in keys])
+    return {
+        (str(v["pk"]).removeprefix("NOTIFICATION#"), Channel(str(v["sk"]).removeprefix("DELIVERY#"))): DeliveryStatus(
+            v["status"]
+        )
+        for v in found
+    }
+
+
+def page_planned(source: str, page: str) -> bool:
+    """Whether a planner page of this source finished (every delivery of it queued or held)."""
+    return _get(f"PLAN#{source}", f"PAGE#{page}") is not None
+
+
+def mark_page_planned(source: str, page: str, now: datetime) -> None:
+    item: dict[str, Any] = {"pk": f"PLAN#{source}", "sk": f"PAGE#{page}", "at": clock.to_iso(now)}
+    item["expires_at"] = _expiry(now, DELIVERY_RETENTION)
+    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
 
 
 def source_counts(source: str) -> dict[Channel, dict[DeliveryStatus, int]]:

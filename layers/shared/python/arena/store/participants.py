@@ -165,6 +165,24 @@ def of_event(event_id: str) -> list[ParticipantRecord]:
     return found
 
 
+def user_ids_page(event_id: str, shard: int, start_after: str | None, limit: int) -> tuple[list[str], str | None]:
+    """Up to `limit` participant ids of one shard of the event, in id order after `start_after`, and the last id
+    read when more may follow (None at the shard's end). Keys only: an audience walk, not a leaderboard."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "#shard = :s",
+        "ExpressionAttributeNames": {"#shard": "shard"},
+        "ExpressionAttributeValues": {":s": {"S": f"{event_id}#{shard:02d}"}},
+        "ProjectionExpression": "user_id",
+        "Limit": limit,
+    }
+    if start_after:
+        kwargs["ExclusiveStartKey"] = {"shard": {"S": f"{event_id}#{shard:02d}"}, "user_id": {"S": start_after}}
+    answer = dynamo.client().query(**kwargs)
+    ids = [item["user_id"]["S"] for item in answer.get("Items", [])]
+    return ids, (ids[-1] if ids and "LastEvaluatedKey" in answer else None)
+
+
 def join(record: ParticipantRecord, max_participants: int | None) -> JoinOutcome:
     """Create the participant and count it on the event, atomically: never a participant over capacity,
     never a count without its participant."""

@@ -189,14 +189,14 @@ def _send(channel: Channel, notification: Notification) -> tuple[Outcome | None,
         return email.send(address, rendered.title, rendered.body, rendered.html, unsubscribe_url=link), None
     if channel is Channel.PUSH:
         return _push(notification)
-    link = store.get_link(user_id, channel)
-    if link is None or link.status is not LinkStatus.VERIFIED:
+    chat = store.get_link(user_id, channel)
+    if chat is None or chat.status is not LinkStatus.VERIFIED:
         return None, None
     rendered = render(notification, channel)
     if channel is Channel.DISCORD:
-        outcome = discord.send(link.address, rendered.body)
+        outcome = discord.send(chat.address, rendered.body)
     else:
-        outcome = telegram.send(link.address, rendered.body)
+        outcome = telegram.send(chat.address, rendered.body)
     return outcome, lambda: store.mark_link_broken(user_id, channel, now)
 
 
