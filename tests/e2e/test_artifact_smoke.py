@@ -244,6 +244,14 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
 
     done = _wait("the export to finish", finished, 60)
     assert done["status"] == "SUCCEEDED" and done["files"], done
+    # And a trader's notifications answer: the inbox, its unread count, preferences read and changed
+    _ok(arena.call("GET", "/api/me/notifications", tokens[ann]))
+    _ok(arena.call("GET", "/api/me/notifications/unread-count", tokens[ann]))
+    preferences = _ok(arena.call("GET", "/api/me/notification-preferences", tokens[ann]))
+    change = {"version": preferences["version"], "channels": {"rank_change": {"email": True}}}
+    assert _ok(arena.call("PUT", "/api/me/notification-preferences", tokens[ann], change))["channels"]["rank_change"][
+        "email"
+    ]
     # And the API docs page's document is served from the build, without a token
     assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 

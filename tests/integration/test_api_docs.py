@@ -139,10 +139,18 @@ def test_the_function_ships_the_document_it_serves() -> None:
 def test_the_docs_routes_are_public_and_nothing_else_is() -> None:
     """Given the template's HTTP routes
     When those without an authorizer are listed
-    Then they are exactly the docs function's three routes."""
+    Then they are exactly the docs function's three routes and the email unsubscribe link (GET, and POST for
+    one-click), whose signed token is its credential."""
     specs = http_route_specs(load_template())
 
-    # Then exactly the docs function's three routes need no token
+    # Then exactly the docs function's three routes and the unsubscribe link need no token
     public = {(spec.route.method, spec.route.path) for spec in specs if spec.authorizer is None}
-    assert public == {("GET", "/api/docs"), ("GET", "/api/docs/{asset}"), ("GET", "/api/openapi.json")}
-    assert {spec.route.function_id for spec in specs if spec.authorizer is None} == {"ApiDocsFunction"}
+    assert public == {
+        ("GET", "/api/docs"),
+        ("GET", "/api/docs/{asset}"),
+        ("GET", "/api/openapi.json"),
+        ("GET", "/api/notifications/unsubscribe"),
+        ("POST", "/api/notifications/unsubscribe"),
+    }
+    public_functions = {spec.route.function_id for spec in specs if spec.authorizer is None}
+    assert public_functions == {"ApiDocsFunction", "NotificationsFunction"}

@@ -92,9 +92,27 @@ ADMITTED: dict[str, set[str]] = {
     "PUT /api/events/analytics/prices": {ADMIN},
     "POST /api/events/analytics/export": MANAGERS,
     "GET /api/events/analytics/exports/{exportId}": MANAGERS,
+    "GET /api/me/notifications": PEOPLE,
+    "GET /api/me/notifications/unread-count": PEOPLE,
+    "POST /api/me/notifications/{notificationId}/read": PEOPLE,
+    "POST /api/me/notifications/read-all": PEOPLE,
+    "GET /api/me/notification-preferences": PEOPLE,
+    "PUT /api/me/notification-preferences": PEOPLE,
+    "GET /api/me/notification-channels": PEOPLE,
+    "POST /api/me/notification-channels/{channel}": PEOPLE,
+    "POST /api/me/notification-channels/{channel}/verify": PEOPLE,
+    "DELETE /api/me/notification-channels/{channel}": PEOPLE,
+    "POST /api/me/devices": PEOPLE,
+    "DELETE /api/me/devices/{deviceId}": PEOPLE,
+    "POST /api/admin/announcements/preview": MANAGERS,
+    "POST /api/admin/announcements": MANAGERS,
+    "GET /api/admin/announcements": MANAGERS,
+    "GET /api/admin/announcements/{announcementId}": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
 PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}
+# Without a token too: the unsubscribe link of every email, its signed token the credential.
+PUBLIC |= {"GET /api/notifications/unsubscribe", "POST /api/notifications/unsubscribe"}
 
 PATH_VALUES = {
     "{eventId}": "matrix-event",
@@ -104,6 +122,10 @@ PATH_VALUES = {
     "{role}": "user",
     "{asset}": "swagger-init.js",
     "{exportId}": "matrix-export",
+    "{notificationId}": "matrix-notification",
+    "{channel}": "telegram",
+    "{deviceId}": "matrix-device",
+    "{announcementId}": "matrix-announcement",
 }
 # Fails every route's validation: no required field, an unknown one; limits and windows out of range.
 INVALID_BODY = {"matrix": ["not", "this", "shape"]}
