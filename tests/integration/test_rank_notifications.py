@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.integration.conftest import trade
 from tests.integration.test_lifecycle import Bus
-from tests.integration.test_realtime import Realtime, _event, realtime  # noqa: F401 (the fixture)
+from tests.integration.test_realtime import Realtime, _event, realtime  # noqa: F401 - the fixture
 
 TWO_PRIZES = [{"rank_from": 1, "rank_to": 2, "type": "points", "amount": "100"}]
 QUALIFY_ON_FIRST_TRADE = {"min_volume": "0", "min_trades": 1}
@@ -22,7 +22,9 @@ def _moves(detail: dict[str, Any]) -> dict[str, tuple[list[str], int | None, int
     return {m["user_id"]: (m["changes"], m["previous_rank"], m["rank"]) for m in detail["moves"]}
 
 
-def test_rank_moves_are_published_once_per_generation_with_their_meaning(realtime: Realtime) -> None:
+def test_rank_moves_are_published_once_per_generation_with_their_meaning(
+    realtime: Realtime,  # noqa: F811 - the fixture imported above
+) -> None:
     """Given an event paying two places, whose participants are not connected
     When ann and bob trade, then cid takes the top, then bob jumps from third to first
     Then each generation publishes one RanksChanged with only its meaningful moves: entering the prize zone and the
@@ -66,7 +68,9 @@ def test_rank_moves_are_published_once_per_generation_with_their_meaning(realtim
     assert _ranks(bus) == []
 
 
-def test_personal_milestones_are_published_once_each(realtime: Realtime) -> None:
+def test_personal_milestones_are_published_once_each(
+    realtime: Realtime,  # noqa: F811 - the fixture imported above
+) -> None:
     """Given a participant (not connected) of an event that qualifies on two trades
     When they trade once, then again, and the participants batch is delivered again
     Then MilestoneReached is published for first_trade, then qualified and prize_zone, each once, with
