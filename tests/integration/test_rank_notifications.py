@@ -93,3 +93,25 @@ def test_personal_milestones_are_published_once_each(
         {"event_id": event_id, "user_id": "ann", "milestone": "qualified"},
         {"event_id": event_id, "user_id": "ann", "milestone": "prize_zone", "prize_rank": 1},
     ]
+
+
+def test_admins_see_a_large_ranks_changed_as_its_number_of_moves(
+    realtime: Realtime,  # noqa: F811 - the fixture imported above
+) -> None:
+    """Given an admin on the admin topic
+    When a RanksChanged with 1,000 moves (far more than one WebSocket frame) reaches the domain-event push
+    Then the admin gets one domain_event naming it, with the number of moves instead of the moves."""
+    from tests.conftest import sample_event
+
+    realtime.user("c-root", "root", "admin", groups=("admin",))
+    event = sample_event("realtime/push_domain_event.json")
+    moves = [
+        {"user_id": f"user-{i:04d}", "changes": ["entered_top_10"], "rank": i, "previous_rank": None}
+        for i in range(1, 1001)
+    ]
+    event["detail-type"] = "RanksChanged"
+    event["detail"] = {"event_id": "01jbsampleevent0000000000", "generation": 7, "part": 1, "parts": 1, "moves": moves}
+    handler = realtime.load("realtime", "push_domain_event").lambda_handler
+    assert handler(event, realtime.arena.context)["posts"] == 1
+    [shown] = realtime.api.to("c-root", "domain_event")
+    assert (shown["data"]["name"], shown["data"]["moves"], shown["data"]["generation"]) == ("RanksChanged", 1000, 7)
