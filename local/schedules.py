@@ -6,8 +6,10 @@ moto stores Scheduler schedules but never fires them, so `ScheduleService` does:
   `safety_net_seconds` (default 10 s, env ARENA_LOCAL_SAFETY_NET_SECONDS; None keeps the template's rate);
 * every tick it lists the schedules in moto, and for each one-shot `at(...)` schedule whose time has passed (by
   `arena.clock`, so a compressed demo clock is honoured) invokes its target function in-process with the
-  schedule's Input, then deletes it when ActionAfterCompletion is DELETE. A failing target is retried on the next
-  ticks (Scheduler's retry policy), then dropped with an error in the log.
+  schedule's Input - or, for a target that is an event bus (the reminders), puts the Input on that bus with the
+  target's EventBridgeParameters, where the local EventBridge rules deliver it - then deletes it when
+  ActionAfterCompletion is DELETE. A failing target is retried on the next ticks (Scheduler's retry policy), then
+  dropped with an error in the log.
 
 `create_lifecycle_resources` creates the template's EventBridge buses and Scheduler groups (and names its IAM
 roles), as the stack does for tables and queues.
@@ -47,6 +49,14 @@ def rate_seconds(expression: str) -> float | None:
     if not match:
         return None
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def bus_name(arn: str) -> str | None:
+    """The bus an EventBridge target ARN names (arn:...:event-bus/<name>); None for any other target."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "events" or not parts[5].startswith("event-bus/"):
+        return None
+    return parts[5][len("event-bus/") :] or None
 
 
 def at_time(expression: str, timezone: str | None = "UTC") -> datetime | None:
@@ -194,6 +204,24 @@ class ScheduleService:
         name = arn.rsplit(":", 1)[-1]
         return name if name in self._stack.functions else None
 
+    def _put_on_bus(self, bus: str, target: Mapping[str, Any]) -> None:
+        """Scheduler's EventBridge target: one event on the bus (Source and DetailType from the target's
+        EventBridgeParameters, the Input as its detail); the bus's rules deliver it (local/eventbridge.py)."""
+        assert self._stack is not None
+        parameters = target.get("EventBridgeParameters") or {}
+        answer = self._stack.client("events").put_events(
+            Entries=[
+                {
+                    "Source": parameters.get("Source", "aws.scheduler"),
+                    "DetailType": parameters.get("DetailType", "Scheduled Event"),
+                    "Detail": target.get("Input") or "{}",
+                    "EventBusName": bus,
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"the bus {bus} refused the event: {answer['Entries'][0]}")
+
     def _now(self) -> datetime:
         try:
             from arena import clock  # the layer is on sys.path once the stack runs
@@ -228,15 +256,19 @@ class ScheduleService:
             if moment is None or moment > self._now():
                 continue
             target = schedule["Target"]
-            logical_id = self._function_for(target["Arn"])
+            bus = bus_name(target["Arn"])
+            logical_id = bus or self._function_for(target["Arn"])
             if logical_id is None:
-                logger.warning("schedule %s/%s targets %s, not a local function", group, name, target["Arn"])
+                logger.warning("schedule %s/%s targets %s, not a local function or bus", group, name, target["Arn"])
                 continue
             key = f"{group}/{name}"
             if self._completed.get(key) == schedule["ScheduleExpression"]:
                 continue
             try:
-                self._stack.invoke(logical_id, json.loads(target.get("Input") or "{}"))
+                if bus is not None:
+                    self._put_on_bus(bus, target)
+                else:
+                    self._stack.invoke(logical_id, json.loads(target.get("Input") or "{}"))
             except Exception:
                 self._attempts[key] = self._attempts.get(key, 0) + 1
                 logger.exception("schedule %s: %s raised (attempt %d)", key, logical_id, self._attempts[key])

@@ -31,8 +31,12 @@ UNQUALIFIED = {"eve"}
 # ---------------------------------------------------------------------------------------------- helpers
 
 
+PATTERN = {"source": ["arena"], "detail-type": [{"anything-but": ["EventPublished"]}]}
+
+
 class Bus:
-    """An SQS queue subscribed to everything Arena publishes."""
+    """An SQS queue subscribed to everything Arena publishes, but EventPublished: every seeded event publishes it, and
+    it is tested with the other notification sources (tests/integration/test_notification_sources.py)."""
 
     def __init__(self) -> None:
         self.sqs = boto3.client("sqs")
@@ -40,7 +44,7 @@ class Bus:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events = boto3.client("events")
         bus = os.environ["EVENT_BUS_NAME"]
-        events.put_rule(Name="all-prizes", EventBusName=bus, EventPattern=json.dumps({"source": ["arena"]}))
+        events.put_rule(Name="all-prizes", EventBusName=bus, EventPattern=json.dumps(PATTERN))
         events.put_targets(Rule="all-prizes", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:

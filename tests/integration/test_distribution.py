@@ -315,8 +315,8 @@ def test_a_crash_after_any_write_resumes_to_the_same_ledger(arena: Arena, monkey
     monkeypatch.setattr(distribution, "BATCH_SIZE", 2)
     faults = Faults(monkeypatch, "after")
 
-    faults.arm(None)
     clean = _seeded_event(arena)
+    faults.arm(None)  # after the seeding, whose EventPublished is no write of the distribution
     assert distribute(arena, clean).body["status"] == "COMPLETED"
     writes = faults.calls
     expected = ledger_lines(clean)

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Lifecycle: the domain-event bus, the Scheduler group of the per-event one-shot schedules, the function those
     # schedules invoke and the role Scheduler assumes to invoke it. The defaults name the local stack's resources.
     event_bus_name: str = Field(default="arena-dev", min_length=1)
+    # The bus's ARN: the target of the per-event reminder schedules (Scheduler's EventBridge target names an ARN).
+    event_bus_arn: str = Field(default="arn:aws:events:us-east-1:123456789012:event-bus/arena-dev", min_length=20)
     schedule_group: str = Field(default="arena-dev", min_length=1)
     lifecycle_function_arn: str = Field(
         default="arn:aws:lambda:us-east-1:123456789012:function:RunTransitionFunction", min_length=20

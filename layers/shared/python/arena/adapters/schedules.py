@@ -1,9 +1,12 @@
-"""EventBridge Scheduler one-shot schedules for an event's start and end.
+"""EventBridge Scheduler one-shot schedules for an event's start and end, and its reminders.
 
-Names: `arena-<event id>-start|end` in the configured group; target: the lifecycle function (run_transition) with
-input {"event_id", "transition"}; `at(...)` in UTC to the second; deleted by Scheduler after it fires
-(ActionAfterCompletion DELETE). Setting is create-or-update and removing ignores a missing schedule, so every call
-here is idempotent. Scheduler fires within a minute of its time: the trade window is enforced by trade timestamps.
+Transitions: `arena-<event id>-start|end` in the configured group; target: the lifecycle function (run_transition)
+with input {"event_id", "transition"}. Reminders (domain/lifecycle.REMINDERS): `arena-<event id>-<reminder>`
+(start_24h, start_1h, end_1h); target: the Arena bus itself (Scheduler's EventBridge target), which receives an
+EventReminderDue event with detail {"event_id", "reminder"}. All are `at(...)` in UTC to the second and deleted by
+Scheduler after they fire (ActionAfterCompletion DELETE). Setting is create-or-update and removing ignores a
+missing schedule, so every call here is idempotent. Scheduler fires within a minute of its time: the trade window
+is enforced by trade timestamps.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from arena.config import settings
+from arena.domain import lifecycle as rules
+from arena.domain.statuses import DomainEvent
 from arena.factories import cached
 
 Transition = Literal["start", "end"]
@@ -27,8 +32,9 @@ def client() -> Any:
     return boto3.client("scheduler")
 
 
-def schedule_name(event_id: str, transition: Transition) -> str:
-    return f"arena-{event_id}-{transition}"
+def schedule_name(event_id: str, kind: str) -> str:
+    """`kind`: a transition (start, end) or a reminder (start_24h, start_1h, end_1h)."""
+    return f"arena-{event_id}-{kind}"
 
 
 def at_expression(moment: datetime) -> str:
@@ -44,26 +50,25 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def set_schedule(event_id: str, transition: Transition, moment: datetime) -> None:
-    """Create the schedule, or update it when it exists (a changed time)."""
+def _put(name: str, moment: datetime, target: dict[str, Any], description: str) -> None:
+    """Create the one-shot schedule, or update it when it exists (a changed time)."""
     s = settings()
-    target: dict[str, Any] = {
-        "Arn": s.lifecycle_function_arn,
+    target = {
+        **target,
         "RoleArn": s.scheduler_role_arn,
-        "Input": json.dumps({"event_id": event_id, "transition": transition}),
         "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
     }
     if s.schedule_dead_letter_arn:
         target["DeadLetterConfig"] = {"Arn": s.schedule_dead_letter_arn}
     request = {
-        "Name": schedule_name(event_id, transition),
+        "Name": name,
         "GroupName": s.schedule_group,
         "ScheduleExpression": at_expression(moment),
         "ScheduleExpressionTimezone": "UTC",
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "ActionAfterCompletion": "DELETE",
         "State": "ENABLED",
-        "Description": f"arena: {transition} of event {event_id}",
+        "Description": description,
         "Target": target,
     }
     try:
@@ -74,33 +79,75 @@ def set_schedule(event_id: str, transition: Transition, moment: datetime) -> Non
         client().update_schedule(**request)
 
 
-def remove_schedule(event_id: str, transition: Transition) -> None:
+def set_schedule(event_id: str, transition: Transition, moment: datetime) -> None:
+    """Create the transition's schedule, or update it when it exists (a changed time)."""
+    target = {
+        "Arn": settings().lifecycle_function_arn,
+        "Input": json.dumps({"event_id": event_id, "transition": transition}),
+    }
+    _put(schedule_name(event_id, transition), moment, target, f"arena: {transition} of event {event_id}")
+
+
+def reminder_detail(event_id: str, reminder: str) -> dict[str, str]:
+    """The EventReminderDue detail a reminder schedule puts on the bus."""
+    return {"event_id": event_id, "reminder": reminder}
+
+
+def set_reminder(event_id: str, reminder: str, moment: datetime) -> None:
+    """Create the reminder's schedule (an EventReminderDue put on the bus at `moment`), or move it."""
+    target = {
+        "Arn": settings().event_bus_arn,
+        "Input": json.dumps(reminder_detail(event_id, reminder), separators=(",", ":"), sort_keys=True),
+        "EventBridgeParameters": {"DetailType": DomainEvent.EVENT_REMINDER_DUE.value, "Source": "arena"},
+    }
+    _put(schedule_name(event_id, reminder), moment, target, f"arena: {reminder} reminder of event {event_id}")
+
+
+def remove_schedule(event_id: str, kind: str) -> None:
+    """Remove a transition's or a reminder's schedule; one that is not there (fired, never set) is no error."""
     try:
-        client().delete_schedule(Name=schedule_name(event_id, transition), GroupName=settings().schedule_group)
+        client().delete_schedule(Name=schedule_name(event_id, kind), GroupName=settings().schedule_group)
     except ClientError as error:
         if _code(error) != "ResourceNotFoundException":
             raise
 
 
-def get_schedule(event_id: str, transition: Transition) -> dict[str, Any] | None:
+def get_schedule(event_id: str, kind: str) -> dict[str, Any] | None:
     """The schedule as Scheduler holds it; None when there is none (it fired, or was never set)."""
     try:
-        return client().get_schedule(Name=schedule_name(event_id, transition), GroupName=settings().schedule_group)
+        return client().get_schedule(Name=schedule_name(event_id, kind), GroupName=settings().schedule_group)
     except ClientError as error:
         if _code(error) == "ResourceNotFoundException":
             return None
         raise
 
 
+def sync_reminders(event_id: str, start_at: datetime, end_at: datetime, now: datetime) -> None:
+    """The reminders still ahead of `now` set (or moved); those behind it, or no longer sent, removed."""
+    for reminder, moment in rules.reminder_moments(start_at, end_at, now).items():
+        if moment is not None:
+            set_reminder(event_id, reminder, moment)
+        else:
+            remove_schedule(event_id, reminder)
+
+
 def sync_event(event_id: str, start_at: datetime, end_at: datetime, now: datetime) -> None:
-    """Schedules for the transitions still ahead of `now`; those behind it are removed (the sweep covers them)."""
+    """Schedules for the transitions and reminders still ahead of `now`; those behind it are removed (the sweep
+    covers the transitions; a reminder whose moment passed is not sent)."""
     for transition, moment in (("start", start_at), ("end", end_at)):
         if moment > now:
             set_schedule(event_id, transition, moment)  # type: ignore[arg-type]
         else:
-            remove_schedule(event_id, transition)  # type: ignore[arg-type]
+            remove_schedule(event_id, transition)
+    sync_reminders(event_id, start_at, end_at, now)
+
+
+def remove_start(event_id: str) -> None:
+    """The event started early (an admin's start now): its start schedule and start reminders go."""
+    for kind in ("start", *(name for name, anchor, _ in rules.REMINDERS if anchor == "start")):
+        remove_schedule(event_id, kind)
 
 
 def remove_event(event_id: str) -> None:
-    for transition in TRANSITIONS:
-        remove_schedule(event_id, transition)
+    for kind in (*TRANSITIONS, *rules.REMINDER_NAMES):
+        remove_schedule(event_id, kind)

@@ -58,6 +58,15 @@ _PAID_OR_PAYING = (
 # How many counterparties a participant's summary keeps.
 COUNTERPARTY_CAPACITY = 16
 
+# How long before a claim deadline its owner is reminded (ClaimDeadlineApproaching, published by the hourly sweep).
+DEADLINE_NOTICE = timedelta(hours=24)
+
+
+def deadline_notice_due(deadline: datetime | None, now: datetime) -> bool:
+    """Whether a claimable prize's deadline is close enough to remind its owner: still ahead, within DEADLINE_NOTICE."""
+    return deadline is not None and now < deadline <= now + DEADLINE_NOTICE
+
+
 PRIZE_PREFIX = "pz_"
 CLAIM_PREFIX = "cl_"
 MAX_ID_LENGTH = 400

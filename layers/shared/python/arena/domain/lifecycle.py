@@ -36,6 +36,25 @@ ALLOWED_FROM: dict[EventStatus, tuple[EventStatus, ...]] = {
 # Statuses the minute sweep looks at.
 SWEPT = (EventStatus.UPCOMING, EventStatus.ACTIVE, EventStatus.FINALIZING)
 
+# Reminders (EventReminderDue's `reminder`): (name, "start" or "end", how long before it).
+REMINDERS: tuple[tuple[str, str, timedelta], ...] = (
+    ("start_24h", "start", timedelta(hours=24)),
+    ("start_1h", "start", timedelta(hours=1)),
+    ("end_1h", "end", timedelta(hours=1)),
+)
+REMINDER_NAMES = tuple(name for name, _, _ in REMINDERS)
+
+
+def reminder_moments(start_at: datetime, end_at: datetime, now: datetime) -> dict[str, datetime | None]:
+    """When each reminder is due; None for one that is not to be sent: its moment has passed, or (an end reminder
+    of an event shorter than its lead) it would come before the start."""
+    moments: dict[str, datetime | None] = {}
+    for name, anchor, lead in REMINDERS:
+        moment = (start_at if anchor == "start" else end_at) - lead
+        too_early = anchor == "end" and moment <= start_at
+        moments[name] = moment if moment > now and not too_early else None
+    return moments
+
 
 def next_status(
     stored: EventStatus, start_at: datetime, end_at: datetime, now: datetime, grace: timedelta

@@ -57,6 +57,16 @@ def sync_schedules(event: Event) -> None:
         )
 
 
+def publish_after_write(name: DomainEvent, detail: dict[str, Any], event_id: str) -> None:
+    """Publish the domain event of a change already written. The change stands whatever happens here: a lost
+    notification must not turn a request that succeeded into a 500 (logged and counted instead)."""
+    try:
+        domain_events.publish(name, detail)
+    except Exception:
+        count("DomainEventPublishFailed")
+        logger.exception("could not publish a domain event", extra={"event_id": event_id, "name": name.value})
+
+
 def load(event_id: str) -> Event:
     event = event_store.get(event_id)
     if event is None:
@@ -120,6 +130,8 @@ def create_event(principal: Principal, request: EventCreate) -> Event:
     )
     event_store.put_new(event)
     sync_schedules(event)
+    # Created UPCOMING, the event is visible to traders from now on (there is no draft step).
+    publish_after_write(DomainEvent.EVENT_PUBLISHED, {"event_id": event.id}, event.id)
     return with_current_status(event)
 
 
@@ -193,17 +205,9 @@ def cancel_event(principal: Principal, event_id: str, request: EventCancel) -> E
         schedules.remove_event(event_id)
     except Exception:  # a leftover schedule only triggers a no-op transition (CANCELLED is terminal)
         logger.exception("could not remove the event's schedules", extra={"event_id": event_id})
-    try:
-        domain_events.publish(
-            DomainEvent.EVENT_CANCELLED,
-            {
-                "event_id": event_id,
-                "status": cancelled.status,
-                "previous_status": event.status,
-                "reason": request.reason,
-            },
-        )
-    except Exception:  # the cancel stands; a lost notification must not turn it into a 500
-        count("DomainEventPublishFailed")
-        logger.exception("could not publish EventCancelled", extra={"event_id": event_id})
+    publish_after_write(
+        DomainEvent.EVENT_CANCELLED,
+        {"event_id": event_id, "status": cancelled.status, "previous_status": event.status, "reason": request.reason},
+        event_id,
+    )
     return with_current_status(cancelled)

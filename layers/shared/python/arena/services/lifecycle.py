@@ -1,6 +1,7 @@
 """The event lifecycle: UPCOMING -> ACTIVE -> FINALIZING -> COMPLETED (or CANCELLED), driven by the clock.
 
-Triggers: a one-shot EventBridge Scheduler schedule at start_at and at end_at (adapters/schedules.py), a sweep
+Triggers: a one-shot EventBridge Scheduler schedule at start_at and at end_at (adapters/schedules.py; the reminder
+schedules beside them put EventReminderDue on the bus and are moved and removed with them), a sweep
 every minute (`sweep`) and a check every hour (`process_completed`). Every trigger calls `advance`, which moves an
 event as far as the clock allows. Each step is a conditional write (store/events.set_status) and its domain event
 is published only when that write succeeded, so a repeated, late or concurrent trigger changes and publishes
@@ -236,7 +237,7 @@ def start_now(principal: Principal, event_id: str, request: LifecycleAction) -> 
         request.reason,
         scheduled_start_at=clock.to_iso(event.start_at),
     )
-    schedules.remove_schedule(event_id, "start")
+    schedules.remove_start(event_id)
     return with_current_status(updated)
 
 
@@ -281,6 +282,7 @@ def extend(principal: Principal, event_id: str, request: EventExtend) -> Event:
         end_at=clock.to_iso(request.end_at),
     )
     schedules.set_schedule(event_id, "end", request.end_at)
+    schedules.sync_reminders(event_id, updated.start_at, updated.end_at, now)
     domain_events.publish(rules.EXTENDED, _detail(updated, previous_end_at=event.end_at, reason=request.reason))
     return with_current_status(updated)
 

@@ -9,7 +9,10 @@ Items (pk, sk):
   the last pushed generation and rows, for an event topic its running volume, for a user channel the standing
   last told per event (attribute "rank#<event>").
 * ("P#<event>", "<user>") - the last participant version the activity fan-out applied (its idempotency gate).
-* ("M#<event>", "<milestone>") - an event milestone already announced (put once, conditionally).
+* ("M#<event>", "<milestone>") - an event milestone already announced (put once, conditionally); with
+  "notice#<milestone>#<user>", a personal milestone already published on the bus (MilestoneReached).
+* ("W#<event>", "W") - the watched top of the board at the last generation diffed for rank moves (RanksChanged):
+  its generation and places (domain/rank_watch.Window).
 * ("D#<delivery id>", "D") - a domain event already pushed (EventBridge delivers at least once).
 
 Every connection item and subscription expires (TTL) with API Gateway's two-hour connection limit, so stale
@@ -27,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from arena.config import settings
+from arena.domain.rank_watch import Window
 from arena.domain.realtime import CONNECTION_LIFETIME_SECONDS, Row, Standing
 from arena.store import dynamo
 
@@ -341,6 +345,52 @@ def add_volume(event_id: str, delta: Decimal) -> Decimal:
 def claim_milestone(event_id: str, name: str, now_epoch: float) -> bool:
     """True once per (event, milestone): the caller announces it, every later caller does not."""
     return _put_once({"pk": f"M#{event_id}", "sk": name, "expires_at": int(now_epoch) + STATE_RETENTION_SECONDS})
+
+
+def claim_personal_milestone(event_id: str, user_id: str, milestone: str, now_epoch: float) -> bool:
+    """True once per (event, user, milestone): the caller publishes MilestoneReached, every later caller does not."""
+    return claim_milestone(event_id, f"notice#{milestone}#{user_id}", now_epoch)
+
+
+def _window_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"W#{event_id}", "sk": "W"}
+
+
+def rank_window(event_id: str) -> Window | None:
+    """The watched top as last diffed for rank moves; None before the first diff."""
+    answer = dynamo.client().get_item(
+        TableName=_table(), Key=dynamo.to_item(_window_key(event_id)), ConsistentRead=True
+    )
+    if "Item" not in answer:
+        return None
+    return Window.from_wire(json.loads(dynamo.from_item(answer["Item"])["window"]))
+
+
+def claim_rank_window(event_id: str, window: Window, previous: int | None, now_epoch: float) -> bool:
+    """Record `window` as the last one diffed, only if the stored one is still the generation `previous` (None: no
+    window yet) that the moves were computed from; False when another invocation moved it first."""
+    item = {
+        **_window_key(event_id),
+        "generation": window.generation,
+        "window": json.dumps(window.to_wire(), separators=(",", ":")),
+        "expires_at": int(now_epoch) + STATE_RETENTION_SECONDS,
+    }
+    if previous is None:
+        condition, values = "attribute_not_exists(pk)", {}
+    else:
+        condition, values = "generation = :previous", {":previous": {"N": str(previous)}}
+    try:
+        dynamo.client().put_item(
+            TableName=_table(),
+            Item=dynamo.to_item(item),
+            ConditionExpression=condition,
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True
 
 
 def claim_delivery(delivery_id: str, now_epoch: float) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from arena import clock
 from arena.config import settings
 from arena.domain.claims import PrizeRef
@@ -125,3 +127,29 @@ def mark_settled(ref: PrizeRef, at: datetime) -> None:
         ExpressionAttributeNames=clause.names,
         ExpressionAttributeValues=clause.values,
     )
+
+
+def mark_notified(ref: PrizeRef, attribute: str, at: datetime, status: PrizeStatus | None = None) -> bool:
+    """Record that a notification about the prize was published (`attribute` = when), once: True for the one caller
+    that set it (and, with `status`, only while the prize has that status), False for every later one."""
+    values: dict[str, Any] = {":at": {"S": clock.to_iso(at)}}
+    condition = "attribute_exists(event_id) AND attribute_not_exists(#notice)"
+    names = {"#notice": attribute}
+    if status is not None:
+        condition += " AND #st = :status"
+        names["#st"] = "status"
+        values[":status"] = {"S": status.value}
+    try:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=_key(ref),
+            UpdateExpression="SET #notice = :at",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True

@@ -10,6 +10,7 @@ from arena.domain.statuses import PrizeStatus
 from arena.errors import Conflict, NotFound
 from arena.models.claims import PayoutOutcome, PrizeState
 from arena.observability import count
+from arena.services.claims import notices
 from arena.services.claims.shared import load, move_prize, state
 
 
@@ -20,7 +21,7 @@ def _unknown() -> NotFound:
 def payout_outcome(principal: Principal, payout_id: str, outcome: PayoutOutcome) -> PrizeState:
     """POST /api/events/prizes/payouts/{payoutId} (the wallet): the wallet service confirms (PAID) or fails (FAILED) a
     token payout. Idempotent: a repeat of the recorded outcome returns it; a late PAID after FAILED is recorded (the
-    wallet retried); anything after PAID is refused (409)."""
+    wallet retried); anything after PAID is refused (409). PrizePaid is published when this call made it PAID."""
     ref = rules.parse_payout_id(payout_id)
     if ref is None:
         raise _unknown()
@@ -55,4 +56,6 @@ def payout_outcome(principal: Principal, payout_id: str, outcome: PayoutOutcome)
     if not moved:
         return payout_outcome(principal, payout_id, outcome)
     count("PrizePayoutPaid" if target == PrizeStatus.PAID else "PrizePayoutFailed")
+    if target == PrizeStatus.PAID:  # this call's conditional write made it PAID: published once
+        notices.prize_paid(prize, now, outcome.reference)
     return state(prize, target)

@@ -12,6 +12,7 @@ from arena.domain.distribution import PrizeRecord
 from arena.domain.statuses import DomainEvent, PrizeStatus
 from arena.observability import logger
 from arena.services import ledger
+from arena.services.claims import notices
 from arena.store import user_prizes
 
 # The statuses `settle` marks settled: what they promise is done by it, or (a custom prize waiting for an admin)
@@ -44,6 +45,10 @@ def settle(prize: PrizeRecord) -> bool:
     if status == PrizeStatus.CLAIMED and prize.type == "points" and amount > 0:
         legs = ledger_rules.transfer(held, ledger_rules.user_account(ref.user_id), amount)
         ledger.post(legs, ref.claim_id, "prize_claim", f"prize claimed, rank {prize.prize_rank}")
+        # The points are the user's now: PrizePaid, once (recorded on the prize first; a retry publishes nothing).
+        now = clock.now()
+        if user_prizes.mark_notified(ref, notices.PAID_NOTICE_ATTRIBUTE, now):
+            notices.prize_paid(prize, now, ref.claim_id)
     elif status == PrizeStatus.PAYOUT_REQUESTED and prize.claim_id == ref.claim_id and amount > 0:
         domain_events.publish(
             DomainEvent.PAYOUT_REQUESTED,

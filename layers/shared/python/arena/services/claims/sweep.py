@@ -1,5 +1,6 @@
 """The sweep, every hour and safe at any time: expires the prizes nobody claimed in time (points back to the
-event's pool) and finishes any settlement a crash left half done."""
+event's pool), reminds owners whose claim deadline is within a day (ClaimDeadlineApproaching, once per prize) and
+finishes any settlement a crash left half done."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from arena.domain.distribution import PrizeRecord
 from arena.domain.events import EventStatus
 from arena.domain.statuses import PrizeStatus, RunStatus
 from arena.observability import count, logger
+from arena.services.claims import notices
 from arena.services.claims.settlement import settle
 from arena.services.claims.shared import move_prize
 from arena.store import claims as store
@@ -23,12 +25,13 @@ FINISHED_RUNS = (RunStatus.COMPLETED, RunStatus.ROLLED_BACK)
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:
-    """Expire CLAIMABLE prizes past their deadline (points back to the event's pool), and settle any claim a crash
-    left half done (points not yet moved, payout not yet requested). Idempotent: conditional transitions, ledger
-    postings under fixed keys, payout requests deduplicated by payout id. An event with nothing left to expire or
-    settle is marked and skipped from then on."""
+    """Expire CLAIMABLE prizes past their deadline (points back to the event's pool), remind the owners of those
+    whose deadline is within a day (once per prize), and settle any claim a crash left half done (points not yet
+    moved, payout not yet requested). Idempotent: conditional transitions, ledger postings under fixed keys, payout
+    requests deduplicated by payout id, reminders recorded on the prize before they are published. An event with
+    nothing left to expire or settle is marked and skipped from then on."""
     moment = now or clock.now()
-    done = {"expired": 0, "settled": 0, "events": 0}
+    done = {"expired": 0, "settled": 0, "reminded": 0, "events": 0}
     manual = [e for e in event_store.with_status(EventStatus.COMPLETED) if e.claim.mode == "manual"]
     skipped = store.settled_events([e.id for e in manual]) if manual else set()
     for event in manual:
@@ -45,6 +48,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
                 else:
                     prize = user_prizes.get(prize.ref) or prize
             if prize.status in (PrizeStatus.CLAIMABLE, PrizeStatus.IN_REVIEW):
+                if notices.remind_deadline(prize, moment):
+                    done["reminded"] += 1
                 open_left = True
                 continue
             try:

@@ -1,6 +1,6 @@
 """The activity push: follows the participants stream; per participant, personal milestones once per new
-version; per event, a sample of the batch's trades (anonymised) and volume milestones; one admin message per
-batch."""
+version (pushed on the user's channel, and published once per (event, user, milestone) as MilestoneReached); per
+event, a sample of the batch's trades (anonymised) and volume milestones; one admin message per batch."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from arena.adapters import domain_events
 from arena.config import settings
 from arena.domain import realtime as rt
 from arena.domain.realtime import Milestone
-from arena.observability import logger
+from arena.domain.statuses import DomainEvent
+from arena.observability import count, logger
 from arena.services.realtime.sending import Report, pool, publish
 from arena.store import connections as store
 from arena.store import events as event_store
@@ -57,6 +59,7 @@ class _Applied:
     fresh: int  # records applied for the first time
     activity: rt.Activity | None
     report: Report
+    notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # MilestoneReached to publish
 
 
 def _apply_participant(event_id: str, user_id: str, changes: list[tuple[int, dict | None, dict, str]]) -> _Applied:
@@ -71,9 +74,14 @@ def _apply_participant(event_id: str, user_id: str, changes: list[tuple[int, dic
     before = rt.Progress(int(old.get("trade_count", 0)), bool(old.get("qualified", False))) if old else None
     after = rt.Progress(int(new.get("trade_count", 0)), bool(new.get("qualified")), bool(new.get("disqualified")))
     report = Report()
+    notices: list[tuple[str, dict[str, Any]]] = []
     for milestone in rt.personal_milestones(before, after):
         report.add(publish(rt.user_topic(user_id), "milestone", {"milestone": milestone.value, "event_id": event_id}))
-    return _Applied(event_id, len(fresh), rt.activity(old, new), report)
+        # Qualification can be lost and regained: notified once per (event, user, milestone) all the same.
+        if store.claim_personal_milestone(event_id, user_id, milestone.value, time.time()):
+            detail = {"event_id": event_id, "user_id": user_id, "milestone": milestone.value}
+            notices.append((DomainEvent.MILESTONE_REACHED, detail))
+    return _Applied(event_id, len(fresh), rt.activity(old, new), report, notices)
 
 
 def apply_participant_changes(batch: ActivityBatch) -> tuple[Report, list[str]]:
@@ -82,6 +90,7 @@ def apply_participant_changes(batch: ActivityBatch) -> tuple[Report, list[str]]:
     sequence number of their first record (the batch item failures: Lambda resumes from the lowest one, and the
     version gate makes the changes already applied count nothing the second time)."""
     report, failed = Report(), []
+    notices: list[tuple[str, dict[str, Any]]] = []
 
     def run(item: tuple[tuple[str, str], list]) -> _Applied | str:
         (event_id, user_id), changes = item
@@ -96,12 +105,26 @@ def apply_participant_changes(batch: ActivityBatch) -> tuple[Report, list[str]]:
             failed.append(outcome)
             continue
         report.add(outcome.report)
+        notices += outcome.notices
         batch.applied += outcome.fresh
         if outcome.activity is not None:
             batch.volume[outcome.event_id] = batch.volume.get(outcome.event_id, Decimal(0)) + outcome.activity.volume
             batch.trades.setdefault(outcome.event_id, []).append(outcome.activity)
     batch.failures += len(failed)
+    _publish_milestones(notices)
     return report, failed
+
+
+def _publish_milestones(notices: list[tuple[str, dict[str, Any]]]) -> None:
+    """MilestoneReached for the batch's personal milestones, recorded once each (store.claim_personal_milestone)
+    before this; a failed publish is logged and counted (the record stands, so a retry would not publish it)."""
+    if not notices:
+        return
+    try:
+        domain_events.publish_all(notices)
+    except Exception:
+        count("DomainEventPublishFailed")
+        logger.exception("could not publish personal milestones", extra={"milestones": len(notices)})
 
 
 def flush_activity(batch: ActivityBatch) -> Report:

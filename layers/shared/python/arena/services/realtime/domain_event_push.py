@@ -44,8 +44,16 @@ def push_domain_event(envelope: Mapping[str, Any]) -> Report:
         report.add(publish(rt.user_topic(str(detail["user_id"])), "prize", data))
     if name == DomainEvent.PRIZES_DISTRIBUTED and event_id:
         report.add(_tell_winners(str(event_id)))
-    report.add(publish(rt.ADMIN_TOPIC, "domain_event", data))
+    report.add(publish(rt.ADMIN_TOPIC, "domain_event", _admin_view(name, data)))
     return report
+
+
+def _admin_view(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What admins are shown of a domain event: all of it, except a RanksChanged's moves (up to about 200 KB, more
+    than one WebSocket frame), shown as their number."""
+    if name == DomainEvent.RANKS_CHANGED and isinstance(data.get("moves"), list):
+        return {**data, "moves": len(data["moves"])}
+    return data
 
 
 def _tell_winners(event_id: str) -> Report:

@@ -1,6 +1,7 @@
 """The leaderboard push: follows the snapshot HEAD on the leaderboard table's stream, sends the top rows that
-changed (at most one push per interval per event), then tells connected participants whose rank moved and
-announces participant-count milestones. Idempotent per snapshot generation."""
+changed (at most one push per interval per event), then tells connected participants whose rank moved,
+announces participant-count milestones and publishes the generation's meaningful rank moves on the bus for
+notifications (services/realtime/rank_notices.py). Idempotent per snapshot generation."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from arena.domain import realtime as rt
 from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.realtime import Milestone, Row, Standing
 from arena.models.events import Event
+from arena.services.realtime import rank_notices
 from arena.services.realtime.sending import Report, broadcast, deliver, now_iso, pool, publish
 from arena.store import connections as store
 from arena.store import events as event_store
@@ -35,8 +37,8 @@ def _row(ranked: board.RankedEntry) -> Row:
 def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep) -> Report:
     """Push what changed in an event's top rows since the last push, at most one push per interval (a push
     asked for sooner waits, then reads the snapshot as it is by then: the changes in between coalesce into
-    it); then tell connected participants whose rank moved; then announce participant-count milestones.
-    Idempotent per snapshot generation."""
+    it); then tell connected participants whose rank moved; then announce participant-count milestones; then
+    publish the meaningful rank moves (RanksChanged) on the bus. Idempotent per snapshot generation."""
     topic = rt.leaderboard_topic(event_id)
     state = store.board_state(topic)
     delay = rt.push_delay(state.pushed_at, time.time(), settings().realtime_push_interval_seconds)
@@ -63,6 +65,7 @@ def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep)
     if event is not None:
         report.add(_push_rank_changes(event, index, load, loaded))
         report.add(_participant_milestones(event, state.total, index.total))
+        rank_notices.publish_rank_moves(event, index, load)
     return report
 
 
