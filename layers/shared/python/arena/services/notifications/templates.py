@@ -1,7 +1,7 @@
 """Notification templates: what each type says on each channel, rendered from the Jinja2 files of
 arena/notification_templates/<locale>/.
 
-One file per type (`<type>.jinja`) holds its blocks:
+One file per type (`<type>.jinja`, extending the empty `_base.jinja`) holds its blocks:
 
 - `title`, `body` (plain text): the in-app item, the push notification, the email's subject, and what the other
   channels say when the file has no block of their own;
@@ -29,6 +29,7 @@ moves (a list of RANK_CHANGE data).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,6 +122,7 @@ class Rendered:
     html: str | None = None
 
 
+@functools.cache
 def _shipped(locale: str) -> str:
     """`locale` when templates for it ship, else English."""
     locale = locale.replace("_", "-").lower()
@@ -138,16 +140,30 @@ def _template(environment: Environment, locale: str, name: str) -> Template:
     return environment.get_template(f"{DEFAULT_LOCALE}/{name}")
 
 
+def _blocks(
+    environment: Environment, locale: str, kind: str, names: tuple[str, ...], values: dict[str, Any]
+) -> list[str]:
+    """Blocks of the type's file (one context for all), each from `_defaults.jinja` when the file has none."""
+    rendered = []
+    contexts: dict[str, tuple[Template, Any]] = {}
+    for block in names:
+        template = _template(environment, locale, f"{kind}.jinja")
+        if block not in template.blocks:
+            template = _template(environment, locale, "_defaults.jinja")
+        if template.name not in contexts:
+            context = template.new_context(values)
+            # The file's top-level `set`s (its wording tables) run in its root, which renders nothing (it extends
+            # the empty `_base.jinja`); its blocks see them after it.
+            for _ in template.root_render_func(context):
+                pass
+            contexts[str(template.name)] = (template, context)
+        template, context = contexts[str(template.name)]
+        rendered.append("".join(template.blocks[block](context)).strip())
+    return rendered
+
+
 def _block(environment: Environment, locale: str, kind: str, block: str, values: dict[str, Any]) -> str:
-    """One block of the type's file, or of `_defaults.jinja` when the type's file has none."""
-    template = _template(environment, locale, f"{kind}.jinja")
-    if block not in template.blocks:
-        template = _template(environment, locale, "_defaults.jinja")
-    context = template.new_context(values)
-    # The file's top-level `set`s and imports (its wording tables) run in its root; a block sees them after it.
-    for _ in template.root_render_func(context):
-        pass
-    return "".join(template.blocks[block](context)).strip()
+    return _blocks(environment, locale, kind, (block,), values)[0]
 
 
 def _values(notification: Notification, locale: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +191,7 @@ def render(
     envs = _environments()
     kind = notification.type.value
     values = _values(notification, locale, {"unsubscribe_url": unsubscribe_url})
-    title = _block(envs["text"], locale, kind, "title", values)
-    body = _block(envs["text"], locale, kind, "body", values)
+    title, body = _blocks(envs["text"], locale, kind, ("title", "body"), values)
     values.update(title_text=title, body_text=body)
     if channel is Channel.IN_APP:
         return Rendered(_clip(title, IN_APP_TITLE_LIMIT), _clip(body, IN_APP_BODY_LIMIT))
