@@ -3,10 +3,12 @@
 `stack` (LocalStack: starts and stops it all; `python -m local` runs one) and its parts, by role: the template
 (`template`), the functions (`runtime`, `log_labels`), DynamoDB (`dynamodb_local`), the HTTP API (`gateway`,
 `route_matching`, `apigw`, `http_server`, `helper_routes`, `jwt_issuer`), and the services it starts, which see it
-through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_routes`, `connections_api`),
-AppConfig (`appconfig`, `flag_routes`), the Cognito user pool (`cognito`), event sources (`event_sources`,
-`pollers`), `schedules`, `eventbridge`, `workflows` (also Lambda's Invoke, synchronous and asynchronous). Command-line
-helpers: `demo`, `watch`, `flags`, `send_trades` (with `simulator`, `samples`), `athena` (DuckDB over the archive).
+through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_routes`, `connections_api`), AppConfig
+(`appconfig`, `flag_routes`), the Cognito user pool (`cognito`), the notifications' external channels
+(`notification_channels`: SES and SNS in moto, fake Discord and Telegram APIs of `chat_providers`), event sources
+(`event_sources`, `pollers`), `schedules`, `eventbridge`, `workflows` (also Lambda's Invoke, synchronous and
+asynchronous). Command-line helpers: `demo`, `watch`, `flags`, `send_trades` (with `simulator`, `samples`), `athena`
+(DuckDB over the archive).
 """
 
 import os

@@ -6,7 +6,8 @@
    functions at them (DISCORD_API_BASE, TELEGRAM_API_BASE, TELEGRAM_BOT_TOKEN: the fake bot's);
 2. verifies the email sender (NOTIFICATIONS_EMAIL_SENDER) in moto's SES, creates the iOS and Android SNS platform
    applications in moto (PUSH_IOS_APPLICATION_ARN, PUSH_ANDROID_APPLICATION_ARN), points unsubscribe links at
-   this stack (PUBLIC_BASE_URL) and gives the run a signing secret when the template gave none;
+   this stack (PUBLIC_BASE_URL) and gives the run its own unsubscribe signing secret when the template's
+   NotificationsSigningSecret parameter is empty;
 3. answers helper routes on the HTTP API's port:
    - `GET /local/mail`: every email sent through SES (moto keeps them), newest last: id, from, to, subject,
      date, the List-Unsubscribe headers and the text part; `GET /local/mail/<id>`: that email's HTML as a page;
@@ -78,7 +79,9 @@ class NotificationChannelsService:
         stack.set_function_environ("TELEGRAM_BOT_TOKEN", self.telegram.token)
         base_url = getattr(stack, "base_url", None) or f"http://{host}:{stack.port}"
         stack.set_function_environ("PUBLIC_BASE_URL", base_url)
-        if not os.environ.get("NOTIFICATIONS_SIGNING_SECRET"):  # the template's wins; a run needs one either way
+        # The template's parameter is empty unless a deploy sets it: a run makes its own, shared by the function that
+        # signs (the email dispatcher) and the one that verifies (the unsubscribe route), one process here.
+        if not os.environ.get("NOTIFICATIONS_SIGNING_SECRET"):
             stack.set_function_environ("NOTIFICATIONS_SIGNING_SECRET", secrets.token_urlsafe(32))
         sender = os.environ.get("NOTIFICATIONS_EMAIL_SENDER") or DEFAULT_SENDER
         stack.set_function_environ("NOTIFICATIONS_EMAIL_SENDER", sender)

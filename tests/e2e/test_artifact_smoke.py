@@ -255,6 +255,12 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     # And the API docs page's document is served from the build, without a token
     assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 
+    # And each external notification channel's dispatcher takes its queue's sample message (one no planner recorded:
+    # dropped, as a stray message must be, without a provider call)
+    for channel in ("email", "discord", "telegram", "push"):
+        record = json.loads((ROOT / "events" / "notifications" / f"dispatch_{channel}.json").read_text())["Records"][0]
+        send_trades.send(health["aws"]["queues"][f"{channel.capitalize()}Queue"], json.loads(record["body"]))
+
     # Then every function of the template ran from the artifact, and none raised
     def functions() -> dict[str, dict[str, int]]:
         return _ok(arena.call("GET", "/local/functions"))

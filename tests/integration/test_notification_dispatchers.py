@@ -26,6 +26,7 @@ from arena.domain.notifications import (
     LinkStatus,
     Notification,
     NotificationType,
+    from_wire,
     notification_id,
     to_wire,
 )
@@ -37,6 +38,7 @@ from arena.store.notifications import ChannelLink, DeviceRecord
 
 from local.chat_providers import FakeDiscord, FakeTelegram
 from local.pollers import SqsPoller
+from tests.conftest import sample_event
 
 SECRET = "test-signing-secret"
 SENDER = "notifications@arena.local"
@@ -185,33 +187,25 @@ def test_a_discord_429_delays_the_message_then_it_is_delivered_exactly_once(
 def test_the_same_message_twice_makes_one_provider_call(
     providers: tuple[FakeDiscord, FakeTelegram], load_handler: Callable[..., ModuleType], lambda_context: Any
 ) -> None:
-    """Given a queued Discord notification
-    When the dispatcher gets the same SQS message twice, and another invocation holds the send lease of a second one
+    """Given the sample Discord queue message (events/notifications/dispatch_discord.json), its delivery planned and
+    the user's webhook verified
+    When the dispatcher gets that same SQS message twice, and another invocation holds the send lease of a second one
     Then Discord received the first once (the second delivery finds the record SENT and calls nothing), and the
     leased one is deferred without a provider call."""
     fake, _ = providers
-    link("ann", Channel.DISCORD, fake.create_webhook())
-    note = planned(Channel.DISCORD)
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r-1",
-        "body": to_wire(ChannelMessage(Channel.DISCORD, (note,))),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:discord",
-        "awsRegion": "us-east-1",
-    }
+    event = sample_event("notifications/dispatch_discord.json")
+    [note] = from_wire(event["Records"][0]["body"]).notifications
+    assert store.claim_delivery(note, Channel.DISCORD, DeliveryStatus.QUEUED, NOW)
+    link(note.user_id, Channel.DISCORD, fake.create_webhook())
     dispatch = handler(load_handler, "discord")
     for _ in range(2):
-        assert dispatch({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+        assert dispatch(event, lambda_context) == {"batchItemFailures": []}
     assert len(fake.messages) == 1 and status(note, Channel.DISCORD) is DeliveryStatus.SENT
+    assert "Winter Cup" in fake.messages[0]["content"]
 
-    other = planned(Channel.DISCORD, kind=NotificationType.PRIZE_PAID)
-    assert delivery_leases.take_lease(
-        other.notification_id, Channel.DISCORD, clock.now(), clock.now() + timedelta(minutes=2)
-    )
+    other = planned(Channel.DISCORD, user=note.user_id, kind=NotificationType.PRIZE_PAID)
+    now = clock.now()
+    assert delivery_leases.take_lease(other.notification_id, Channel.DISCORD, now, now + timedelta(minutes=2))
     result = channels.deliver(Channel.DISCORD, other)
     assert isinstance(result, channels.Later) and len(fake.messages) == 1
     assert status(other, Channel.DISCORD) is DeliveryStatus.QUEUED
@@ -320,3 +314,20 @@ def test_push_reaches_every_device_and_a_held_message_waits(providers: tuple[Fak
     [deferred] = channels.dispatch(ChannelMessage(Channel.PUSH, (held,), not_before=clock.now() + timedelta(hours=1)))
     assert isinstance(deferred, channels.Later) and 3_500 < deferred.seconds <= 3_600
     assert status(held, Channel.PUSH) is DeliveryStatus.QUEUED
+
+
+def test_an_error_before_the_provider_answered_frees_the_lease(
+    providers: tuple[FakeDiscord, FakeTelegram], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a queued email while the function cannot reach the user pool (USER_POOL_ID unset)
+    When the dispatcher delivers it
+    Then the error propagates (the queue retries the message), the delivery stays QUEUED and its send lease is free
+    for that retry."""
+    note = planned(Channel.EMAIL)
+    monkeypatch.setenv("USER_POOL_ID", "")
+    factories.reset()
+    with pytest.raises(RuntimeError):
+        channels.deliver(Channel.EMAIL, note)
+    assert status(note, Channel.EMAIL) is DeliveryStatus.QUEUED
+    now = clock.now()
+    assert delivery_leases.take_lease(note.notification_id, Channel.EMAIL, now, now + timedelta(minutes=1))

@@ -135,7 +135,12 @@ def deliver(channel: Channel, notification: Notification, *, receive_count: int 
         if again is None or again.status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
             return Done(None)
         return Later(LEASE.total_seconds(), "another invocation is sending it")
-    outcome, on_broken = _send(channel, notification)
+    try:
+        outcome, on_broken = _send(channel, notification)
+    except Exception:
+        # A bug or an AWS error before any provider answered: free the lease so the queue's retry may send.
+        delivery_leases.release_lease(nid, channel)
+        raise
     return _settle(channel, notification, outcome, on_broken, receive_count)
 
 
