@@ -68,12 +68,17 @@ class EventBridgeRules:
                 self._stop.wait(1)
                 continue
             for message in answer.get("Messages", []):
+                # Lambda's asynchronous invoke does not hand the event out again while the function still runs: the
+                # message stays hidden for the longest invocation (15 minutes), and comes back soon after a failure.
+                receipt = message["ReceiptHandle"]
+                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=900)
                 try:
                     stack.invoke(function_id, json.loads(message["Body"]))
                 except Exception:
                     logger.error("%s raised (delivery will be retried):\n%s", function_id, traceback.format_exc())
+                    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=5)
                     continue
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
 
     def stop(self) -> None:
         self._stop.set()

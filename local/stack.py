@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from local import moto_sqs
 from local import template as tpl
 from local.appconfig import AppConfigService
 from local.cognito import CognitoService
@@ -329,6 +330,7 @@ class LocalStack:
             werkzeug_logger.setLevel(logging.WARNING)
             self._quieted_werkzeug = True
 
+        moto_sqs.install()  # SendMessage in O(1), not O(queue depth) (local/moto_sqs.py)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         _, moto_port = self._moto.get_host_and_port()

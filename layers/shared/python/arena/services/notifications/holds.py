@@ -1,10 +1,11 @@
 """The minute sweep: releases the deliveries quiet hours held whose time came (to their channel's queue), and sends
 the daily digests due this minute (one DIGEST notification of the day's rank changes, planned like any other).
 
-It works through every minute since the last one it finished (the SWEEP / MINUTE mark; at most a day back), so a
-missed or late run catches up. Idempotent: a hold is removed only after its message was queued, a minute is marked
-only after its holds are gone; a run that fails half way releases some holds again, and their dispatchers deliver a
-record once. A digest's notification id is derived from (user, day), so sending one twice records it once.
+It works through every minute since the last one it finished (the SWEEP / MINUTE mark; at most a day back; the
+very first run starts at its own minute), so a missed or late run catches up. Idempotent: a hold is removed only
+after its message was queued, the minutes are marked only after their holds are gone; a run that fails half way
+releases some holds again, and their dispatchers deliver a record once. A digest's notification id is derived from
+(user, day), so sending one twice records it once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from arena.domain.notifications import (
 from arena.services.notifications import planner
 from arena.store import notifications as store
 
-FIRST_RUN_MINUTES = 60  # how far back the very first sweep looks
 MAX_CATCH_UP = timedelta(days=1)
 
 
@@ -44,7 +44,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     now = now or clock.now()
     current = minute_of(now.strftime("%Y-%m-%dT%H:%M"))
     last = store.swept_until()
-    start = minute_of(last) + timedelta(minutes=1) if last else current - timedelta(minutes=FIRST_RUN_MINUTES)
+    start = minute_of(last) + timedelta(minutes=1) if last else current
     start = max(start, current - MAX_CATCH_UP)
     report = SweepReport()
     minute = start
@@ -57,9 +57,10 @@ def sweep(now: datetime | None = None) -> SweepReport:
         for hold in digests:
             report.digests += _send_digest(hold, now, report.planned)
         store.remove_holds(holds)
-        store.set_swept_until(text)
         report.minutes += 1
         minute += timedelta(minutes=1)
+    if report.minutes:
+        store.set_swept_until(hold_minute(current))  # after every minute's holds are gone (a failed run redoes them)
     return report
 
 
