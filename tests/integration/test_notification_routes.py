@@ -521,7 +521,7 @@ def test_an_announcement_shows_its_delivery_counts(api: Api, frozen_clock: Any) 
     assert deliveries["email"] == {"queued": 0, "held": 0, "sent": 1, "failed": 1, "suppressed": 1}
 
 
-def test_an_announcement_to_everyone_is_an_admins(api: Api) -> None:
+def test_a_trader_may_not_announce(api: Api) -> None:
     """Given a user (no role)
     When she previews an announcement
     Then it is a 403 before the body is read."""
