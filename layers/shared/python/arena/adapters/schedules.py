@@ -122,24 +122,26 @@ def get_schedule(event_id: str, kind: str) -> dict[str, Any] | None:
         raise
 
 
-def sync_reminders(event_id: str, start_at: datetime, end_at: datetime, now: datetime) -> None:
-    """The reminders still ahead of `now` set (or moved); those behind it, or no longer sent, removed."""
+def sync_reminders(event_id: str, start_at: datetime, end_at: datetime, now: datetime, *, new: bool = False) -> None:
+    """The reminders still ahead of `now` set (or moved); those behind it, or no longer sent, removed (`new`: an
+    event just created has none to remove)."""
     for reminder, moment in rules.reminder_moments(start_at, end_at, now).items():
         if moment is not None:
             set_reminder(event_id, reminder, moment)
-        else:
+        elif not new:
             remove_schedule(event_id, reminder)
 
 
-def sync_event(event_id: str, start_at: datetime, end_at: datetime, now: datetime) -> None:
+def sync_event(event_id: str, start_at: datetime, end_at: datetime, now: datetime, *, new: bool = False) -> None:
     """Schedules for the transitions and reminders still ahead of `now`; those behind it are removed (the sweep
-    covers the transitions; a reminder whose moment passed is not sent)."""
+    covers the transitions; a reminder whose moment passed is not sent). `new`: an event just created, with no
+    schedule yet to remove."""
     for transition, moment in (("start", start_at), ("end", end_at)):
         if moment > now:
             set_schedule(event_id, transition, moment)  # type: ignore[arg-type]
-        else:
+        elif not new:
             remove_schedule(event_id, transition)
-    sync_reminders(event_id, start_at, end_at, now)
+    sync_reminders(event_id, start_at, end_at, now, new=new)
 
 
 def remove_start(event_id: str) -> None:

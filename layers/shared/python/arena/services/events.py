@@ -45,11 +45,11 @@ def with_current_status(event: Event) -> Event:
     return event.model_copy(update={"status": current_status(event)})
 
 
-def sync_schedules(event: Event) -> None:
-    """Set (or move) the event's start/end schedules. Best effort: the request has already succeeded, and the
-    minute sweep moves the event on time even without its schedules."""
+def sync_schedules(event: Event, *, new: bool = False) -> None:
+    """Set (or move) the event's start/end and reminder schedules. Best effort: the request has already succeeded,
+    and the minute sweep moves the event on time even without its schedules (a reminder lost here is not sent)."""
     try:
-        schedules.sync_event(event.id, event.start_at, event.end_at, clock.now())
+        schedules.sync_event(event.id, event.start_at, event.end_at, clock.now(), new=new)
     except Exception:
         count("ScheduleSyncFailed")
         logger.exception(
@@ -129,7 +129,7 @@ def create_event(principal: Principal, request: EventCreate) -> Event:
         **{**request.model_dump(exclude={"managers"}), "managers": managers},
     )
     event_store.put_new(event)
-    sync_schedules(event)
+    sync_schedules(event, new=True)
     # Created UPCOMING, the event is visible to traders from now on (there is no draft step).
     publish_after_write(DomainEvent.EVENT_PUBLISHED, {"event_id": event.id}, event.id)
     return with_current_status(event)
