@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from arena.domain.notifications import Channel, Notification, NotificationType
+from arena.domain.rank_watch import Change
 from arena.services.notifications.templates import discord_escape, render
 
 from local.chat_providers import telegram_html_error
@@ -158,3 +159,24 @@ def test_email_needs_its_unsubscribe_link_and_missing_data_renders_empty() -> No
     empty = Notification("01J", "u", NotificationType.RANK_CHANGE, "s", datetime(2026, 12, 1, tzinfo=UTC))
     for channel in Channel:
         assert render(empty, channel, unsubscribe_url=UNSUBSCRIBE).title
+
+
+@pytest.mark.parametrize("change", list(Change))
+def test_every_rank_move_the_watcher_reports_has_its_own_wording(change: Change) -> None:
+    """Given a rank change notification for each kind of move the rank watcher publishes
+    When it is rendered for the inbox
+    Then its title names that move, not the generic "Your rank changed" a misspelt move falls back to."""
+    # Given a rank change whose move is one the watcher reports
+    note = Notification(
+        notification_id="01KDVDNA000B2YHB0D0B37T38J",
+        user_id="u1",
+        type=NotificationType.RANK_CHANGE,
+        source="s1",
+        created_at=datetime(2026, 11, 30, tzinfo=UTC),
+        event_id="e1",
+        data={"event_name": "Winter Cup", "move": change.value, "rank": 3, "previous_rank": 12},
+    )
+    # When it is rendered for the inbox
+    rendered = render(note, Channel.IN_APP)
+    # Then the title is the move's own wording
+    assert not rendered.title.startswith("Your rank changed")

@@ -20,7 +20,7 @@ English, the one shipped.
 
 What `data` holds per type (the planner fills it; decimal strings and ISO times, missing keys render empty):
 EVENT_REMINDER event_name, reminder (start_24h|start_1h|end_1h|started|ended), starts_at, ends_at;
-RANK_CHANGE event_name, move (entered_prize_zone|left_prize_zone|entered_top10|left_top10|passed_rival), rank,
+RANK_CHANGE event_name, move (entered_prize_zone|left_prize_zone|entered_top_10|left_top_10|passed_rival), rank,
 previous_rank; PRIZE_WON event_name, rank, amount, token; PRIZE_CLAIMABLE and CLAIM_DEADLINE event_name, amount,
 token, claim_deadline; PRIZE_PAID event_name, amount, token; NEW_EVENT event_name, starts_at, ends_at; MILESTONE
 event_name, milestone (first_trade|qualified|prize_zone); ANNOUNCEMENT title, body, event_name; DIGEST date,
