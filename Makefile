@@ -12,7 +12,7 @@ ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/')
 ARTIFACT_DIR := .aws-sam/$(ARCH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup tools artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
+.PHONY: help setup tools load stress soak artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
@@ -20,6 +20,8 @@ help:
 	@echo "               build the artifact and import every handler from it, run every test (every core), then the"
 	@echo "               OpenAPI contract fuzz"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
+	@echo "make load      Locust against the local stack over loopback (4 min; figures in bench/LOAD.md); make stress: the"
+	@echo "               feed ramps to the knee; make soak: DURATION=1800 s at a moderate rate (memory, lost trades)"
 	@echo "make fuzz      the OpenAPI contract fuzz with a bigger budget (EXAMPLES=200 per operation and role)"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
 	@echo "make artifact  sam build for this machine, then import every handler from the build output as Lambda would"
@@ -43,6 +45,25 @@ $(TOOLS)/.installed: requirements-tools.txt
 
 setup: $(VENV)/.installed
 tools: $(TOOLS)/.installed
+
+# The load tool's own venv: Locust brings gevent, which the product's venv does not need.
+LOAD_VENV := .venv-load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(LOAD_VENV)/bin/pip install $(PIP_QUIET) -r requirements-load.txt
+	@touch $@
+
+# Each starts its own local stack on free loopback ports and stops it; not part of `make test`. DURATION in seconds.
+load: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode load $(if $(DURATION),--duration $(DURATION))
+
+stress: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode stress $(if $(STEPS),--steps $(STEPS))
+
+soak: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode soak --duration $(or $(DURATION),1800)
 
 artifact: setup tools
 	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT_DIR) --cache-dir .aws-sam/cache-$(ARCH) \
@@ -113,4 +134,4 @@ deploy: build
 	$(TOOLS)/bin/sam deploy --config-env $(STAGE)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(LOAD_VENV) .aws-sam .local
