@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import distribution
 
         return distribution.main(argv[1:])
-    if argv[:1] == ["load"]:  # `python -m bench load --mode load|stress|soak`: Locust on the local stack (bench/load.py)
+    if argv[:1] == ["load"]:  # `python -m bench load --mode load|stress|soak`: Locust on a local stack (bench/load.py)
         from bench import load
 
         return load.main(argv[1:])

@@ -9,7 +9,8 @@ it needs comes from the JSON file named by LOAD_CONFIG, which bench/load.py writ
   retried with the same trade ids (the feed is at-least-once, ingest exactly-once) and the truth (volume per
   trader of every acknowledged batch) kept for the final check.
 * `TraderUser` - a trader (its token made by bench/load.py): joins on start, then polls the leaderboard's first
-  page with `If-None-Match` (304 is a cache hit), its rank (`/leaderboard/me?around=2`) and its totals (`/participants/me`).
+  page with `If-None-Match` (304 is a cache hit), its rank (`/leaderboard/me?around=2`) and its totals
+  (`/participants/me`).
 * `ClaimerUser` - a winner of the completed claims event: claims its prize once, then reads its prizes and history.
 * `WebSocketUser` - a client of the WebSocket API subscribed to the event's leaderboard and its own user topic; the
   leaderboard pushes carry the probe's score, so each client's trade-to-client latency is measured.
@@ -169,11 +170,18 @@ class TraderUser(FastHttpUser):
     def on_start(self) -> None:
         self.user_id, token = CONFIG["traders"][next(_trader_ids) % len(CONFIG["traders"])]
         self.etag: str | None = None
+        self.joined = False
         self.headers = {"authorization": f"Bearer {token}"}
+        self.join()
+
+    def join(self) -> None:
+        """201 joined, 200 already joined (a retry after an answer lost to a timeout); until then no "me" reads,
+        which would rightly answer 404 to a non-participant."""
         with self.client.post(
             f"/api/events/{EVENT}/join", headers=self.headers, name="POST /join", catch_response=True
         ) as answer:
             if answer.status_code in (200, 201):
+                self.joined = True
                 JOINED.append(self.user_id)
             else:
                 answer.failure(f"status {answer.status_code}")
@@ -192,6 +200,9 @@ class TraderUser(FastHttpUser):
 
     @task(3)
     def my_rank(self) -> None:
+        if not self.joined:
+            self.join()
+            return
         with self.client.get(
             f"/api/events/{EVENT}/leaderboard/me?around=2",
             headers=self.headers,
@@ -202,6 +213,9 @@ class TraderUser(FastHttpUser):
 
     @task(1)
     def my_totals(self) -> None:
+        if not self.joined:
+            self.join()
+            return
         with self.client.get(
             f"/api/events/{EVENT}/participants/me",
             headers=self.headers,
