@@ -306,6 +306,31 @@ def claims_event(http: Http, admin: str, feed: str, winners: int) -> list[list[s
 # ---------------------------------------------------------------------------------------------- after the run
 
 
+def resend(http: Http, feed: str, extra: dict[str, Any]) -> dict[str, int]:
+    """Send again every batch the run left unacknowledged (same trade ids: ingest counts each trade once), then add
+    them to the truth: afterwards the board must equal it exactly. Counts what came back accepted or duplicate."""
+    counts = {"batches": 0, "accepted": 0, "duplicates": 0}
+    truth = {user: Decimal(volume) for user, volume in extra["truth"].items()}
+    probe_total = Decimal(extra["probe_total"])
+    for batch in extra.get("pending", []):
+        for attempt in range(5):
+            status, answer = http.call("POST", "/api/trades", feed, json.loads(batch["body"]))
+            if status == 200:
+                break
+            if attempt == 4:
+                raise RuntimeError(f"a pending batch was refused 5 times: {status} {answer}")
+            time.sleep(2)
+        counts["batches"] += 1
+        counts["accepted"] += int(answer.get("accepted", 0))
+        counts["duplicates"] += int(answer.get("duplicates", 0))
+        for user, volume in batch["volumes"].items():
+            truth[user] = truth.get(user, Decimal(0)) + Decimal(volume)
+        probe_total += Decimal(extra["probe_volume"])
+    extra["truth"] = {user: str(volume) for user, volume in truth.items()}
+    extra["probe_total"] = str(probe_total)
+    return counts
+
+
 def drain(http: Http, token: str, event: str, probe_total: Decimal, seconds: float) -> float | None:
     """Seconds until the board's top shows the probe's final score (the snapshot caught up), None if it did not."""
     started = time.monotonic()
@@ -675,6 +700,14 @@ def soak_section(result: dict[str, Any]) -> list[str]:
 def health_section(result: dict[str, Any]) -> list[str]:
     truth = result["truth"]
     lines = ["### Correctness and the stack's own counts", ""]
+    resent = result.get("resent") or {}
+    if resent.get("batches"):
+        lines.append(
+            f"Batches unacknowledged when the run stopped (cut off by the stop or given up): {resent['batches']}, sent "
+            f"again with the same trade ids: {resent['duplicates']} trades came back as duplicates (the first send "
+            f"had been ingested), {resent['accepted']} accepted."
+        )
+        lines.append("")
     if truth is None:
         lines.append("Final board: not checked (the snapshot did not catch up).")
     else:
@@ -796,7 +829,8 @@ def run(options: Options) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 stop_process(locust)  # type: ignore[arg-type]
         extra = json.loads(extra_path.read_text())
-        log(f"{mode}: Locust done; waiting for the snapshot to catch up")
+        resent = resend(http, feed, extra)
+        log(f"{mode}: Locust done; {resent['batches']} unacknowledged batches sent again; waiting for the snapshot")
         watcher = http.token("load-checker", ["user"])
         drained = drain(http, watcher, event, Decimal(extra["probe_total"]), 300)
         drain_text = (
@@ -830,6 +864,7 @@ def run(options: Options) -> dict[str, Any]:
         "samples": samples,
         "cpu": cpu,
         "drain_text": drain_text,
+        "resent": resent,
         "truth": truth,
         "functions": functions,
         "pollers": health.get("event_sources", {}),

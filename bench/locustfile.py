@@ -16,7 +16,9 @@ it needs comes from the JSON file named by LOAD_CONFIG, which bench/load.py writ
   leaderboard pushes carry the probe's score, so each client's trade-to-client latency is measured.
 * `LagUser` - polls the top of the board four times a second: the snapshot's lag behind ingest.
 
-At the end it writes LOAD_EXTRA (JSON): 304 counts per route, the probe lags, the truth, stress's steps.
+At the end it writes LOAD_EXTRA (JSON): 304 counts per route, the probe lags, the truth, stress's steps, and the
+batches still unacknowledged when the run stopped (a request cut off by the stop, or given up): bench/load.py sends
+those again, as a feed does after a restart, before it checks the board.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ LAGS: list[tuple[float, float]] = []  # (acknowledged at, seconds until the boar
 PUSH_LAGS: list[tuple[float, float]] = []  # (acknowledged at, seconds until a WebSocket client got it)
 CONDITIONAL = defaultdict(Counter)  # route -> {"200": n, "304": n}
 WS_MESSAGES = Counter()
+PENDING: dict[str, dict[str, Any]] = {}  # batches sent but not acknowledged yet (or given up): bench/load.py resends
 STEPS: list[dict[str, Any]] = []
 STOP_REASON: list[str] = []
 _lock = threading.Lock()
@@ -125,6 +128,8 @@ class FeedUser(FastHttpUser):
             volumes[user] += quantity * price
         trades.append(self._trade(size, PROBE, PROBE_QUANTITY, PROBE_PRICE, now))
         body = json.dumps({"trades": trades})
+        key = trades[0]["trade_id"]
+        PENDING[key] = {"body": body, "volumes": {user: str(volume) for user, volume in volumes.items()}}
         for _attempt in range(5):  # the same trade ids each time: a retry after a lost answer counts once
             with self.client.post(
                 "/api/trades", data=body, headers=self.headers, name="POST /api/trades", catch_response=True
@@ -140,6 +145,7 @@ class FeedUser(FastHttpUser):
                             TRUTH[user] += volume
                         PROBE_TOTAL[0] += PROBE_QUANTITY * PROBE_PRICE
                         PROBES.append((time.time(), PROBE_TOTAL[0]))
+                        PENDING.pop(key, None)
                     if result.get("ignored") or result.get("rejected"):
                         answer.failure(f"ignored {result.get('ignored')}, rejected {result.get('rejected')}")
                     return
@@ -433,6 +439,8 @@ def _on_quit(environment: Any, **_: Any) -> None:
         "truth": {user: str(volume) for user, volume in TRUTH.items()},
         "probe_user": PROBE,
         "probe_total": str(PROBE_TOTAL[0]),
+        "probe_volume": str(PROBE_QUANTITY * PROBE_PRICE),
+        "pending": list(PENDING.values()),
         "probes": len(PROBES),
         "lags": LAGS,
         "unseen_probe_age": current_lag(time.time()),
