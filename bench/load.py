@@ -64,6 +64,7 @@ class Options:
     steps: list[float] = field(default_factory=list)
     step_seconds: int = 40
     lag_limit: float = 5.0
+    warmup: int = 30  # stress: seconds at the first step's rate before the steps count (users spawn and join)
     spawn_rate: float = 20.0
     trader_wait: tuple[float, float] = (10.0, 20.0)
     feeders: int = 4
@@ -649,7 +650,8 @@ def stress_section(result: dict[str, Any]) -> list[str]:
     return [
         "### Ramp (stress)",
         "",
-        f"Steps of {result['options'].step_seconds} s; the run stops at the first step with a failed request or a "
+        f"After {result['options'].warmup} s of warm-up at the first step's rate (the crowd spawns and joins), steps "
+        f"of {result['options'].step_seconds} s; the run stops at the first step with a failed request or a "
         f"lag over {result['options'].lag_limit:g} s. Stopped: {'; '.join(knee) or '?'}.",
         "",
         table(
@@ -769,7 +771,9 @@ def run(options: Options) -> dict[str, Any]:
         log(f"{mode}: stack up at {http.base}; setting up the claims event ({options.claimers} winners)")
         claimers = claims_event(http, admin, feed, options.claimers)
         now = datetime.now(UTC)
-        run_seconds = options.duration if not options.steps else options.step_seconds * len(options.steps) + 15
+        run_seconds = options.duration
+        if options.steps:
+            run_seconds = options.warmup + options.step_seconds * len(options.steps) + 15
         event = create_event(http, admin, f"Load {mode}", now - timedelta(seconds=5), now + timedelta(hours=3))
         probe = http.token(PROBE_USER, ["user"])
         http.ok("POST", f"/api/events/{event}/join", probe)
@@ -793,6 +797,7 @@ def run(options: Options) -> dict[str, Any]:
             "steps": options.steps,
             "step_seconds": options.step_seconds,
             "lag_limit": options.lag_limit,
+            "warmup": options.warmup if options.steps else 0,
             "trader_wait": list(options.trader_wait),
         }
         config_path, extra_path = OUT / f"config-{tag}.json", OUT / f"extra-{tag}.json"
@@ -922,7 +927,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--websockets", type=int)
     parser.add_argument("--claimers", type=int, default=50)
     parser.add_argument("--rate", type=float, help="trades a second the feed offers (load 200, soak 100)")
-    parser.add_argument("--steps", help="stress: comma-separated trades/s (default 25,50,100,200,400,800,1600)")
+    parser.add_argument("--steps", help="stress: comma-separated trades/s (default 5,10,20,40,80,160,320,640)")
     parser.add_argument("--step-seconds", type=int, default=40)
     parser.add_argument("--lag-limit", type=float, default=5.0)
     parser.add_argument("--output", type=Path, default=REPORT)
@@ -946,7 +951,7 @@ def parse(argv: list[str]) -> Options:
         output=args.output,
     )
     if args.mode == "stress":
-        options.steps = [float(s) for s in (args.steps or "25,50,100,200,400,800,1600").split(",") if s.strip()]
+        options.steps = [float(s) for s in (args.steps or "5,10,20,40,80,160,320,640").split(",") if s.strip()]
     return options
 
 

@@ -75,7 +75,8 @@ def offered_rate(elapsed: float) -> float:
     steps = CONFIG.get("steps")
     if not steps:
         return float(CONFIG["rate"])
-    index = min(int(elapsed // CONFIG["step_seconds"]), len(steps) - 1)
+    elapsed -= CONFIG["warmup"]  # the first step's rate while the crowd spawns and joins
+    index = min(max(0, int(elapsed // CONFIG["step_seconds"])), len(steps) - 1)
     return float(steps[index])
 
 
@@ -384,7 +385,7 @@ def _stress_watch(environment: Any) -> None:
     or a lag over the limit (the knee)."""
     steps, seconds = CONFIG["steps"], CONFIG["step_seconds"]
     for index, rate in enumerate(steps):
-        started = STARTED + index * seconds
+        started = STARTED + CONFIG["warmup"] + index * seconds
         gevent.sleep(max(0.0, started + seconds - time.time()))
         stats = environment.stats
         failures = sum(entry.num_failures for entry in stats.entries.values() if not entry.name.startswith("setup"))
