@@ -129,8 +129,8 @@ class FeedUser(FastHttpUser):
             volumes[user] += quantity * price
         trades.append(self._trade(size, PROBE, PROBE_QUANTITY, PROBE_PRICE, now))
         body = json.dumps({"trades": trades})
-        key = trades[0]["trade_id"]
-        PENDING[key] = {"body": body, "volumes": {user: str(volume) for user, volume in volumes.items()}}
+        batch = trades[0]["trade_id"]
+        PENDING[batch] = {"body": body, "volumes": {user: str(volume) for user, volume in volumes.items()}}
         for _attempt in range(5):  # the same trade ids each time: a retry after a lost answer counts once
             with self.client.post(
                 "/api/trades", data=body, headers=self.headers, name="POST /api/trades", catch_response=True
@@ -146,7 +146,7 @@ class FeedUser(FastHttpUser):
                             TRUTH[user] += volume
                         PROBE_TOTAL[0] += PROBE_QUANTITY * PROBE_PRICE
                         PROBES.append((time.time(), PROBE_TOTAL[0]))
-                        PENDING.pop(key, None)
+                        PENDING.pop(batch, None)
                     if result.get("ignored") or result.get("rejected"):
                         answer.failure(f"ignored {result.get('ignored')}, rejected {result.get('rejected')}")
                     return
