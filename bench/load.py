@@ -13,7 +13,7 @@ bench/LOAD.md. Loopback only; every loop is bounded in count and time.
 * stress: 100 traders and 20 WebSocket clients while the feed ramps through `--steps` (trades/s) of
   `--step-seconds` each until the first failed request or a leaderboard lag over `--lag-limit` (5 s): the knee,
   and which process saturates first.
-* soak: `--duration` (1,800 s) at 50 trades/s, 200 traders, 20 WebSocket clients: memory of each process over
+* soak: `--duration` (1,800 s) at 20 trades/s, 100 traders, 20 WebSocket clients: memory of each process over
   time, no failed batch, no lost trade.
 * `--name` writes another section than the mode's (e.g. a lighter load beside the default one).
 """
@@ -935,7 +935,7 @@ def parse(argv: list[str]) -> Options:
     defaults = {
         "load": {"duration": 240, "traders": 1000, "websockets": 100, "rate": 100.0, "sample_seconds": 2.0},
         "stress": {"duration": 0, "traders": 100, "websockets": 20, "rate": 0.0, "sample_seconds": 2.0},
-        "soak": {"duration": 1800, "traders": 200, "websockets": 20, "rate": 50.0, "sample_seconds": 10.0},
+        "soak": {"duration": 1800, "traders": 100, "websockets": 20, "rate": 20.0, "sample_seconds": 10.0},
     }[args.mode]
     options = Options(
         mode=args.mode,
