@@ -281,6 +281,7 @@ class WebSocketUser(User):
             self.socket = websocket.create_connection(f"{CONFIG['ws_url']}/?token={token}", timeout=30)
             for topic in (f"leaderboard:{EVENT}", f"event:{EVENT}"):
                 self.socket.send(json.dumps({"action": "subscribe", "topic": topic}))
+            self.socket.settimeout(None)  # the connect's 30 s bound is not a bound on the quiet between pushes
         except Exception as error:  # a refused connection is a failed request of the run, not a crash
             _fire("WS", "connect", (time.perf_counter() - started) * 1000, error)
             raise StopUser() from error
