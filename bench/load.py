@@ -129,6 +129,19 @@ def _proc_stat(pid: int) -> tuple[int, int] | None:
     return int(fields[11]) + int(fields[12]), resident
 
 
+MACHINE = "machine (all processes)"
+
+
+def _machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of all cores since boot, from /proc/stat."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def children(pid: int) -> list[int]:
     """The direct children of `pid` (DynamoDB Local's Java process is the stack's)."""
     found = []
@@ -166,9 +179,16 @@ class Sampler:
 
     def _run(self) -> None:
         last: dict[str, tuple[float, int]] = {}
+        machine_before = _machine_ticks()
         while not self._stop.is_set():
             now = time.time()
             sample: dict[str, Any] = {"t": now}
+            machine = _machine_ticks()
+            if machine and machine_before and machine[1] > machine_before[1]:
+                # every process on the machine (other work shares the 2 cores): busy share of all cores, in % of one
+                busy = (machine[0] - machine_before[0]) / (machine[1] - machine_before[1])
+                sample[MACHINE] = {"cpu": 100.0 * busy * (os.cpu_count() or 1), "rss": 0}
+            machine_before = machine
             for name, pid in list(self.processes.items()):
                 stat = _proc_stat(pid)
                 if stat is None:
@@ -181,7 +201,7 @@ class Sampler:
                         "rss": resident,
                     }
                 last[name] = (now, ticks)
-            if len(sample) > 1:
+            if any(name != MACHINE for name in sample if name != "t"):
                 self.samples.append(sample)
             self._stop.wait(self.every)
 
@@ -624,7 +644,8 @@ def render(options: Options, result: dict[str, Any]) -> str:
 
 def process_table(cpu: dict[str, dict[str, float]]) -> str:
     rows = [
-        [name, f"{v['cpu_mean']:.0f}%", f"{v['cpu_max']:.0f}%", f"{v['rss_max_mib']:,.0f}"] for name, v in cpu.items()
+        [name, f"{v['cpu_mean']:.0f}%", f"{v['cpu_max']:.0f}%", f"{v['rss_max_mib']:,.0f}" if v["rss_max_mib"] else "-"]
+        for name, v in cpu.items()
     ]
     return "CPU in % of one core (2 cores = 200%), from /proc:\n\n" + table(
         ["process", "CPU mean", "CPU peak", "memory peak MiB"], rows
@@ -643,7 +664,10 @@ def stress_section(result: dict[str, Any]) -> list[str]:
                 str(step["failures"]),
                 _s(step["lag_p95"]),
                 _s(step["lag_max"]),
-                *(f"{cpu.get(name, {}).get('cpu_mean', 0):.0f}%" for name in ("stack", "dynamodb-local", "locust")),
+                *(
+                    f"{cpu.get(name, {}).get('cpu_mean', 0):.0f}%"
+                    for name in ("stack", "dynamodb-local", "locust", MACHINE)
+                ),
             ]
         )
     knee = result["extra"]["stop_reason"]
@@ -664,6 +688,7 @@ def stress_section(result: dict[str, Any]) -> list[str]:
                 "stack CPU",
                 "DynamoDB Local CPU",
                 "Locust CPU",
+                "whole machine CPU",
             ],
             rows,
         ),
