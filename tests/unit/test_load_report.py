@@ -67,7 +67,7 @@ def test_route_table_judges_the_targets_per_route(tmp_path: Path) -> None:
     lines = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()[2:]}
     assert "met (p95 120 ms); cache: met (95.0%)" in lines["GET /leaderboard"]
     assert "| 16.7 |" in lines["GET /leaderboard"]  # 1,000 requests in 60 s
-    assert "NOT met (p95 260 ms); cache: no ETag on this route (0.0%)" in lines["GET /leaderboard/me"]
+    assert "NOT met (p95 260 ms); cache: NOT met, no ETag on this route" in lines["GET /leaderboard/me"]
     assert "| 1.00% |" in lines["GET /leaderboard/me"]  # 3 failures of 300
     assert lines["POST /api/trades"].endswith("met (p95 180 ms) |")
     assert lines["WSPUSH leaderboard push delay"].endswith("| - |")
