@@ -680,7 +680,8 @@ def stress_section(result: dict[str, Any]) -> list[str]:
         "",
         f"After {result['options'].warmup} s of warm-up at the first step's rate (the crowd spawns and joins), steps "
         f"of {result['options'].step_seconds} s; the run stops at the first step with a failed request or a "
-        f"lag over {result['options'].lag_limit:g} s. Stopped: {'; '.join(knee) or '?'}.",
+        f"sustained lag over {result['options'].lag_limit:g} s (the step's p95, or the backlog at its end; one "
+        f"slow poll alone does not stop it). Stopped: {'; '.join(knee) or '?'}.",
         "",
         table(
             [
