@@ -9,7 +9,7 @@ from what the feed sent, reads the stack's own counts (invocations and errors pe
 pollers' batches, the dead-letter queues' depths, the leaderboard cache's hit metrics) and writes its section of
 bench/LOAD.md. Loopback only; every loop is bounded in count and time.
 
-* load: `--duration` (240 s), `--traders` (1,000), `--websockets` (100), `--rate` trades/s (100).
+* load: `--duration` (180 s), `--traders` (1,000), `--websockets` (100), `--rate` trades/s (100).
 * stress: 100 traders and 20 WebSocket clients while the feed ramps through `--steps` (trades/s) of
   `--step-seconds` each until the first failed request or a leaderboard lag over `--lag-limit` (5 s): the knee,
   and which process saturates first.
@@ -57,7 +57,7 @@ ETAG_ROUTES = ("GET /leaderboard",)  # the routes that answer an ETag (and 304 t
 class Options:
     mode: str = "load"
     name: str = ""  # the section of bench/LOAD.md (default: the mode), so one mode can be reported at two loads
-    duration: int = 240
+    duration: int = 180
     traders: int = 1000
     websockets: int = 100
     claimers: int = 50
@@ -963,7 +963,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--output", type=Path, default=REPORT)
     args = parser.parse_args(argv)
     defaults = {
-        "load": {"duration": 240, "traders": 1000, "websockets": 100, "rate": 100.0, "sample_seconds": 2.0},
+        "load": {"duration": 180, "traders": 1000, "websockets": 100, "rate": 100.0, "sample_seconds": 2.0},
         "stress": {"duration": 0, "traders": 100, "websockets": 20, "rate": 0.0, "sample_seconds": 2.0},
         "soak": {"duration": 1800, "traders": 100, "websockets": 20, "rate": 20.0, "sample_seconds": 10.0},
     }[args.mode]
