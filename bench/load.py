@@ -952,7 +952,7 @@ def parse(argv: list[str]) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench load", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--mode", choices=("load", "stress", "soak"), default="load")
     parser.add_argument("--name", default="", help="the section of bench/LOAD.md (default: the mode)")
-    parser.add_argument("--duration", type=int, help="seconds of traffic (load 240, soak 1800)")
+    parser.add_argument("--duration", type=int, help="seconds of traffic (load 180, soak 1800)")
     parser.add_argument("--traders", type=int)
     parser.add_argument("--websockets", type=int)
     parser.add_argument("--claimers", type=int, default=50)
