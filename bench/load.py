@@ -912,22 +912,30 @@ def run(options: Options) -> dict[str, Any]:
 
 
 def saturation_verdict(result: dict[str, Any]) -> str:
-    """Which process ran hottest in the last step measured (the knee), by mean CPU."""
+    """Which ran out first in the last step measured (the knee): one of our processes (a core's worth: the stack's
+    Python is one GIL), or the machine's cores as a whole (other work shares them)."""
     steps = result["extra"]["steps"]
     if not steps:
         return ""
     last = steps[-1]
     cpu = cpu_summary(result["samples"], last["start"], last["end"])
-    if not cpu:
+    ranked = sorted(((n, v) for n, v in cpu.items() if n != MACHINE), key=lambda item: -item[1]["cpu_mean"])
+    if not ranked:
         return ""
-    ranked = sorted(cpu.items(), key=lambda item: -item[1]["cpu_mean"])
-    return (
-        "At the last step: "
-        + ", ".join(
-            f"{name} {values['cpu_mean']:.0f}% of a core (peak {values['cpu_max']:.0f}%)" for name, values in ranked
-        )
-        + "."
+    text = "At the last step: " + ", ".join(
+        f"{name} {values['cpu_mean']:.0f}% of a core (peak {values['cpu_max']:.0f}%)" for name, values in ranked
     )
+    whole = cpu.get(MACHINE, {}).get("cpu_mean")
+    if whole is None:
+        return text + "."
+    ours = sum(values["cpu_mean"] for _, values in ranked)
+    cores = 100.0 * (os.cpu_count() or 1)
+    text += f"; the whole machine {whole:.0f}% of {cores:.0f}% (ours {ours:.0f}%, other work {whole - ours:.0f}%)."
+    if ranked[0][1]["cpu_mean"] >= 90:
+        return text + f" First to saturate: {ranked[0][0]}, a whole core (the stack's Python is one GIL)."
+    if whole >= 0.9 * cores:
+        return text + " First to saturate: the machine's cores, shared with other work; none of ours had a core."
+    return text + " Neither a process of ours nor the machine was CPU-bound: the wait is elsewhere."
 
 
 def log(message: str) -> None:
