@@ -116,3 +116,20 @@ def test_process_samples_are_summarised_and_memory_growth_shows_as_a_slope() -> 
     assert round(growing["slope_mib_per_hour"]) == 360 and (growing["start"], growing["end"]) == (100.0, 159.0)
     assert flat["slope_mib_per_hour"] == 0.0
     assert load.percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.0 and load.percentile([], 95) is None
+
+
+def test_stress_verdict_names_what_saturated_first() -> None:
+    """Given the last step's samples: once with the whole machine busy and our processes under a core, once with
+    the stack at a full core
+    When the verdict is written
+    Then it names the shared machine in the first case and the stack in the second."""
+
+    def result(stack_cpu: float) -> dict:
+        samples = [
+            {"t": 10.0 + n, "stack": {"cpu": stack_cpu, "rss": 1}, load.MACHINE: {"cpu": 200.0, "rss": 0}}
+            for n in range(5)
+        ]
+        return {"extra": {"steps": [{"start": 10.0, "end": 20.0}]}, "samples": samples}
+
+    assert "First to saturate: the machine's cores" in load.saturation_verdict(result(50.0))
+    assert "First to saturate: stack, a whole core" in load.saturation_verdict(result(98.0))
