@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 # The web console (web/): npm's lockfile pins it; `make web` rebuilds web/dist only when a source changed.
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/build.mjs
 
-.PHONY: help setup tools web web-test chromium deploy-web artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
+.PHONY: help setup tools load stress soak web web-test chromium deploy-web artifact typecheck run test unit integration e2e lint format validate openapi openapi-check fuzz bench build deploy clean
 
 help:
 	@echo "make run       start the local stack (every route of template.yaml) with a live demo event on :$(PORT)"
@@ -23,6 +23,8 @@ help:
 	@echo "               build the artifact and import every handler from it, run every test (every core), then the"
 	@echo "               OpenAPI contract fuzz"
 	@echo "make bench     benchmarks that print figures (results in bench/RESULTS.md)"
+	@echo "make load      Locust against the local stack over loopback (4 min; figures in bench/LOAD.md); make stress: the"
+	@echo "               feed ramps to the knee; make soak: DURATION=1800 s at a moderate rate (memory, lost trades)"
 	@echo "make fuzz      the OpenAPI contract fuzz with a bigger budget (EXAMPLES=200 per operation and role)"
 	@echo "make web       build the web console (web/dist; npm ci the first time); make run serves it at /"
 	@echo "make openapi   regenerate docs/openapi.json from the handlers"
@@ -65,6 +67,25 @@ web-test: web/node_modules/.installed
 # The browser tests drive Debian's Chromium (never a browser Playwright would download).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The load tool's own venv: Locust brings gevent, which the product's venv does not need.
+LOAD_VENV := .venv-load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(LOAD_VENV)/bin/pip install $(PIP_QUIET) -r requirements-load.txt
+	@touch $@
+
+# Each starts its own local stack on free loopback ports and stops it; not part of `make test`. DURATION in seconds.
+load: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode load $(if $(DURATION),--duration $(DURATION))
+
+stress: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode stress $(if $(STEPS),--steps $(STEPS))
+
+soak: setup $(LOAD_VENV)/.installed
+	$(BIN)/python -m bench load --mode soak --duration $(or $(DURATION),1800)
 
 artifact: setup tools
 	$(TOOLS)/bin/sam build --template-file template.yaml --build-dir $(ARTIFACT_DIR) --cache-dir .aws-sam/cache-$(ARCH) \
@@ -140,4 +161,4 @@ deploy-web: setup web
 	$(BIN)/python tools/web_deploy.py --stack arena-$(STAGE) --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(LOAD_VENV) .aws-sam .local

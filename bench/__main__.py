@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import distribution
 
         return distribution.main(argv[1:])
+    if argv[:1] == ["load"]:  # `python -m bench load --mode load|stress|soak`: Locust on a local stack (bench/load.py)
+        from bench import load
+
+        return load.main(argv[1:])
     if argv[:1] == ["fanout"]:  # `python -m bench fanout [...]`: the real-time fan-out alone (bench/fanout.py)
         from bench import fanout
 

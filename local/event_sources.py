@@ -88,6 +88,10 @@ class EventSourcePollers:
             self.pollers.append(poller)
             logger.info("polling %s", poller.name)
 
+    def health(self) -> dict[str, Any]:
+        """Each poller's counts (`Poller.stats`), for /local/health: a load or soak run checks no batch failed."""
+        return {"event_sources": {poller.name: dict(poller.stats) for poller in self.pollers}}
+
     def stop(self) -> None:
         for poller in self.pollers:
             poller.request_stop()  # signal all first, so their long polls end together

@@ -49,6 +49,9 @@ class Poller(ABC):
         self.name = name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # What the stack reports under /local/health's "event_sources" (load and soak runs read it): batches handed
+        # to the handler, their records, batches that raised, batches with item failures, batches given up on.
+        self.stats = {"batches": 0, "records": 0, "failed_batches": 0, "partial_failures": 0, "skipped_batches": 0}
 
     @abstractmethod
     def poll_once(self) -> int:
@@ -90,9 +93,12 @@ class Poller(ABC):
 
     def _invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
         """(succeeded, result) of one invocation; an exception is logged with its traceback, like Lambda."""
+        self.stats["batches"] += 1
+        self.stats["records"] += len(event.get("Records", []))
         try:
             return True, self.handler(event)
         except Exception:
+            self.stats["failed_batches"] += 1
             if self._stop.is_set():  # cut off by the stack stopping; the batch is not checkpointed either way
                 logger.debug("handler of %s raised while stopping", self.name, exc_info=True)
             else:

@@ -230,6 +230,7 @@ class DynamoDBStreamPoller(Poller):
                 self._checkpoint(shard, len(batch))
                 return len(kept)
             if failed is not None:
+                self.stats["partial_failures"] += 1
                 # Checkpoint just before the lowest failed record: it and everything after it come again.
                 lowest = min(
                     index for index, record in enumerate(batch) if record["dynamodb"]["SequenceNumber"] in set(failed)
@@ -248,6 +249,7 @@ class DynamoDBStreamPoller(Poller):
                 batch[0]["dynamodb"]["SequenceNumber"],
                 self._attempts,
             )
+            self.stats["skipped_batches"] += 1
             self._checkpoint(shard, len(batch))
         else:
             self._stop.wait(min(5.0, self.retry_backoff * 2 ** (self._attempts - 1)))

@@ -114,6 +114,8 @@ class SqsPoller(Poller):
         if failed is None:
             logger.warning("%s: invalid batchItemFailures, the whole batch will be retried: %r", self.name, result)
             return len(records)
+        if failed:
+            self.stats["partial_failures"] += 1
         self._delete(record for record in records if record["messageId"] not in set(failed))
         return len(records)
 

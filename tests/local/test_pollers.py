@@ -230,7 +230,8 @@ def test_stream_batches_respect_batch_size_and_order(stream: dict[str, Any]) -> 
 def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: dict[str, Any]) -> None:
     """Given three records and a handler that fails "b" once
     When polled twice
-    Then "b" and everything after it came again, and then nothing more"""
+    Then "b" and everything after it came again, and then nothing more; the poller's counts say two batches,
+    five records, one with item failures, none raised or skipped"""
     _put(stream, "a", "b", "c")
     handler = Recorder()
     handler.answers.append(
@@ -251,12 +252,20 @@ def test_stream_partial_failure_retries_from_the_lowest_failed_record(stream: di
     # Then
     assert [_keys(event) for event in handler.events] == [["a", "b", "c"], ["b", "c"]]
     assert poller.poll_once() == 0
+    assert poller.stats == {
+        "batches": 2,
+        "records": 5,
+        "failed_batches": 0,
+        "partial_failures": 1,
+        "skipped_batches": 0,
+    }
 
 
 def test_stream_batch_is_redelivered_when_the_handler_raises_then_skipped(stream: dict[str, Any]) -> None:
     """Given a handler that raises every time and two retries allowed
     When polled until it gives up
-    Then the batch came three times (first try + two retries), was skipped, and later records still flow"""
+    Then the batch came three times (first try + two retries), was skipped, and later records still flow; the
+    poller counts three failed deliveries and one skipped batch"""
     _put(stream, "a")
     handler = Recorder()
     handler.answers.extend([RuntimeError("boom")] * 10)
@@ -268,6 +277,7 @@ def test_stream_batch_is_redelivered_when_the_handler_raises_then_skipped(stream
 
     # Then
     assert [_keys(event) for event in handler.events] == [["a"], ["a"], ["a"]]
+    assert (poller.stats["failed_batches"], poller.stats["skipped_batches"]) == (3, 1)
     handler.answers.clear()
     _put(stream, "b")
     poller.poll_once()
