@@ -53,6 +53,7 @@ async def _clients(url: str, topic: str, count: int, tokens: list[str], concurre
 
     received: list[list[tuple[float, str]]] = [[] for _ in range(count)]
     messages = [0]
+    frame_bytes = [0]
     sockets: list[Any] = [None] * count
     gate = asyncio.Semaphore(concurrency)
     subscribed = asyncio.Event()
@@ -77,8 +78,11 @@ async def _clients(url: str, topic: str, count: int, tokens: list[str], concurre
             subscribed.set()
         async for frame in socket:
             now = time.time()
-            messages[0] += 1
             message = json.loads(frame)
+            if message.get("type") == BENCH_FRAME:
+                continue
+            messages[0] += 1
+            frame_bytes[0] += len(frame)
             rows = message.get("data", {}).get("rows", [])
             marker = next((r["score"] for r in rows if r["user_id"] == MARKER), None)
             if marker is not None:
@@ -89,7 +93,7 @@ async def _clients(url: str, topic: str, count: int, tokens: list[str], concurre
     await subscribed.wait()
     print(json.dumps({"ready": True, "connect_seconds": time.perf_counter() - started}), flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "stop"
-    print(json.dumps({"messages": messages[0], "received": received}), flush=True)
+    print(json.dumps({"messages": messages[0], "frame_bytes": frame_bytes[0], "received": received}), flush=True)
     for task in tasks:
         task.cancel()
     for socket in sockets:
@@ -116,16 +120,175 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
-def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[str, Any]:
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    from local.demo import call as _call
-    from local.simulator import TradeSimulator
+POSTERS = ("lean", "boto3")
+START_ATTEMPTS = 3
+READY_SECONDS = 60.0
+
+
+def boto3_poster() -> tuple[Any, Any]:
+    """The baseline post path, as it was before the lean client: boto3's `apigatewaymanagementapi` client (standard
+    retries, two attempts, a pool as large as the posting threads) and one pool task per connection, as the
+    (`client`, `post_many`) pair of `arena.adapters.connections` it stands in for in a baseline run, so the rest of
+    the push (the snapshot, the subscribers, the 410 rule) is the same code in both runs."""
+    import boto3
+    from arena.adapters import connections
+    from arena.config import settings
+    from arena.factories import cached
+    from botocore.config import Config
+
+    @cached
+    def client() -> Any:
+        workers = settings().realtime_post_workers
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=settings().connections_endpoint,
+            config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=workers),
+        )
+
+    def post_many(posts: Any) -> connections.Outcome:
+        by_connection: dict[str, list[bytes]] = {}
+        for connection_id, data in posts:
+            by_connection.setdefault(connection_id, []).append(data)
+        outcome = connections.Outcome()
+        if not by_connection:
+            return outcome
+        pairs = by_connection.items()
+        results = connections._pool().map(lambda item: (item[0], connections._post_in_order(*item)), pairs)
+        for connection_id, statuses in results:
+            outcome.sent += statuses.count("sent")
+            outcome.failed += statuses.count("failed")
+            if "gone" in statuses:
+                outcome.gone.append(connection_id)
+        connections._count_posts(outcome)
+        return outcome
+
+    return client, post_many
+
+
+def _use_poster(pair: tuple[Any, Any]) -> None:
+    from arena.adapters import connections
+
+    connections.client, connections.post_many = pair  # type: ignore[assignment]
+
+
+POST_PATH_ROUNDS = 3
+BENCH_FRAME = "bench"  # the type of the post-path frames; the clients do not count them
+
+
+def post_path_costs(websocket: Any, rounds: int = POST_PATH_ROUNDS) -> dict[str, dict[str, float]]:
+    """The post path alone, on this stack's real sockets: one frame of a push's size (1.5 KB) posted to every
+    connection through each path in turn (baseline boto3, then lean; `rounds` times), timing the wall clock and
+    this process's CPU (the posting threads and, in this process too, the local @connections server and the
+    WebSocket frames it writes). Nothing else is running meanwhile: trading has not started."""
+    from arena.adapters import connections
+
+    ids = list(websocket.connections)
+    frame = json.dumps({"type": BENCH_FRAME, "data": "x" * 1500}).encode()
+    paths = {"boto3": boto3_poster(), "lean": (connections.client, connections.post_many)}
+    spent: dict[str, list[tuple[float, float, int]]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, pair in paths.items():
+            _use_poster(pair)
+            wall, cpu = time.perf_counter(), time.process_time()
+            outcome = connections.post_many((c, frame) for c in ids)
+            spent[name].append((time.perf_counter() - wall, time.process_time() - cpu, outcome.sent))
+    _use_poster(paths["lean"])
+    figures = {}
+    for name, runs in spent.items():
+        posts = sum(n for _, _, n in runs)
+        figures[name] = {
+            "posts": posts,
+            "wall_ms_per_post": sum(w for w, _, _ in runs) * 1000 / max(1, posts),
+            "cpu_ms_per_post": sum(c for _, c, _ in runs) * 1000 / max(1, posts),
+            "posts_per_second": posts / max(1e-9, sum(w for w, _, _ in runs)),
+        }
+    return figures
+
+
+def _answers(url: str) -> bool:
+    """Whether an HTTP server answers at `url` (any status counts: it is up)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _wait_ready(stack: Any, websocket: Any) -> None:
+    """Every endpoint the run depends on answers before any client connects: moto, DynamoDB (through the stack's
+    own client, so it is the stack's engine that answers), the HTTP API, the @connections management port and
+    the WebSocket port."""
+    import socket
+    from urllib.parse import urlsplit
+
+    deadline = time.monotonic() + READY_SECONDS
+    checks = {
+        "moto": lambda: _answers(f"{stack.moto_endpoint}/moto-api/"),
+        "dynamodb": lambda: bool(stack.client("dynamodb").list_tables(Limit=1)),
+        "http api": lambda: _answers(f"{stack.base_url}/local/health"),
+        "@connections": lambda: _answers(f"{websocket.management_url}/@connections/probe"),
+        "websocket": lambda: (
+            socket.create_connection((urlsplit(websocket.url).hostname, urlsplit(websocket.url).port), 2).close()
+            is None
+        ),
+    }
+    for name, check in checks.items():
+        while True:
+            try:
+                if check():
+                    break
+            except Exception as error:  # not up yet
+                failure = error
+            else:
+                failure = None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack's {name} endpoint did not answer: {failure}")
+            time.sleep(0.25)
+
+
+def _start_stack() -> tuple[Any, Any]:
+    """A local stack on free ports, every endpoint answering; started again (fresh ports) when a start fails, as
+    it may when another program takes a port between its pick and its bind."""
     from local.stack import LocalStack
 
-    stack = LocalStack(port=0, parameters={"LogLevel": "ERROR"})
-    stack.start()
+    for attempt in range(1, START_ATTEMPTS + 1):
+        stack = LocalStack(port=0, parameters={"LogLevel": "ERROR"})
+        try:
+            stack.start()
+            websocket = next(s for s in stack.services if getattr(s, "name", "") == "websocket-api")
+            _wait_ready(stack, websocket)
+            return stack, websocket
+        except Exception as error:
+            stack.stop()
+            if attempt == START_ATTEMPTS:
+                raise
+            log(f"the local stack did not start ({type(error).__name__}: {error}); starting it again")
+    raise AssertionError("unreachable")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
     try:
-        websocket = next(s for s in stack.services if getattr(s, "name", "") == "websocket-api")
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_size(connections: int, seconds: float, trades_per_second: int, poster: str = "lean") -> dict[str, Any]:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    for name in ("WS_PORT", "WS_MANAGEMENT_PORT"):  # a developer's fixed ports are not this run's: free ones
+        os.environ.pop(name, None)
+    from local.demo import call as _call
+    from local.simulator import TradeSimulator
+
+    stack, websocket = _start_stack()
+    try:
         base, issuer = stack.base_url, stack.issuer
         admin = issuer.issue("bench-admin", groups=["admin"])
         feed = issuer.issue("bench-feed", groups=[], scopes=["arena/trades.write"])
@@ -173,6 +336,10 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
         ready = json.loads(client.stdout.readline())
         log(f"{connections} subscribed in {ready['connect_seconds']:.1f} s")
         tokens_file.unlink(missing_ok=True)
+        post_path = post_path_costs(websocket)
+        log(f"post path alone: {json.dumps(post_path)}")
+        if poster == "boto3":
+            _use_poster(boto3_poster())
 
         simulator = TradeSimulator(TRADERS, seed=5, prefix=f"FAN{connections}")
         rng = random.Random(5)
@@ -180,6 +347,9 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
         ticks: list[tuple[float, Decimal]] = []  # (POST started, marker score after the tick)
         marker_total = Decimal(0)
         posts_before = websocket.posts
+        engine = stack._dynamodb_local._process.pid if stack._dynamodb_local is not None else 0
+        cpu_before = (time.process_time(), _cpu_seconds(engine), _cpu_seconds(client.pid))
+        load_before = os.getloadavg()[0]
         trades = 0
         started = time.time()
         deadline = started + seconds
@@ -214,6 +384,10 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
             last = websocket.posts
         window = time.time() - started
         posts = websocket.posts - posts_before
+        cpu_stack = time.process_time() - cpu_before[0]
+        cpu_engine = _cpu_seconds(engine) - cpu_before[1]
+        cpu_clients = _cpu_seconds(client.pid) - cpu_before[2]
+        load_after = os.getloadavg()[0]
         client.stdin.write("stop\n")
         client.stdin.flush()
         result = json.loads(client.stdout.readline())
@@ -232,6 +406,14 @@ def run_size(connections: int, seconds: float, trades_per_second: int) -> dict[s
         pushes = posts / connections if connections else 0
         return {
             "connections": connections,
+            "poster": poster,
+            "post_path": post_path,
+            "frame_bytes": result["frame_bytes"] / max(1, result["messages"]),
+            "cpu_stack_seconds": cpu_stack,
+            "cpu_engine_seconds": cpu_engine,
+            "cpu_clients_seconds": cpu_clients,
+            "stack_cpu_ms_per_post": cpu_stack * 1000 / max(1, posts),
+            "load": (load_before, load_after),
             "connect_seconds": ready["connect_seconds"],
             "trading_seconds": trading_seconds,
             "window_seconds": window,
@@ -328,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--client":
         return client_main(argv[1:])
     if argv and argv[0] == "--one":
-        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]))), flush=True)
+        poster = argv[4] if len(argv) > 4 else "lean"
+        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]), poster)), flush=True)
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -339,15 +522,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of trading per size")
     parser.add_argument("--trades-per-second", type=int, default=100)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also run each size with the baseline post path (boto3's client), right before the lean one",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print the section, leave bench/RESULTS.md as it is")
+    parser.add_argument("--save", type=Path, help="also keep the runs' figures as JSON in this file")
+    parser.add_argument("--render", type=Path, help="no runs: write the section from figures --save kept")
     args = parser.parse_args(argv)
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        text = section(saved["results"], saved["seconds"], saved["trades_per_second"])
+        print(text)
+        if not args.no_write:
+            write_section(text, args.output)
+        return 0
     runs = []
     for entry in (e.strip().replace("_", "") for e in args.sizes.split(",") if e.strip()):
         size, _, rate = entry.partition("@")
         runs.append((int(size), int(rate) if rate else args.trades_per_second))
     results = []
-    for size, rate in runs:
+    posters = ["boto3", "lean"] if args.baseline else ["lean"]
+    for (size, rate), poster in ((run, poster) for run in runs for poster in posters):
         # One process per size: a local stack per process (its clients and caches are process-wide).
-        command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds), str(rate)]
+        log(f"{size} connections at {rate} trades/s, {poster} post path")
+        command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds), str(rate), poster]
         answer = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if answer.returncode != 0:
             log(f"{size} connections: the run failed (exit {answer.returncode})")
@@ -356,10 +556,14 @@ def main(argv: list[str] | None = None) -> int:
         result = next(json.loads(line) for line in reversed(answer.stdout.splitlines()) if '"connections"' in line)
         log(json.dumps(result))
         results.append(result)
+    if args.save:
+        figures = {"results": results, "seconds": args.seconds, "trades_per_second": args.trades_per_second}
+        args.save.write_text(json.dumps(figures, indent=1))
     text = section(results, args.seconds, args.trades_per_second)
     print(text)
-    write_section(text, args.output)
-    log(f"written to {args.output}")
+    if not args.no_write:
+        write_section(text, args.output)
+        log(f"written to {args.output}")
     return 0
 
 
