@@ -440,65 +440,93 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
 # ------------------------------------------------------------------------------------------------ report
 
 
-def _first(results: list[dict[str, Any]], connections: int, key: str) -> str:
-    """A figure of the first run with that many connections, for the reading under the table."""
-    run = next((r for r in results if r["connections"] == connections), None)
-    if run is None:
-        return "not measured"
-    if key == "push_seconds":
-        return f"about {run['window_seconds'] / max(run['pushes'], 1):.0f} s"
-    return "-" if run.get(key) is None else f"{run[key] / 1000:.1f} s"
+def _pair(results: list[dict[str, Any]], connections: int, rate: int) -> tuple[dict | None, dict | None]:
+    """The baseline and lean runs of one size and rate, when both were measured."""
+    runs = [r for r in results if r["connections"] == connections and r["asked_trades_per_second"] == rate]
+    by_poster = {r.get("poster", "boto3"): r for r in runs}
+    return by_poster.get("boto3"), by_poster.get("lean")
 
 
 def section(results: list[dict[str, Any]], seconds: float, trades_per_second: int) -> str:
+    ms = lambda v: "-" if v is None else f"{v:,.0f} ms"  # noqa: E731
     lines = [
         START,
-        "## Real-time fan-out (WebSocket API, issue 6)",
+        "## Real-time fan-out (WebSocket API)",
         "",
         f"`python -m bench fanout`, run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on this machine "
-        f"({os.cpu_count()} cores, shared). Per size: a fresh local stack (DynamoDB Local, the WebSocket server, "
+        f"({os.cpu_count()} cores, shared). Per run: a fresh local stack (DynamoDB Local, the WebSocket server, "
         "@connections over HTTP, the real handlers in one Python process); N real WebSocket connections "
         "(the `websockets` library, in a second process) subscribed to one event's leaderboard; trades posted "
-        f"through POST /api/trades for {seconds:.0f} s at the rate asked (default {trades_per_second} trades/s; "
-        f"trades/s below is what the stack took), {TICKS_PER_SECOND} batches a second. Latency: from the start "
-        "of the POST carrying a trade to the first push showing it, per connection and batch (a marker trader's "
-        "score names the batch). "
-        "@connections calls: POSTs the local management API served.",
+        f"through POST /api/trades for {seconds:.0f} s at the rate asked (trades/s below is what the stack "
+        f"took), {TICKS_PER_SECOND} batches a second. Latency: from the start of the POST carrying a trade to "
+        "the first push showing it, per connection and batch (a marker trader's score names the batch). "
+        "Post path: `boto3` is the baseline (boto3's `apigatewaymanagementapi` client, one pool task per "
+        "connection), `lean` the signed http.client poster of arena/adapters/connections.py; `--baseline` runs "
+        "both, baseline first, on fresh stacks. Stack CPU: this stack process's CPU during the trading window "
+        "(handlers, pollers, the WebSocket server and the local @connections server) per @connections call. "
+        "Load: the machine's 1-minute load average at the start and end of the window.",
         "",
-        "| connections | subscribe all | trades/s | pushes | @connections calls | calls/s | calls per trade "
-        "| messages/s received | trade-to-client p50 | p95 | max | missed |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| connections | post path | trades/s | pushes | @connections calls | calls/s | bytes per frame "
+        "| stack CPU per call | trade-to-client p50 | p95 | max | missed | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        ms = lambda v: "-" if v is None else f"{v:,.0f} ms"  # noqa: E731
+        load = r.get("load") or (0, 0)
         lines.append(
-            f"| {r['connections']:,} | {r['connect_seconds']:.1f} s | {r['trades_per_second']:.0f} | {r['pushes']:.0f} "
-            f"| {r['posts']:,} | {r['posts_per_second']:,.0f} | {r['posts_per_trade']:.2f} "
-            f"| {r['messages_per_second']:,.0f} | {ms(r['p50_ms'])} | {ms(r['p95_ms'])} | {ms(r['max_ms'])} "
-            f"| {r['missed']} of {r['samples'] + r['missed']} |"
+            f"| {r['connections']:,} | {r.get('poster', 'boto3')} | {r['trades_per_second']:.0f} | {r['pushes']:.0f} "
+            f"| {r['posts']:,} | {r['posts_per_second']:,.0f} | {r.get('frame_bytes', 0):,.0f} "
+            f"| {r.get('stack_cpu_ms_per_post', 0):.2f} ms | {ms(r['p50_ms'])} | **{ms(r['p95_ms'])}** "
+            f"| {ms(r['max_ms'])} | {r['missed']} of {r['samples'] + r['missed']} | {load[0]:.0f}-{load[1]:.0f} |"
         )
-    lines += [
-        "",
-        "Reading: a push goes to every subscriber and pushes are coalesced (at most one a second per event), so "
-        "@connections calls per second are bounded by the connections, not by the trades: at 1,000 connections "
-        "more trades per second leave calls/s where they were and calls per trade fall. The time goes to the "
-        "posts: a profile of the 1,000-connection run put 1.8 s of each ~2.5 s push cycle in posting (about 540 "
-        "posts/s: one boto3 `post_to_connection` is about 1 ms of CPU, and here the handlers, the WebSocket server "
-        "and DynamoDB Local share 2 cores with other work, load average 3 to 11 during these runs); reading the "
-        "snapshot, the subscriber query and the rank checks took tens of milliseconds. So a trade waits for the "
-        "push in progress, then for the next one to reach its connection, and p95 is past the 2 s target on this "
-        f"machine ({_first(results, 1_000, 'p95_ms')} at 1,000). At 10,000 connections a push is 10,000 posts "
-        f"({_first(results, 10_000, 'push_seconds')} per push here), so only a few pushes fit the run. In AWS "
-        "the posts are network-bound (about 10 to 30 ms each, 32 threads in a 1 GB Lambda: roughly 1,000 to "
-        "3,000 posts/s per invocation) within the account's 10,000 @connections calls a second, and a push to "
-        "more than REALTIME_SHARD_SIZE (2,000) connections is split into shards on FanoutQueue that parallel "
-        "SendShardFunction invocations post (up to 20 at once), the next push waiting while shards are pending. "
-        "The 10,000 run goes through that queue too; here its sender shares the same 2 cores, so it is no faster, "
-        "and the wait keeps the backlog to one push (without the wait, a trial run at 10,000 measured p95 121 s "
-        "and 36% of the batches had not reached their connections two minutes after trading stopped).",
-        END,
-    ]
+    paths = [(r["connections"], r["post_path"]) for r in results if r.get("post_path")]
+    if paths:
+        lines += [
+            "",
+            "The post path alone, before trading starts, on each run's sockets: one 1.5 KB frame to every "
+            f"connection through each path in turn, {POST_PATH_ROUNDS} rounds; CPU of the stack process (the "
+            "posting threads and, in the same process, the local @connections server and the frames it writes):",
+            "",
+            "| connections | boto3: CPU per post | wall per post | posts/s | lean: CPU per post | wall per post "
+            "| posts/s | CPU boto3 / lean | posts/s lean / boto3 |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for connections, p in paths:
+            b, n = p["boto3"], p["lean"]
+            lines.append(
+                f"| {connections:,} | {b['cpu_ms_per_post']:.2f} ms | {b['wall_ms_per_post']:.2f} ms "
+                f"| {b['posts_per_second']:,.0f} | {n['cpu_ms_per_post']:.2f} ms | {n['wall_ms_per_post']:.2f} ms "
+                f"| {n['posts_per_second']:,.0f} | **{b['cpu_ms_per_post'] / n['cpu_ms_per_post']:.2f}x** "
+                f"| {n['posts_per_second'] / b['posts_per_second']:.2f}x |"
+            )
+    ratios = []
+    for connections, rate in sorted({(r["connections"], r["asked_trades_per_second"]) for r in results}):
+        before, after = _pair(results, connections, rate)
+        if before and after and before["p95_ms"] and after["p95_ms"]:
+            ratios.append(
+                f"{connections:,} connections at {rate} trades/s: p95 {ms(before['p95_ms'])} -> "
+                f"{ms(after['p95_ms'])} ({before['p95_ms'] / after['p95_ms']:.2f}x), stack CPU per call "
+                f"{before['stack_cpu_ms_per_post']:.2f} -> {after['stack_cpu_ms_per_post']:.2f} ms"
+            )
+    if ratios:
+        lines += ["", "Baseline -> lean, same bench invocation: " + "; ".join(ratios) + "."]
+    lines += ["", READING, END]
     return "\n".join(lines) + "\n"
+
+
+READING = (
+    "Reading: a push goes to every subscriber and pushes are coalesced (at most one a second per event), so "
+    "@connections calls per second are bounded by the connections, not by the trades. A trade waits for the "
+    "push in progress, then for the next one to reach its connection, so p95 is about two push cycles plus the "
+    "trade's own ingest and the two stream hops. With boto3 one post cost about 1 ms of CPU in the client alone "
+    "(its request pipeline: events, parameter validation, serialisation, its own SigV4 signer at ~0.5 ms a "
+    "signature); the lean path signs with the day's key derived once and writes one request on a kept-alive "
+    "connection, and the whole post, both ends in this process, costs the CPU in the post-path table. In AWS the "
+    "posts are network-bound (10 to 30 ms each, 32 threads in a 1 GB Lambda) within the account's 10,000 "
+    "@connections calls a second, and a push to more than REALTIME_SHARD_SIZE (2,000) connections is split into "
+    "shards on FanoutQueue posted by parallel SendShardFunction invocations; here the handlers, the WebSocket "
+    "server, DynamoDB Local and the clients share 2 cores with everything else the machine runs (the load column), "
+    "so end-to-end latencies here are upper bounds that move with that load."
+)
 
 
 def write_section(text: str, output: Path = RESULTS) -> None:
