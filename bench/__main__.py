@@ -2,10 +2,12 @@
 [--output PATH]`: the Arena benchmark (figures, not assertions), results in bench/RESULTS.md: the leaderboard
 (ingest, refresh, reads against a naive baseline), prize distribution, then the real-time fan-out.
 `python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone; `python -m bench
-rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
-rollups' writes per ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against
-the number of trades; `python -m bench notifications [--participants N]` an event-started reminder to every
-participant of an event, planned and stored in the inboxes."""
+freshness [...]` measures how fast the snapshot follows the participants stream and its lag behind a live feed;
+`python -m bench coldstart [...]` the handlers' import time from the built artifact; `python -m bench rate_limits
+[...]` what the rate limit adds to a request; `python -m bench rollups [...]` the analytics rollups' writes per
+ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against the number of trades;
+`python -m bench notifications [--participants N]` an event-started reminder to every participant of an event,
+planned and stored in the inboxes."""
 
 from __future__ import annotations
 
@@ -61,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench import fanout
 
         return fanout.main(argv[1:])
+    if argv[:1] == ["freshness"]:  # snapshot refresh records/s and lag behind a live feed (bench/freshness.py)
+        from bench import freshness
+
+        return freshness.main(argv[1:])
+    if argv[:1] == ["coldstart"]:  # handler import times from the built artifact (bench/coldstart.py)
+        from bench import coldstart
+
+        return coldstart.main(argv[1:])
     if argv[:1] == ["rollups"]:  # analytics rollup writes per ingested trade (bench/rollups.py)
         from bench import rollups
 

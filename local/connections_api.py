@@ -1,6 +1,7 @@
 """API Gateway's `@connections` management API for the local WebSocket API: POST (send a frame), GET (describe),
-DELETE (close) /@connections/{id}, with an optional stage prefix, over keep-alive HTTP/1.1 as boto3's
-`apigatewaymanagementapi` client speaks it. An unknown or closed connection answers 410 GoneException, as AWS does.
+DELETE (close) /@connections/{id}, with an optional stage prefix, over keep-alive HTTP/1.1 as the fan-out's signed
+client (arena/adapters/connections.py) and boto3's `apigatewaymanagementapi` client speak it. An unknown or closed
+connection answers 410 GoneException, as AWS does.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class ConnectionsApi:
         self.posts = 0  # POSTs served (the fan-out bench reads it)
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One keep-alive HTTP/1.1 connection from a boto3 client: requests in, answers out, in order."""
+        """One keep-alive HTTP/1.1 connection from an @connections client: requests in, answers out, in order."""
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")

@@ -9,8 +9,7 @@ What API Gateway does, done here with the `websockets` library:
 * a closed socket runs `$disconnect` with a DISCONNECT event; connections close after the two-hour limit and
   after the idle timeout, as in AWS;
 * the `@connections` management API (local/connections_api.py) is served over HTTP on its own port, and
-  CONNECTIONS_ENDPOINT points the functions' boto3 `apigatewaymanagementapi` client at it, so the handlers run
-  unchanged.
+  CONNECTIONS_ENDPOINT points the functions' @connections client at it, so the handlers run unchanged.
 
 The API, its stage and its routes come from the template (local/websocket_routes.py).
 

@@ -1,38 +1,198 @@
 """API Gateway's @connections management API: post a message to many WebSocket connections at once.
 
 The endpoint is the WebSocket API stage's https URL (CONNECTIONS_ENDPOINT), the local stack's management port
-locally, so the same boto3 client serves both. Posts run in parallel on a thread pool; a 410 Gone marks that one
-connection gone (the caller deletes exactly it), and any other failure of one post is counted, logged and never
-stops the rest. Delivery is at most once per call: a failed post is not retried here (the client's seq gap tells
-it to refetch over HTTP). Each call counts its posts in the metrics ConnectionPostSent, ConnectionGone and
-ConnectionPostFailed (`_count_posts`).
+locally. A post is one SigV4-signed POST /@connections/{id} over a keep-alive connection per posting thread
+(`client()`), not boto3's client, whose request pipeline (events, parameter validation, serialisation, its own
+signer) cost about 1 ms of CPU per post, most of a push's time at 1,000 subscribers (bench/RESULTS.md, fan-out).
+Each posting thread takes one contiguous share of the connections and posts its share in turn. A 410 Gone marks
+that one connection gone (the caller deletes exactly it); throttling, a 5xx or a broken connection is retried once
+after a short jittered wait, as boto3's standard retry mode with two attempts did; any other failure of one post
+is counted, logged and never stops the rest. Delivery is at most once per call beyond that retry (the client's
+seq gap tells it to refetch over HTTP). Each call counts its posts in the metrics ConnectionPostSent,
+ConnectionGone and ConnectionPostFailed (`_count_posts`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.client
+import json
+import random
+import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from arena.config import settings
 from arena.factories import cached
 from arena.observability import count, logger
 
+SERVICE = "execute-api"
+ATTEMPTS = 2  # one retry at most: a slow connection must not hold the whole fan-out
+READ_SECONDS = 10.0  # per socket operation (connect, send, read): one stuck post holds one thread, not the push
+# What boto3's standard retry mode retries (botocore/retries/standard.py), and its first backoff: up to 1 s after
+# throttling, up to 50 ms after a transient error.
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException", "RequestThrottled"}
+)
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+THROTTLE_BACKOFF, TRANSIENT_BACKOFF = 1.0, 0.05
+
+
+class Signer:
+    """AWS Signature Version 4 for a POST to execute-api, as botocore's SigV4Auth signs it (a unit test holds the
+    two to the same Authorization header), with the day's signing key derived once instead of on every post."""
+
+    def __init__(self, credentials: Any, region: str) -> None:
+        self._credentials = credentials  # botocore credentials (refreshable in Lambda: read per post, frozen)
+        self._region = region
+        self._keys: dict[tuple[str, str], bytes] = {}
+
+    def _key(self, secret: str, day: str) -> bytes:
+        key = self._keys.get((secret, day))
+        if key is None:
+            key = f"AWS4{secret}".encode()
+            for part in (day, self._region, SERVICE, "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._keys = {(secret, day): key}  # only today's: a rotated secret or a new day replaces it
+        return key
+
+    def headers(self, host: str, path: str, body: bytes, now: float | None = None) -> dict[str, str]:
+        """The headers that sign POST `path` (already percent-encoded) with `body` to `host`."""
+        frozen = self._credentials.get_frozen_credentials()
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+        day = stamp[:8]
+        signed = {"host": host, "x-amz-date": stamp}
+        if frozen.token:
+            signed["x-amz-security-token"] = frozen.token
+        names = ";".join(signed)  # already in sorted order
+        canonical = "\n".join(
+            [
+                "POST",
+                quote(path, safe="/~"),  # SigV4 encodes the (encoded) path once more for every service but S3
+                "",
+                "".join(f"{name}:{value}\n" for name, value in signed.items()),
+                names,
+                hashlib.sha256(body).hexdigest(),
+            ]
+        )
+        scope = f"{day}/{self._region}/{SERVICE}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        signature = hmac.new(self._key(frozen.secret_key, day), to_sign.encode(), hashlib.sha256).hexdigest()
+        headers = {
+            "Host": host,
+            "X-Amz-Date": stamp,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, "
+            f"SignedHeaders={names}, Signature={signature}",
+        }
+        if frozen.token:
+            headers["X-Amz-Security-Token"] = frozen.token
+        return headers
+
+
+def _host(endpoint: str) -> str:
+    """The Host header (and signed host) of an endpoint: no port when it is the scheme's default."""
+    parts = urlsplit(endpoint)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.hostname or ""
+    return host if parts.port in (None, default) else f"{host}:{parts.port}"
+
+
+def _error_code(named: str, data: bytes) -> str:
+    """API Gateway names the error in x-amzn-ErrorType ("GoneException", sometimes with ":<url>"), or in the
+    body's __type or code."""
+    if named:
+        return named.split(":", 1)[0]
+    try:
+        body = json.loads(data or b"{}")
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    return str(body.get("__type") or body.get("code") or "").rsplit("#", 1)[-1]
+
+
+class ConnectionsClient:
+    """The one @connections operation the fan-out needs, `post_to_connection`, with boto3's name, arguments and
+    errors (botocore's ClientError carrying the code and HTTP status), over one keep-alive HTTP connection per
+    posting thread (http.client: at 1,000 posts a push its per-request cost is half of urllib3's here)."""
+
+    def __init__(self, endpoint: str, signer: Signer) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"CONNECTIONS_ENDPOINT must be an http(s) URL, not {endpoint!r}")
+        self._https = parts.scheme == "https"
+        self._address = (parts.hostname, parts.port or (443 if self._https else 80))
+        self._base = parts.path.rstrip("/")
+        self._host = _host(endpoint)
+        self._signer = signer
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            host, port = self._address
+            if self._https:
+                connection = http.client.HTTPSConnection(host, port, timeout=READ_SECONDS)
+            else:
+                connection = http.client.HTTPConnection(host, port, timeout=READ_SECONDS)
+            self._local.connection = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        path = f"{self._base}/@connections/{quote(ConnectionId, safe='')}"
+        for attempt in range(1, ATTEMPTS + 1):
+            headers = self._signer.headers(self._host, path, Data)
+            try:
+                connection = self._connection()
+                connection.request("POST", path, body=Data, headers=headers)
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):  # refused, reset, timed out, a stale keep-alive socket
+                self._drop_connection()
+                if attempt == ATTEMPTS:
+                    raise
+                time.sleep(random.random() * TRANSIENT_BACKOFF)
+                continue
+            if response.will_close:
+                self._drop_connection()
+            if response.status < 300:
+                return {"ResponseMetadata": {"HTTPStatusCode": response.status}}
+            code = _error_code(response.getheader("x-amzn-ErrorType", ""), body)
+            throttled = response.status == 429 or code in THROTTLING_CODES
+            transient = response.status in TRANSIENT_STATUSES or code in TRANSIENT_CODES
+            if attempt < ATTEMPTS and (throttled or transient):
+                time.sleep(random.random() * (THROTTLE_BACKOFF if throttled else TRANSIENT_BACKOFF))
+                continue
+            error = {"Code": code or str(response.status), "Message": body.decode("utf-8", "replace")}
+            raise ClientError(
+                {"Error": error, "ResponseMetadata": {"HTTPStatusCode": response.status}}, "PostToConnection"
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
 
 @cached
-def client() -> Any:
-    workers = settings().realtime_post_workers
-    return boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=settings().connections_endpoint,
-        # One retry at most: a slow connection must not hold the whole fan-out.
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=workers),
-    )
+def client() -> ConnectionsClient:
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise RuntimeError("no AWS credentials to sign @connections posts with")
+    signer = Signer(credentials, session.region_name or "us-east-1")
+    return ConnectionsClient(settings().connections_endpoint, signer)
 
 
 @cached
@@ -89,12 +249,21 @@ def post_many(posts: Iterable[tuple[str, bytes]]) -> Outcome:
     outcome = Outcome()
     if not by_connection:
         return outcome
-    results = _pool().map(lambda item: (item[0], _post_in_order(*item)), by_connection.items())
-    for connection_id, statuses in results:
-        outcome.sent += statuses.count("sent")
-        outcome.failed += statuses.count("failed")
-        if "gone" in statuses:
-            outcome.gone.append(connection_id)
+    client()  # built here, once: posting threads racing to build it would each make (and keep) their own
+    items = list(by_connection.items())
+    # One task per posting thread, not per connection: a share of the connections each, posted in turn.
+    workers = min(settings().realtime_post_workers, len(items))
+    shares = [items[i * len(items) // workers : (i + 1) * len(items) // workers] for i in range(workers)]
+
+    def post_share(share: list[tuple[str, list[bytes]]]) -> list[tuple[str, list[str]]]:
+        return [(connection_id, _post_in_order(connection_id, messages)) for connection_id, messages in share]
+
+    for results in _pool().map(post_share, shares):
+        for connection_id, statuses in results:
+            outcome.sent += statuses.count("sent")
+            outcome.failed += statuses.count("failed")
+            if "gone" in statuses:
+                outcome.gone.append(connection_id)
     _count_posts(outcome)
     return outcome
 
@@ -124,8 +293,6 @@ def _sqs() -> Any:
 def enqueue_shards(shards: list[dict[str, Any]]) -> None:
     """Queue broadcast shards ({"message": str, "connections": [ids]}) for the sender function, ten per call;
     raises if SQS refuses any (the caller's invocation fails and its stream batch is retried)."""
-    import json
-
     queue_url = settings().fanout_queue_url
     for start in range(0, len(shards), 10):
         entries = [
