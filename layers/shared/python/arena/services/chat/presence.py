@@ -1,0 +1,36 @@
+"""How many watch an event's chat: the connections subscribed to `chat:<event>`. A change is pushed as
+`chat_presence` at most once per CHAT_PRESENCE_INTERVAL_SECONDS per event (coalesced: one pusher wins a
+conditional write); a change held back by the window goes out with the next change or post after it, and every
+history answer carries the count as it is."""
+
+from __future__ import annotations
+
+import time
+
+from arena.config import settings
+from arena.domain import chat as rules
+from arena.domain.realtime import chat_topic
+from arena.services.chat import pushes
+from arena.store import chat as store
+from arena.store import connections as connection_store
+
+
+def watching(event_id: str) -> int:
+    return len(connection_store.subscribers(chat_topic(event_id)))
+
+
+def observed(event_id: str, count: int) -> bool:
+    """The watcher count is `count` now: push it if it changed and the window allows. True when pushed."""
+    seen = store.presence(event_id)
+    now = time.time()  # wall time: coalescing is about real push rates, like the leaderboard's pacing
+    if not rules.presence_due(seen.count, seen.at, count, now, settings().chat_presence_interval_seconds):
+        return False
+    if not store.claim_presence_push(event_id, seen, count, now):
+        return False  # another invocation is pushing a count of this moment
+    pushes.push(event_id, "chat_presence", {"event_id": event_id, "watching": count})
+    return True
+
+
+def changed(event_id: str) -> bool:
+    """A connection subscribed to or left the chat topic: count and push when due."""
+    return observed(event_id, watching(event_id))
