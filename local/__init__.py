@@ -6,7 +6,8 @@
 through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_routes`, `connections_api`),
 AppConfig (`appconfig`, `flag_routes`), the Cognito user pool (`cognito`), event sources (`event_sources`,
 `pollers`), `schedules`, `eventbridge`, `workflows` (also Lambda's Invoke, synchronous and asynchronous). Command-line
-helpers: `demo`, `watch`, `flags`, `send_trades` (with `simulator`, `samples`), `athena` (DuckDB over the archive).
+helpers: `demo` (with `chat_simulator`), `watch`, `chat` (a terminal chat client), `flags`, `send_trades` (with
+`simulator`, `samples`), `athena` (DuckDB over the archive).
 """
 
 import os

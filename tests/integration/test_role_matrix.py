@@ -92,6 +92,23 @@ ADMITTED: dict[str, set[str]] = {
     "PUT /api/events/analytics/prices": {ADMIN},
     "POST /api/events/analytics/export": MANAGERS,
     "GET /api/events/analytics/exports/{exportId}": MANAGERS,
+    "GET /api/events/{eventId}/chat": PEOPLE,
+    "POST /api/events/{eventId}/chat": PEOPLE,
+    "DELETE /api/events/{eventId}/chat/{messageId}": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/reactions": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/report": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/pin": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/{messageId}/pin": MANAGERS,
+    "POST /api/events/{eventId}/chat/mutes": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/mutes/{userId}": MANAGERS,
+    "POST /api/events/{eventId}/chat/bans": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/bans/{userId}": MANAGERS,
+    "GET /api/events/{eventId}/chat/filter": MANAGERS,
+    "PUT /api/events/{eventId}/chat/filter": MANAGERS,
+    "GET /api/events/{eventId}/chat/settings": MANAGERS,
+    "PUT /api/events/{eventId}/chat/settings": MANAGERS,
+    "GET /api/events/{eventId}/chat/reports": MANAGERS,
+    "POST /api/events/{eventId}/chat/reports/{reportId}/resolve": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
 PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}
@@ -104,6 +121,8 @@ PATH_VALUES = {
     "{role}": "user",
     "{asset}": "swagger-init.js",
     "{exportId}": "matrix-export",
+    "{messageId}": "01jbmatrixmessage00000000",
+    "{reportId}": "01jbmatrixreport000000000",
 }
 # Fails every route's validation: no required field, an unknown one; limits and windows out of range.
 INVALID_BODY = {"matrix": ["not", "this", "shape"]}
