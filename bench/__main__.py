@@ -4,7 +4,7 @@
 `python -m bench distribution [...]` and `python -m bench fanout [...]` run those parts alone; `python -m bench
 rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
 rollups' writes per ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against
-the number of trades."""
+the number of trades; `python -m bench chat [...]` event chat messages per second through one channel."""
 
 from __future__ import annotations
 
@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import analytics
 
         return analytics.main(argv[1:])
+    if argv[:1] == ["chat"]:  # event chat: messages/s through one channel with 1,000 watchers (bench/chat.py)
+        from bench import chat
+
+        return chat.main(argv[1:])
     if argv[:1] == ["rate_limits"]:  # what the rate limit adds to a request (bench/rate_limits.py)
         from bench import rate_limits
 
