@@ -1,7 +1,8 @@
 """How many watch an event's chat: the connections subscribed to `chat:<event>`. A change is pushed as
 `chat_presence` at most once per CHAT_PRESENCE_INTERVAL_SECONDS per event (coalesced: one pusher wins a
-conditional write); a change held back by the window goes out with the next change or post after it, and every
-history answer carries the count as it is."""
+conditional write). Within the window a (un)subscribe costs one GetItem, not a count of the subscribers, so a
+crowd joining at once is not N counts of N; what the window held back goes out with the next change or post after
+it (a post's publish counts its watchers anyway), and every history answer carries the count as it is."""
 
 from __future__ import annotations
 
@@ -19,10 +20,7 @@ def watching(event_id: str) -> int:
     return len(connection_store.subscribers(chat_topic(event_id)))
 
 
-def observed(event_id: str, count: int) -> bool:
-    """The watcher count is `count` now: push it if it changed and the window allows. True when pushed."""
-    seen = store.presence(event_id)
-    now = time.time()  # wall time: coalescing is about real push rates, like the leaderboard's pacing
+def _push_if_due(event_id: str, seen: store.Presence, count: int, now: float) -> bool:
     if not rules.presence_due(seen.count, seen.at, count, now, settings().chat_presence_interval_seconds):
         return False
     if not store.claim_presence_push(event_id, seen, count, now):
@@ -31,6 +29,16 @@ def observed(event_id: str, count: int) -> bool:
     return True
 
 
+def observed(event_id: str, count: int) -> bool:
+    """The watcher count is `count` now (a publish just counted them): push it if it changed and the window
+    allows. True when pushed."""
+    return _push_if_due(event_id, store.presence(event_id), count, time.time())
+
+
 def changed(event_id: str) -> bool:
-    """A connection subscribed to or left the chat topic: count and push when due."""
-    return observed(event_id, watching(event_id))
+    """A connection subscribed to or left the chat topic: count and push when the window allows."""
+    seen = store.presence(event_id)
+    now = time.time()  # wall time: coalescing is about real push rates, like the leaderboard's pacing
+    if seen.at is not None and now - seen.at < settings().chat_presence_interval_seconds:
+        return False
+    return _push_if_due(event_id, seen, watching(event_id), now)
