@@ -551,3 +551,14 @@ def claim_presence_push(event_id: str, seen: Presence, count: int, now: float) -
             return False
         raise
     return True
+
+
+def presence_pushed(event_id: str, at: float) -> None:
+    """A presence push finished at `at`: the coalescing window runs from here."""
+    dynamo.client().update_item(
+        TableName=_table(),
+        Key=_key(event_id, "PRESENCE"),
+        UpdateExpression="SET #at = :at",
+        ExpressionAttributeNames={"#at": "at"},
+        ExpressionAttributeValues={":at": {"N": repr(at)}},
+    )

@@ -20,12 +20,20 @@ def watching(event_id: str) -> int:
     return len(connection_store.subscribers(chat_topic(event_id)))
 
 
+# While a push is under way its claim holds the window closed (its `at` lies ahead), for at most this long if the
+# pusher dies: presence pushes of one event never overlap, however long posting to every watcher takes.
+PUSH_LEASE_SECONDS = 60.0
+
+
 def _push_if_due(event_id: str, seen: store.Presence, count: int, now: float) -> bool:
     if not rules.presence_due(seen.count, seen.at, count, now, settings().chat_presence_interval_seconds):
         return False
-    if not store.claim_presence_push(event_id, seen, count, now):
+    if not store.claim_presence_push(event_id, seen, count, now + PUSH_LEASE_SECONDS):
         return False  # another invocation is pushing a count of this moment
-    pushes.push(event_id, "chat_presence", {"event_id": event_id, "watching": count})
+    try:
+        pushes.push(event_id, "chat_presence", {"event_id": event_id, "watching": count})
+    finally:
+        store.presence_pushed(event_id, time.time())  # the window starts when the push is done
     return True
 
 
@@ -39,6 +47,6 @@ def changed(event_id: str) -> bool:
     """A connection subscribed to or left the chat topic: count and push when the window allows."""
     seen = store.presence(event_id)
     now = time.time()  # wall time: coalescing is about real push rates, like the leaderboard's pacing
-    if seen.at is not None and now - seen.at < settings().chat_presence_interval_seconds:
+    if seen.at is not None and now - seen.at < settings().chat_presence_interval_seconds:  # also: a push under way
         return False
     return _push_if_due(event_id, seen, watching(event_id), now)
