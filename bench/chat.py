@@ -175,6 +175,7 @@ def run(watchers: int, seconds: float, posters: int) -> dict[str, Any]:
         lock = threading.Lock()
         counter = [0]
         posts_before = websocket.posts
+        load_before = os.getloadavg()[0]
         started = time.time()
         deadline = started + seconds
 
@@ -194,6 +195,7 @@ def run(watchers: int, seconds: float, posters: int) -> dict[str, Any]:
         for thread in threads:
             thread.join()
         posting_seconds = time.time() - started
+        load_after = os.getloadavg()[0]
         quiet, last = 0, websocket.posts
         while quiet < 3 and time.time() - started < seconds + 120:
             time.sleep(1)
@@ -237,6 +239,7 @@ def run(watchers: int, seconds: float, posters: int) -> dict[str, Any]:
             "mean_ms": statistics.fmean(latencies) * 1000 if latencies else None,
             "every_watcher_p95_ms": _percentile(per_post, 0.95) * 1000 if per_post else None,
             "missed": missed,
+            "load_average": (load_before, load_after),
         }
     finally:
         stack.stop()
@@ -289,7 +292,9 @@ def section(r: dict[str, Any], seconds: float) -> str:
         f"POST /api/events/{{id}}/chat back to back for {seconds:.0f} s. messages/s: posts over the time from the "
         "first post to the last watcher's receipt of the last one; deliveries/s: messages received by watchers per "
         "second. Latency: from the start of a POST to a watcher receiving its `chat_message`, per (message, "
-        "watcher); every watcher p95: per message, its slowest watcher.",
+        "watcher); every watcher p95: per message, its slowest watcher. The machine's 1-minute load average was "
+        f"{r['load_average'][0]:.1f} when posting started and {r['load_average'][1]:.1f} when it stopped (other "
+        "work shares these 2 cores: the figures move with it).",
         "",
         table,
         "",
