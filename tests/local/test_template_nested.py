@@ -235,6 +235,7 @@ def test_template_yaml_runs_the_real_time_area_in_its_own_stack() -> None:
         "": REPO_ROOT / "template.yaml",
         "RealtimeStack": REPO_ROOT / "stacks" / "realtime.yaml",
         "NotificationsStack": REPO_ROOT / "stacks" / "notifications.yaml",
+        "WebStack": REPO_ROOT / "stacks" / "web.yaml",
     }
     realtime = set(template["NestedStacks"]["RealtimeStack"]["Resources"])
     assert {
