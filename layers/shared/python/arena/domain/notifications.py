@@ -20,6 +20,7 @@ NotificationsTable keys (pk / sk):
 - `HOLD#<yyyy-mm-ddThh:mm>` / `<id>#<channel>`  a delivery held by quiet hours until that minute
 - `HOLD#<yyyy-mm-ddThh:mm>` / `DIGEST#<user>#<day>`  a user's digest of that local day, due at that minute
 - `PLAN#<source id>` / `PAGE#<digest>`          a planner page that finished (its recipients' digest)
+- `INAPP#<digest>` / `BATCH`                    an in-app message stored (its notification ids' digest)
 - `SWEEP` / `MINUTE`                            the last minute the holds sweep finished
 """
 

@@ -108,6 +108,8 @@ def _send_digest(hold: store.Hold, now: datetime, report: planner.PlanReport) ->
     if not entries:
         return 0
     note = digest_notification(hold.user_id, hold.day, minute_of(hold.minute), entries)
-    report.add(planner.plan_notifications([note], now))
+    planned = planner.plan_notifications([note], now)
+    store.count_in_app_queued(planned.in_app)  # the entries are cleared next: a sweep run again plans nothing
+    report.add(planned)
     store.clear_digest(hold.user_id, hold.day, [e.notification_id for e in entries])
     return 1
