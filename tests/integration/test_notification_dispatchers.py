@@ -32,7 +32,6 @@ from arena.domain.notifications import (
 )
 from arena.domain.unsubscribe import read_unsubscribe_token
 from arena.services.notifications import channels
-
 from arena.store import notifications as store
 from arena.store.notifications import ChannelLink, DeviceRecord
 

@@ -37,7 +37,6 @@ from arena.domain.unsubscribe import unsubscribe_token
 from arena.factories import cached
 from arena.observability import count, logger
 from arena.services.notifications.templates import render
-
 from arena.store import notifications as store
 
 EXTERNAL = (Channel.EMAIL, Channel.DISCORD, Channel.TELEGRAM, Channel.PUSH)
