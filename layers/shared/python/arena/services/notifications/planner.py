@@ -11,9 +11,9 @@ Idempotent (EventBridge and SQS deliver at least once): ids are derived from the
 envelope's time, the user, the type), each external (notification, channel) delivery record is created by a
 conditional write and only a created record is queued (in-app has no record before its inbox item: every planned
 in-app notification is queued and the dispatcher's deterministic batch write stores it once), and a page that
-finished is marked so that its redelivery reads one item and stops. A page that failed half way is planned again: the records it created already are not created twice;
-those still QUEUED are queued again (their dispatchers deliver each once) so a crash between the record and the
-queue loses nothing.
+finished is marked so that its redelivery reads one item and stops. A page that failed half way is planned
+again: the records it created already are not created twice; those still QUEUED are queued again (their
+dispatchers deliver each once) so a crash between the record and the queue loses nothing.
 """
 
 from __future__ import annotations
