@@ -527,3 +527,22 @@ def test_the_inbox_reads_the_routes_use(pipeline: Pipeline) -> None:
         inbox.mark_read("kim", "01JBNOSUCHNOTIFICATION0000")
     inbox.read_all("kim")
     assert inbox.unread_count("kim") == 0 and inbox.page("kim", None, 10, unread_only=True) == ([], None)
+
+
+def test_reminders_of_a_cancelled_event_tell_nobody(pipeline: Pipeline, arena: Arena) -> None:
+    """Given an event with three participants that was cancelled after its reminders were scheduled
+    When its 1-hour reminder and its "started" event arrive anyway
+    Then nothing is planned: no page, no inbox item, no email, no count."""
+    event_id = arena.new_event()["id"]
+    users = ["c1", "c2", "c3"]
+    join(event_id, users)
+    assert arena.cancel_event(event_id, reason="venue closed").status == 200
+    for name, detail in (
+        (DomainEvent.EVENT_REMINDER_DUE, {"event_id": event_id, "reminder": "start_1h"}),
+        (DomainEvent.EVENT_STARTED, {"event_id": event_id, "status": "ACTIVE"}),
+    ):
+        assert pipeline.publish(envelope(name, detail))["pages"] == 0
+    assert pipeline.plan_pages() == 0
+    assert pipeline.deliver_in_app() == [] and pipeline.receive("EmailQueue") == []
+    assert all(inbox_of(u) == [] for u in users)
+    assert store.source_counts(f"reminder:{event_id}:start_1h")[Channel.IN_APP][DeliveryStatus.QUEUED] == 0

@@ -30,6 +30,7 @@ from arena import clock
 from arena.adapters import queues
 from arena.config import settings
 from arena.domain import events as event_rules
+from arena.domain.events import EventStatus
 from arena.domain.notifications import (
     LINKED_CHANNELS,
     Channel,
@@ -57,6 +58,8 @@ CLAIM_CHUNK = 100  # one TransactWriteItems
 SHARDS = participant_store.SHARDS
 
 PARTICIPANT_CAUSES = {DomainEvent.EVENT_REMINDER_DUE, DomainEvent.EVENT_STARTED, DomainEvent.EVENT_ENDED}
+# Told only while the event is live (EVENT_ENDED is the end itself: told unless the event was cancelled).
+REMINDER_CAUSES = {DomainEvent.EVENT_REMINDER_DUE, DomainEvent.EVENT_STARTED}
 CAUSE_TYPES: dict[DomainEvent, NotificationType] = {
     DomainEvent.EVENT_REMINDER_DUE: NotificationType.EVENT_REMINDER,
     DomainEvent.EVENT_STARTED: NotificationType.EVENT_REMINDER,
@@ -225,6 +228,8 @@ def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] 
     """List the audience by key from `position`, cut it into plan pages for the PlanQueue, and hand the rest on as
     another walk message after `notifications_pages_per_walk` pages."""
     size, budget = settings().notifications_page_size, settings().notifications_pages_per_walk
+    if cause.name in PARTICIPANT_CAUSES and not _still_live(cause):
+        return PlanReport()
     if "participants" in audience:
         reader = _participant_reader(str(audience["participants"]), position)
     elif "opted_in" in audience:
@@ -251,6 +256,19 @@ def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] 
         )
     _send_plan_messages(messages)
     return PlanReport(pages=len(pages))
+
+
+def _still_live(cause: Cause) -> bool:
+    """A reminder (24 h / 1 h before start, 1 h before end, "started") is for an event still on: one cancelled,
+    ended or deleted since its schedule was set is told nothing (checked at every walk step, so a cancellation
+    also stops a walk under way). The event's stored status decides: UPCOMING and ACTIVE are live. The end itself
+    (EVENT_ENDED) is told unless the event was cancelled."""
+    event = _event(cause.event_id)
+    if event is None:
+        return False
+    if cause.name in REMINDER_CAUSES:
+        return event.status in event_rules.LIVE_STATUSES
+    return event.status is not EventStatus.CANCELLED
 
 
 def _participant_reader(event_id: str, position: Mapping[str, Any] | None) -> Iterable[tuple[list[str], dict | None]]:
