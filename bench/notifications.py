@@ -8,7 +8,8 @@ page records its email deliveries and queues in-app (100 a message) and email; t
 message's notifications with parallel BatchWriteItems (the inbox item is the in-app delivery record). Progress is
 read from the source's delivery counts (the same numbers an admin sees for an announcement). Figures: notifications
 planned per second (deliveries recorded and queued, in-app and email), in-app notifications stored per second, the
-time until the last in-app notification is stored; then a sample of inboxes is checked (one item each). Nothing asserts on the figures.
+time until the last in-app notification is stored; then a sample of inboxes is checked (one item each). Nothing
+asserts on the figures.
 
 Results go into bench/RESULTS.md between the notifications markers (replaced on each run, the rest of the file
 kept).
