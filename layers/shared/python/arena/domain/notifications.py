@@ -103,7 +103,7 @@ class Notification:
 @dataclass(frozen=True)
 class ChannelMessage:
     """What one channel queue's message carries: the notification, and for a held delivery the earliest time it
-    may go out. The in-app queue's messages carry up to 25 notifications each (one BatchWriteItem); the other
+    may go out. The in-app queue's messages carry up to 100 notifications each (4 BatchWriteItems); the other
     channels one each (one provider call)."""
 
     channel: Channel

@@ -1,6 +1,6 @@
 """The notification planner: a domain event (EventBridge envelope) -> its audience -> one Notification per recipient
 -> per channel QUEUED / HELD / SUPPRESSED (preferences, links, quiet hours, the rank-change throttle and digest) ->
-the channel queues (in-app: 25 notifications per message; the others one per message) and the holds.
+the channel queues (in-app: 100 notifications per message; the others one per message) and the holds.
 
 Audiences: an event's participants and a type's opt-in list can be any size, so they are walked by key and cut
 into "plan page" messages of at most `notifications_page_size` recipients on the PlanQueue (the walk hands itself
