@@ -152,6 +152,10 @@ def _banner(
     if demo:
         lines.append('  curl -s -H "Authorization: Bearer $TRADER" "$ARENA/api/events/$EVENT/leaderboard?limit=5"')
         lines.append('  curl -s -H "Authorization: Bearer $ADMIN" "$ARENA/api/events/$EVENT/performance"')
+        lines.append(
+            '  curl -s -H "Authorization: Bearer $TRADER" "$ARENA/api/me/notifications"   # trader-01\'s inbox'
+        )
+        lines.append('  curl -s "$ARENA/local/telegram"   # trader-01\'s Telegram; emails: /local/mail')
         if "WS" in values:
             lines.append('  .venv/bin/python -m local.watch "$WS/?token=$TRADER" leaderboard:$EVENT user:trader-01')
     else:

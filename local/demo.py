@@ -13,6 +13,7 @@ keeps them per trader per day), so its lift and new traders have a baseline.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -44,6 +45,8 @@ HISTORY_CALLS = 3
 # Fixed, so every run trades the same way (who trades how much, where); 42 spreads activity across joined and
 # not-joined traders alike (the simulator's activity is heavy-tailed: some seeds hand one trader most trades).
 DEMO_SEED = 42
+# trader-01's Telegram chat on the fake Telegram (GET /local/telegram lists what it received).
+DEMO_CHAT = "100001"
 
 
 def _iso(moment: datetime) -> str:
@@ -84,6 +87,7 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
     )
     for trader in DEMO_TRADERS:
         call(base_url, "POST", f"/api/events/{event['id']}/join", tokens[trader])
+    link_demo_telegram(base_url, tokens[DEMO_TRADERS[0]])
     # Prices for the demo's prize currencies, so its analytics value the prizes (prize cost, ROI) from the start.
     prices = call(base_url, "GET", "/api/events/analytics/prices", tokens["admin"])
     if not prices["prices"]:
@@ -91,6 +95,23 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
         body = {"prices": table, "version": prices["version"], "reason": "Demo prices"}
         call(base_url, "PUT", "/api/events/analytics/prices", tokens["admin"], body)
     return event["id"]
+
+
+def link_demo_telegram(base_url: str, token: str) -> None:
+    """trader-01 links Telegram chat DEMO_CHAT through the real routes (the bot's code read back from the fake
+    Telegram) and turns rank changes and milestones on for it, so /local/telegram shows them arriving beside the
+    inbox."""
+    call(base_url, "POST", "/api/me/notification-channels/telegram", token, {"address": DEMO_CHAT})
+    sent = json.loads(urllib.request.urlopen(base_url + "/local/telegram", timeout=30).read())["messages"]
+    text = next(m["text"] for m in reversed(sent) if str(m["chat"]["id"]) == DEMO_CHAT)
+    code = re.search(r"\b(\d{6})\b", text)
+    if code is None:
+        raise RuntimeError(f"no code in the bot's message {text!r}")
+    call(base_url, "POST", "/api/me/notification-channels/telegram/verify", token, {"code": code.group(1)})
+    prefs = call(base_url, "GET", "/api/me/notification-preferences", token)
+    channels = {kind: {**prefs["channels"][kind], "telegram": True} for kind in ("rank_change", "milestone")}
+    body = {"channels": channels, "digest": prefs["digest"], "locale": "en", "version": prefs["version"]}
+    call(base_url, "PUT", "/api/me/notification-preferences", token, body)
 
 
 def demo_simulator(prefix: str, **options: Any) -> TradeSimulator:

@@ -1,6 +1,6 @@
-"""InAppQueue -> the users' inboxes, each new item pushed live on `user:<id>`. Up to 25 notifications a message.
+"""InAppQueue -> the users' inboxes, each new item pushed live on `user:<id>`. Up to 100 notifications a message.
 
-Idempotent: each item is a conditional put in one transaction with its delivery record's move to SENT; a
+Idempotent: the items are deterministic and written once per message (a conditional batch mark after them); a
 redelivered message stores and pushes nothing (arena/services/notifications/inbox.py). Partial batch response.
 """
 

@@ -132,7 +132,7 @@ def get_preferences() -> NotificationPreferences:
 )
 @allow(Audience.PEOPLE)
 def put_preferences(request: PreferencesUpdate) -> NotificationPreferences:
-    return preferences.change(principal(app).user_id, request)
+    return preferences.change(principal(app), request)
 
 
 # ------------------------------------------------------------------------------------------------ channels

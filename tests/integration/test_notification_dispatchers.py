@@ -32,7 +32,6 @@ from arena.domain.notifications import (
 )
 from arena.domain.unsubscribe import read_unsubscribe_token
 from arena.services.notifications import channels
-from arena.store import delivery_leases
 from arena.store import notifications as store
 from arena.store.notifications import ChannelLink, DeviceRecord
 
@@ -205,7 +204,7 @@ def test_the_same_message_twice_makes_one_provider_call(
 
     other = planned(Channel.DISCORD, user=note.user_id, kind=NotificationType.PRIZE_PAID)
     now = clock.now()
-    assert delivery_leases.take_lease(other.notification_id, Channel.DISCORD, now, now + timedelta(minutes=2))
+    assert store.take_lease(other.notification_id, Channel.DISCORD, now, now + timedelta(minutes=2))
     result = channels.deliver(Channel.DISCORD, other)
     assert isinstance(result, channels.Later) and len(fake.messages) == 1
     assert status(other, Channel.DISCORD) is DeliveryStatus.QUEUED
@@ -330,4 +329,4 @@ def test_an_error_before_the_provider_answered_frees_the_lease(
         channels.deliver(Channel.EMAIL, note)
     assert status(note, Channel.EMAIL) is DeliveryStatus.QUEUED
     now = clock.now()
-    assert delivery_leases.take_lease(note.notification_id, Channel.EMAIL, now, now + timedelta(minutes=1))
+    assert store.take_lease(note.notification_id, Channel.EMAIL, now, now + timedelta(minutes=1))

@@ -527,3 +527,19 @@ def test_a_trader_may_not_announce(api: Api) -> None:
     Then it is a 403 before the body is read."""
     refused = api.call("preview_announcement", claims=MIA, body={"nonsense": True})
     assert refused.status == 403, refused
+
+
+def test_preferences_keep_the_callers_kyc_level_and_account_type_for_new_event_audiences(api: Api) -> None:
+    """Given Mia (KYC level 2, retail account per her token's claims)
+    When she opts in to new-event email through the preferences route
+    Then the NEW_EVENT opt-in list holds her with level 2 and account type retail (what the planner's
+    eligibility check of a new event reads)."""
+    current = api.call("get_notification_preferences").body
+    channels = current["channels"] | {"new_event": {**current["channels"]["new_event"], "email": True}}
+    changed = api.call(
+        "put_notification_preferences",
+        body={"channels": channels, "digest": current["digest"], "locale": "en", "version": current["version"]},
+    )
+    assert changed.status == 200, changed
+    found, _ = store.opted_in_page(NotificationType.NEW_EVENT, None, 100)
+    assert [(o.user_id, o.kyc_level, o.account_type) for o in found] == [("mia", 2, "retail")]

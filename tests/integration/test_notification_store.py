@@ -129,17 +129,21 @@ def test_the_unread_count_stops_past_its_cap(tables: dict[str, str]) -> None:
 
 
 def test_deliver_in_app_stores_and_sends_once(tables: dict[str, str]) -> None:
-    """Given three notifications planned for in-app (QUEUED records)
-    When the in-app write runs twice for them
-    Then the first stores three and marks them SENT, the second changes nothing, and the source counts 3 sent."""
-    notes = [note(user=u) for u in ("ann", "bob", "cid")]
-    store.claim_deliveries([(n, Channel.IN_APP, DeliveryStatus.QUEUED) for n in notes], NOON)
+    """Given 130 notifications the planner counted as queued in-app (no delivery records: the inbox item is one)
+    When the in-app write runs twice for them, and then once more after one of them was read
+    Then the first stores all (in parallel batches) and returns them, the later ones return nothing and leave
+    the read item read, and the source counts 130 sent, 0 queued."""
+    notes = [note(user=f"u{i:03}") for i in range(130)]
+    store.count_in_app_queued({"src-1": 130})
     items = [InboxItem(n.notification_id, n.user_id, n.type, n.event_id, "t", "b", n.data, n.created_at) for n in notes]
     assert store.deliver_in_app([(i, "src-1") for i in items], NOON) == items
     assert store.deliver_in_app([(i, "src-1") for i in items], NOON) == []
-    assert store.delivery(notes[0].notification_id, Channel.IN_APP).status is DeliveryStatus.SENT  # type: ignore[union-attr]
+    assert store.mark_read("u007", notes[7].notification_id, NOON)
+    assert store.deliver_in_app([(i, "src-1") for i in items], NOON) == []
+    assert all(len(store.inbox_page(n.user_id, None, 10, False)[0]) == 1 for n in notes)
+    assert store.inbox_page("u007", None, 10, False)[0][0].read_at == NOON
     counts = store.source_counts("src-1")[Channel.IN_APP]
-    assert counts[DeliveryStatus.SENT] == 3 and counts[DeliveryStatus.QUEUED] == 0
+    assert counts[DeliveryStatus.SENT] == 130 and counts[DeliveryStatus.QUEUED] == 0
 
 
 def test_preferences_are_versioned_and_keep_the_opt_in_lists(tables: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ NotificationsTable keys (pk / sk):
 - `HOLD#<yyyy-mm-ddThh:mm>` / `<id>#<channel>`  a delivery held by quiet hours until that minute
 - `HOLD#<yyyy-mm-ddThh:mm>` / `DIGEST#<user>#<day>`  a user's digest of that local day, due at that minute
 - `PLAN#<source id>` / `PAGE#<digest>`          a planner page that finished (its recipients' digest)
+- `INAPP#<digest>` / `BATCH`                    an in-app message stored (its notification ids' digest)
 - `SWEEP` / `MINUTE`                            the last minute the holds sweep finished
 """
 
@@ -102,7 +103,7 @@ class Notification:
 @dataclass(frozen=True)
 class ChannelMessage:
     """What one channel queue's message carries: the notification, and for a held delivery the earliest time it
-    may go out. The in-app queue's messages carry up to 25 notifications each (one BatchWriteItem); the other
+    may go out. The in-app queue's messages carry up to 100 notifications each (4 BatchWriteItems); the other
     channels one each (one provider call)."""
 
     channel: Channel

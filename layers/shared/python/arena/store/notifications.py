@@ -12,9 +12,11 @@ planners would otherwise all conflict on one count item; a crash between the two
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time as _time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +40,7 @@ from arena.domain.notifications import (
     preferences_to_dict,
 )
 from arena.errors import BadRequest, Conflict
+from arena.factories import cached
 from arena.store import dynamo
 
 INBOX_RETENTION = timedelta(days=90)
@@ -49,6 +52,8 @@ HOLD_RETENTION = timedelta(days=3)
 # A bounded amount of work per unread count: the badge shows "99+" beyond the cap anyway.
 UNREAD_SCAN_LIMIT = 1_000
 TRANSACTION_ACTIONS = 100
+# BatchWriteItem calls of one in-app message at once (100 items = 4 calls of 25).
+IN_APP_WRITERS = 4
 FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED)
 OPEN = (DeliveryStatus.QUEUED, DeliveryStatus.HELD)
 
@@ -194,22 +199,64 @@ def put_inbox(items: Sequence[InboxItem]) -> list[InboxItem]:
     return [item for item, new in zip(items, stored, strict=True) if new]
 
 
+def in_app_batch_key(notification_ids: Iterable[str]) -> str:
+    """What names one in-app message's write: a digest of its notification ids (the planner cuts the same page
+    into the same messages, so a redelivered or re-sent message has the same key)."""
+    return hashlib.sha256("\n".join(sorted(notification_ids)).encode()).hexdigest()[:32]
+
+
+@cached
+def _writers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=IN_APP_WRITERS, thread_name_prefix="inbox")
+
+
 def deliver_in_app(items: Sequence[tuple[InboxItem, str]], now: datetime) -> list[InboxItem]:
-    """The in-app dispatcher's write: per (item, its notification's source), the inbox put and the in-app delivery
-    record's move to SENT in one all-or-nothing group (25 items = 50 actions, one transaction). An item already in
-    the inbox (a redelivered message) changes nothing. Returns the new items; SENT counts go to their sources."""
-    groups = [
-        [_inbox_put(item), _delivery_transition(item.notification_id, Channel.IN_APP, DeliveryStatus.SENT, now, source)]
-        for item, source in items
-    ]
-    done = _transact_each(groups)
-    new = [(item, source) for (item, source), ok in zip(items, done, strict=True) if ok]
+    """The in-app dispatcher's write of one message (up to 100 items, each with its notification's source): the
+    inbox items themselves are the in-app delivery records, so one item costs one plain write.
+
+    1. `INAPP#<batch key>` / `BATCH` exists: this message was stored before (a redelivery): return [] - nothing is
+       written, counted or pushed again (and a read_at set since is not overwritten).
+    2. The items go in as BatchWriteItem chunks of 25, the chunks in parallel. The items are deterministic (id,
+       rendered text, created_at: all derived from the cause), so writing them twice writes identical items.
+    3. The batch mark is put conditionally; only the call that creates it counts the items SENT (and -QUEUED) on
+       their sources and returns them (to be pushed live). Two copies of one message running at once both write
+       the items, one of them counts and pushes.
+    A crash after 2 stores the items and the redelivery counts them; a crash between 3's put and its count
+    undercounts (never doubles), like every count of this table."""
+    if not items:
+        return []
+    batch = in_app_batch_key(item.notification_id for item, _ in items)
+    if _get(f"INAPP#{batch}", "BATCH") is not None:
+        return []
+    values = [_inbox_item(item) for item, _ in items]
+    chunks = [values[i : i + 25] for i in range(0, len(values), 25)]
+    if len(chunks) == 1:
+        dynamo.batch_write(_table(), chunks[0])
+    else:
+        list(_writers().map(lambda chunk: dynamo.batch_write(_table(), chunk), chunks))
+    mark = {"pk": f"INAPP#{batch}", "sk": "BATCH", "at": clock.to_iso(now), "items": len(items)}
+    mark["expires_at"] = _expiry(now, DELIVERY_RETENTION)
+    try:
+        dynamo.client().put_item(
+            TableName=_table(), Item=dynamo.to_item(mark), ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return []
+        raise
     counts: dict[str, int] = {}
-    for _, source in new:
+    for _, source in items:
         counts[source] = counts.get(source, 0) + 1
     for source, count in counts.items():
         _bump(source, Channel.IN_APP, {DeliveryStatus.SENT: count, DeliveryStatus.QUEUED: -count})
-    return [item for item, _ in new]
+    return [item for item, _ in items]
+
+
+def count_in_app_queued(counts: dict[str, int]) -> None:
+    """The planner's count of the in-app notifications it queued (per source): in-app has no delivery record
+    before its inbox item, so the planner counts once per page it marks planned (see `mark_page_planned`)."""
+    for source, count in counts.items():
+        _bump(source, Channel.IN_APP, {DeliveryStatus.QUEUED: count})
 
 
 @dataclass(frozen=True)
@@ -839,6 +886,52 @@ def finish_delivery(
     return True
 
 
+# The send lease of an external channel's delivery record: the one extra attribute `lease_until` its dispatcher
+# sets before it calls a provider. SQS may hand one message to two invocations at once (a duplicate, or a
+# visibility timeout that ran out); the status check alone would let both call Discord or Telegram, which have no
+# idempotency keys. Taking the lease is a conditional update (the record is still open and nobody else's lease
+# runs), so exactly one of them calls the provider; if its holder dies, the lease runs out and the next delivery
+# of the message takes it again.
+
+
+def take_lease(notification_id: str, channel: Channel, now: datetime, until: datetime) -> bool:
+    """Take the send lease of an open delivery until `until`; False when the delivery is final, unknown or
+    leased by someone else whose lease still runs."""
+    try:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=dynamo.to_item(_delivery_key(notification_id, channel)),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression="#s IN (:q, :h) AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":until": {"S": clock.to_iso(until)},
+                ":now": {"S": clock.to_iso(now)},
+                ":q": {"S": DeliveryStatus.QUEUED.value},
+                ":h": {"S": DeliveryStatus.HELD.value},
+            },
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def release_lease(notification_id: str, channel: Channel) -> None:
+    """Give the lease back (the provider asked to wait: the next delivery of the message must find it free)."""
+    try:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=dynamo.to_item(_delivery_key(notification_id, channel)),
+            UpdateExpression="REMOVE lease_until",
+            ConditionExpression="attribute_exists(pk)",
+        )
+    except ClientError as error:
+        if not dynamo.is_conditional_failure(error):
+            raise
+
+
 def delivery(notification_id: str, channel: Channel) -> DeliveryRecord | None:
     key = _delivery_key(notification_id, channel)
     values = _get(key["pk"], key["sk"])
@@ -872,10 +965,20 @@ def page_planned(source: str, page: str) -> bool:
     return _get(f"PLAN#{source}", f"PAGE#{page}") is not None
 
 
-def mark_page_planned(source: str, page: str, now: datetime) -> None:
+def mark_page_planned(source: str, page: str, now: datetime) -> bool:
+    """Mark a page finished; False when it was already (two copies of one page ran at once): only the call that
+    marks it counts the page's in-app notifications."""
     item: dict[str, Any] = {"pk": f"PLAN#{source}", "sk": f"PAGE#{page}", "at": clock.to_iso(now)}
     item["expires_at"] = _expiry(now, DELIVERY_RETENTION)
-    dynamo.client().put_item(TableName=_table(), Item=dynamo.to_item(item))
+    try:
+        dynamo.client().put_item(
+            TableName=_table(), Item=dynamo.to_item(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True
 
 
 def source_counts(source: str) -> dict[Channel, dict[DeliveryStatus, int]]:

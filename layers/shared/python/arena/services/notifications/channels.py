@@ -4,7 +4,7 @@ For each notification of a channel queue's message:
 
 1. the delivery record (created QUEUED or HELD by the planner) must still be open: a final one means this message
    was handled before - nothing is sent again;
-2. the send lease (arena/store/delivery_leases.py) is taken, so two invocations holding copies of one message never
+2. the send lease (arena/store/notifications.py) is taken, so two invocations holding copies of one message never
    both call the provider;
 3. the address: email - the user's verified address in the user pool; Discord / Telegram - the user's VERIFIED
    link; push - the user's devices. None: SUPPRESSED (the user has not linked that channel);
@@ -37,7 +37,6 @@ from arena.domain.unsubscribe import unsubscribe_token
 from arena.factories import cached
 from arena.observability import count, logger
 from arena.services.notifications.templates import render
-from arena.store import delivery_leases
 from arena.store import notifications as store
 
 EXTERNAL = (Channel.EMAIL, Channel.DISCORD, Channel.TELEGRAM, Channel.PUSH)
@@ -130,7 +129,7 @@ def deliver(channel: Channel, notification: Notification, *, receive_count: int 
         return Done(None)
     if record.status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
         return Done(None)  # handled before: a redelivered message
-    if not delivery_leases.take_lease(nid, channel, now, now + LEASE):
+    if not store.take_lease(nid, channel, now, now + LEASE):
         again = store.delivery(nid, channel)
         if again is None or again.status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
             return Done(None)
@@ -139,7 +138,7 @@ def deliver(channel: Channel, notification: Notification, *, receive_count: int 
         outcome, on_broken = _send(channel, notification)
     except Exception:
         # A bug or an AWS error before any provider answered: free the lease so the queue's retry may send.
-        delivery_leases.release_lease(nid, channel)
+        store.release_lease(nid, channel)
         raise
     return _settle(channel, notification, outcome, on_broken, receive_count)
 
@@ -163,7 +162,7 @@ def _settle(
         logger.warning("delivery failed", extra={"notification_id": nid, "channel": channel, "reason": outcome.reason})
         count("NotificationFailed")
         return Done(DeliveryStatus.FAILED, outcome.reason)
-    delivery_leases.release_lease(nid, channel)
+    store.release_lease(nid, channel)
     if isinstance(outcome, RetryAfter):
         count("NotificationRateLimited")
         return Later(outcome.seconds, outcome.reason)

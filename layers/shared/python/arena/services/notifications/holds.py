@@ -2,7 +2,8 @@
 the daily digests due this minute (one DIGEST notification of the day's rank changes, planned like any other).
 
 It works through every minute since the last one it finished (the SWEEP / MINUTE mark; at most a day back; the
-very first run starts at its own minute), so a missed or late run catches up. Idempotent: a hold is removed only
+very first run starts at its own minute), so a missed or late run catches up (at most MINUTES_PER_RUN minutes a run,
+the rest on the next runs). Idempotent: a hold is removed only
 after its message was queued, the minutes are marked only after their holds are gone; a run that fails half way
 releases some holds again, and their dispatchers deliver a record once. A digest's notification id is derived from
 (user, day), so sending one twice records it once.
@@ -29,6 +30,9 @@ from arena.services.notifications import planner
 from arena.store import notifications as store
 
 MAX_CATCH_UP = timedelta(days=1)
+# Minutes one run works through (one query each): a run that is far behind catches up over the next runs instead of
+# holding its invocation (and, locally, the schedule thread) for a day's worth of queries.
+MINUTES_PER_RUN = 60
 
 
 @dataclass
@@ -48,6 +52,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     start = max(start, current - MAX_CATCH_UP)
     report = SweepReport()
     minute = start
+    current = min(current, start + timedelta(minutes=MINUTES_PER_RUN - 1))
     while minute <= current:
         text = hold_minute(minute)
         holds = store.holds_at(text)
@@ -108,6 +113,8 @@ def _send_digest(hold: store.Hold, now: datetime, report: planner.PlanReport) ->
     if not entries:
         return 0
     note = digest_notification(hold.user_id, hold.day, minute_of(hold.minute), entries)
-    report.add(planner.plan_notifications([note], now))
+    planned = planner.plan_notifications([note], now)
+    store.count_in_app_queued(planned.in_app)  # the entries are cleared next: a sweep run again plans nothing
+    report.add(planned)
     store.clear_digest(hold.user_id, hold.day, [e.notification_id for e in entries])
     return 1

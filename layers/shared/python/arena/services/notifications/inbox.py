@@ -2,8 +2,11 @@
 each new one live on the user's WebSocket topic (`user:<id>`, message type `notification`), and the inbox reads and
 writes the HTTP routes call (page, unread count, read one, read all).
 
-The dispatcher is idempotent: an item is stored by a conditional put in one transaction with its delivery record's
-move to SENT, so a redelivered message stores nothing twice and pushes nothing twice (only new items are pushed).
+The dispatcher is idempotent: the inbox item is the in-app delivery record. A message's items are deterministic
+(ids, rendered text and times all follow from the cause) and go in with parallel BatchWriteItems (one plain write
+each: no transaction, no separate record); a per-message batch mark, put conditionally after them, decides which
+call counts them SENT and pushes them live, so a redelivered message stores, counts and pushes nothing twice
+(arena/store/notifications.py `deliver_in_app`).
 The push is best effort, like every real-time message: the inbox is the record, and a client that was not
 connected reads it (and the unread count) over HTTP.
 """

@@ -1,6 +1,6 @@
 """The notification planner: a domain event (EventBridge envelope) -> its audience -> one Notification per recipient
 -> per channel QUEUED / HELD / SUPPRESSED (preferences, links, quiet hours, the rank-change throttle and digest) ->
-the channel queues (in-app: 25 notifications per message; the others one per message) and the holds.
+the channel queues (in-app: 100 notifications per message; the others one per message) and the holds.
 
 Audiences: an event's participants and a type's opt-in list can be any size, so they are walked by key and cut
 into "plan page" messages of at most `notifications_page_size` recipients on the PlanQueue (the walk hands itself
@@ -8,11 +8,12 @@ on after `notifications_pages_per_walk` pages); pages are planned in parallel by
 audiences (a user in the detail, the rank moves, an event's winners) are planned at once when they fit one page.
 
 Idempotent (EventBridge and SQS deliver at least once): ids are derived from the cause (`Cause.source`, the
-envelope's time, the user, the type), each (notification, channel) delivery record is created by a conditional
-write and only a created record is queued, and a page that finished is marked so that its redelivery reads one
-item and stops. A page that failed half way is planned again: the records it created already are not created twice;
-those still QUEUED are queued again (their dispatchers deliver each once) so a crash between the record and the
-queue loses nothing.
+envelope's time, the user, the type), each external (notification, channel) delivery record is created by a
+conditional write and only a created record is queued (in-app has no record before its inbox item: every planned
+in-app notification is queued and the dispatcher's deterministic batch write stores it once), and a page that
+finished is marked so that its redelivery reads one item and stops. A page that failed half way is planned
+again: the records it created already are not created twice; those still QUEUED are queued again (their
+dispatchers deliver each once) so a crash between the record and the queue loses nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from arena import clock
 from arena.adapters import queues
 from arena.config import settings
 from arena.domain import events as event_rules
+from arena.domain.events import EventStatus
 from arena.domain.notifications import (
     LINKED_CHANNELS,
     Channel,
@@ -50,11 +52,14 @@ from arena.store import notifications as store
 from arena.store import participants as participant_store
 from arena.store import user_prizes
 
-IN_APP_PER_MESSAGE = 25  # one BatchWriteItem / transaction of the in-app dispatcher
+# One in-app message = one dispatcher write of 4 parallel BatchWriteItems (about 40 KB: far below SQS's 256 KB).
+IN_APP_PER_MESSAGE = 100
 CLAIM_CHUNK = 100  # one TransactWriteItems
 SHARDS = participant_store.SHARDS
 
 PARTICIPANT_CAUSES = {DomainEvent.EVENT_REMINDER_DUE, DomainEvent.EVENT_STARTED, DomainEvent.EVENT_ENDED}
+# Told only while the event is live (EVENT_ENDED is the end itself: told unless the event was cancelled).
+REMINDER_CAUSES = {DomainEvent.EVENT_REMINDER_DUE, DomainEvent.EVENT_STARTED}
 CAUSE_TYPES: dict[DomainEvent, NotificationType] = {
     DomainEvent.EVENT_REMINDER_DUE: NotificationType.EVENT_REMINDER,
     DomainEvent.EVENT_STARTED: NotificationType.EVENT_REMINDER,
@@ -160,6 +165,8 @@ class PlanReport:
     already_planned: int = 0
     pages: int = 0
     messages: int = 0
+    # In-app notifications queued per source (no delivery record: counted when the page is marked planned).
+    in_app: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: PlanReport) -> None:
         for name in ("notifications", "held", "suppressed", "digested", "throttled", "already_planned", "pages"):
@@ -167,6 +174,8 @@ class PlanReport:
         self.messages += other.messages
         for channel, count in other.queued.items():
             self.queued[channel] = self.queued.get(channel, 0) + count
+        for source, count in other.in_app.items():
+            self.in_app[source] = self.in_app.get(source, 0) + count
 
 
 @cached
@@ -219,6 +228,8 @@ def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] 
     """List the audience by key from `position`, cut it into plan pages for the PlanQueue, and hand the rest on as
     another walk message after `notifications_pages_per_walk` pages."""
     size, budget = settings().notifications_page_size, settings().notifications_pages_per_walk
+    if cause.name in PARTICIPANT_CAUSES and not _still_live(cause):
+        return PlanReport()
     if "participants" in audience:
         reader = _participant_reader(str(audience["participants"]), position)
     elif "opted_in" in audience:
@@ -245,6 +256,19 @@ def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] 
         )
     _send_plan_messages(messages)
     return PlanReport(pages=len(pages))
+
+
+def _still_live(cause: Cause) -> bool:
+    """A reminder (24 h / 1 h before start, 1 h before end, "started") is for an event still on: one cancelled,
+    ended or deleted since its schedule was set is told nothing (checked at every walk step, so a cancellation
+    also stops a walk under way). The event's stored status decides: UPCOMING and ACTIVE are live. The end itself
+    (EVENT_ENDED) is told unless the event was cancelled."""
+    event = _event(cause.event_id)
+    if event is None:
+        return False
+    if cause.name in REMINDER_CAUSES:
+        return event.status in event_rules.LIVE_STATUSES
+    return event.status is not EventStatus.CANCELLED
 
 
 def _participant_reader(event_id: str, position: Mapping[str, Any] | None) -> Iterable[tuple[list[str], dict | None]]:
@@ -332,7 +356,8 @@ def plan_page(cause: Cause, users: Sequence[str]) -> PlanReport:
         return PlanReport(already_planned=len(users))
     now = clock.now()
     report = plan_notifications(build(cause, users), now, cause.channels)
-    store.mark_page_planned(cause.source, page, now)
+    if store.mark_page_planned(cause.source, page, now):
+        store.count_in_app_queued(report.in_app)
     return report
 
 
@@ -341,15 +366,26 @@ def plan_notifications(
 ) -> PlanReport:
     """Decide, record, queue and hold these notifications' deliveries (the planner's pages, the daily digests).
     `named`: the channels the cause names (an announcement's); their suppressed deliveries are recorded and counted
-    too, so the announcement shows how many preferences kept away."""
+    too, so the announcement shows how many preferences kept away.
+
+    In-app writes no delivery record here: its inbox item is its record (the dispatcher's batch of deterministic
+    items is idempotent, arena/store/notifications.py `deliver_in_app`), so a queued in-app notification costs one
+    write in all instead of three (record, inbox item, record to SENT). Every in-app notification planned is
+    queued, also on a replan of a page that failed half way (the dispatcher stores it once); the caller counts
+    `report.in_app` once (`plan_page`: when it marks the page planned)."""
     report = PlanReport(notifications=len(notifications))
     prefs = store.preferences_of(list(dict.fromkeys(n.user_id for n in notifications)))
     kept = _apply_rank_rules(list(notifications), prefs, report, now)
     linked = _linked(kept, prefs)
     claims: list[tuple[Notification, Channel, DeliveryStatus]] = []
     not_before: dict[tuple[str, Channel], datetime] = {}
+    in_app: list[tuple[Notification, Channel]] = []
     for note in kept:
         for planned in plan(note, prefs[note.user_id], linked.get(note.user_id, frozenset()), now, named):
+            if planned.channel is Channel.IN_APP and planned.status is DeliveryStatus.QUEUED:
+                in_app.append((note, Channel.IN_APP))
+                report.in_app[note.source] = report.in_app.get(note.source, 0) + 1
+                continue
             if planned.status is DeliveryStatus.SUPPRESSED:
                 report.suppressed += 1
                 if named is None:
@@ -360,7 +396,7 @@ def plan_notifications(
     created = _claim(claims, now)
     fresh = [claim for claim, new in zip(claims, created, strict=True) if new]
     fresh += _unfinished(claim for claim, new in zip(claims, created, strict=True) if not new)
-    queued = [(n, c) for n, c, s in fresh if s is DeliveryStatus.QUEUED]
+    queued = in_app + [(n, c) for n, c, s in fresh if s is DeliveryStatus.QUEUED]
     held = [
         store.held_delivery(n, c, not_before.get((n.notification_id, c), now))
         for n, c, s in fresh
@@ -395,7 +431,7 @@ def _unfinished(
 
 
 def _enqueue(queued: Sequence[tuple[Notification, Channel]], report: PlanReport) -> int:
-    """Channel messages for the queued deliveries: in-app 25 notifications a message, the others one each."""
+    """Channel messages for the queued deliveries: in-app 100 notifications a message, the others one each."""
     by_channel: dict[Channel, list[Notification]] = {}
     for note, channel in queued:
         by_channel.setdefault(channel, []).append(note)

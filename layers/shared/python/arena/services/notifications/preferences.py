@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import time
 
 from arena import clock
+from arena.auth import Principal
 from arena.domain.notifications import Channel, NotificationType, Preferences
 from arena.domain.notifications import DigestSettings as DigestRule
 from arena.domain.notifications import QuietHours as QuietRule
@@ -46,7 +47,11 @@ def read(user_id: str) -> NotificationPreferences:
     return _view(store.get_preferences(user_id))
 
 
-def change(user_id: str, update: PreferencesUpdate) -> NotificationPreferences:
+def change(who: Principal, update: PreferencesUpdate) -> NotificationPreferences:
+    """Save the user's preferences. The opt-in lists they maintain keep the caller's KYC level and account type
+    (from the token's claims, as the join route reads them): the new-event audience is filtered by each event's
+    eligibility rules with them, as of the user's last change of preferences."""
+    user_id = who.user_id
     current = store.get_preferences(user_id).preferences
     quiet = update.quiet_hours
     wanted = Preferences(
@@ -55,7 +60,16 @@ def change(user_id: str, update: PreferencesUpdate) -> NotificationPreferences:
         digest=DigestRule(enabled=update.digest.enabled, hour=update.digest.hour),
         locale=update.locale,
     )
-    return _view(store.put_preferences(user_id, wanted, update.version, clock.now()))
+    return _view(
+        store.put_preferences(
+            user_id,
+            wanted,
+            update.version,
+            clock.now(),
+            kyc_level=who.kyc_level,
+            account_type=who.account_type,
+        )
+    )
 
 
 def switch_off(user_id: str, kind: NotificationType, channel: Channel) -> None:
