@@ -120,8 +120,8 @@ class Queue:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def handler(load_handler: Callable[..., ModuleType], channel: str) -> Callable[[dict[str, Any], Any], Any]:
-    return load_handler("notifications", f"dispatch_{channel}").lambda_handler
+def handler(load_handler: Callable[..., ModuleType]) -> Callable[[dict[str, Any], Any], Any]:
+    return load_handler("notifications", "dispatch_channel").lambda_handler
 
 
 def poll_until_delivered(queue: Queue, deadline_seconds: float = 10.0) -> int:
@@ -148,7 +148,7 @@ def test_a_telegram_429_delays_the_message_then_it_is_delivered_exactly_once(
     fake.set_rate_limit(chat_rate=1, chat_burst=1, bot_rate=30, bot_burst=30)
     link("ann", Channel.TELEGRAM, "4242")
     note = planned(Channel.TELEGRAM)
-    queue = Queue("telegram", handler(load_handler, "telegram"), lambda_context)
+    queue = Queue("telegram", handler(load_handler), lambda_context)
     queue.send(ChannelMessage(Channel.TELEGRAM, (note,)))
     fake.answer("POST", f"/bot{fake.token}/sendMessage", {}, {"chat_id": "4242", "text": "someone else"})
 
@@ -173,7 +173,7 @@ def test_a_discord_429_delays_the_message_then_it_is_delivered_exactly_once(
     url = fake.create_webhook()
     link("ann", Channel.DISCORD, url)
     note = planned(Channel.DISCORD)
-    queue = Queue("discord", handler(load_handler, "discord"), lambda_context)
+    queue = Queue("discord", handler(load_handler), lambda_context)
     queue.send(ChannelMessage(Channel.DISCORD, (note,)))
     fake.answer("POST", urllib.parse.urlsplit(url).path, {}, {"content": "someone else"})
 
@@ -196,7 +196,7 @@ def test_the_same_message_twice_makes_one_provider_call(
     [note] = from_wire(event["Records"][0]["body"]).notifications
     assert store.claim_delivery(note, Channel.DISCORD, DeliveryStatus.QUEUED, NOW)
     link(note.user_id, Channel.DISCORD, fake.create_webhook())
-    dispatch = handler(load_handler, "discord")
+    dispatch = handler(load_handler)
     for _ in range(2):
         assert dispatch(event, lambda_context) == {"batchItemFailures": []}
     assert len(fake.messages) == 1 and status(note, Channel.DISCORD) is DeliveryStatus.SENT

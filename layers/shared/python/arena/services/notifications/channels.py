@@ -87,12 +87,11 @@ def backoff_seconds(receive_count: int) -> int:
     return int(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1)))
 
 
-def dispatch_record(channel: Channel, record: dict[str, Any]) -> list[Result]:
-    """One SQS record of `channel`'s queue. Raises Deferred (after making the message visible again at the right
-    time) when it must come back; returns what happened to each notification otherwise."""
+def dispatch_record(record: dict[str, Any]) -> list[Result]:
+    """One SQS record of a channel's queue (the message names its channel). Raises Deferred (after making the
+    message visible again at the right time) when it must come back; returns what happened to each notification
+    otherwise."""
     message = from_wire(record["body"])
-    if message.channel is not channel:
-        raise ValueError(f"a {message.channel} message on the {channel} queue")
     receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     results = dispatch(message, receive_count=receive_count)
     waits = [r for r in results if isinstance(r, Later)]

@@ -1,4 +1,7 @@
-"""TelegramQueue -> Telegram: each notification sent to the user's verified chat by the bot.
+"""EmailQueue, DiscordQueue, TelegramQueue, PushQueue -> the provider of each message's channel: email through SES
+(HTML + text, List-Unsubscribe) to the user's verified address, Discord through the user's verified webhook,
+Telegram through the bot to the user's verified chat, push through SNS to each of the user's devices. One handler,
+four functions (one per queue, each with its own concurrency and alarms): the channel comes with the message.
 
 Idempotent: the delivery record is claimed (still open, send lease taken) before the provider is called, so a
 redelivered message calls no provider twice (arena/services/notifications/channels.py). A provider's 429 or a
@@ -8,7 +11,6 @@ failure (SQS brings it back; after maxReceiveCount its DLQ). Partial batch respo
 
 from typing import Any
 
-from arena.domain.notifications import Channel
 from arena.observability import entry_point, sqs_batch_id
 from arena.services.notifications import channels
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -19,7 +21,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
-    channels.dispatch_record(Channel.TELEGRAM, record.raw_event)
+    channels.dispatch_record(record.raw_event)
 
 
 @entry_point(correlation=sqs_batch_id)
