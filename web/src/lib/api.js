@@ -61,6 +61,7 @@ export const get = (path) => api('GET', path);
 export const post = (path, body = {}, headers) => api('POST', path, body, headers);
 export const patch = (path, body) => api('PATCH', path, body);
 export const put = (path, body) => api('PUT', path, body);
+export const del = (path) => api('DELETE', path);
 
 export function query(params) {
   const search = new URLSearchParams();

@@ -34,3 +34,16 @@ export function isoToLocalInput(iso) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
+
+/** uPlot's x range for times in Unix seconds: one instant (or all within a second) gets a minute either side, where
+ * uPlot's default would pad by the value's magnitude (years around a Unix time). */
+export function xRange(_u, min, max) {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [min, max];
+  return max - min < 1 ? [min - 60, max + 60] : [min, max];
+}
+
+/** The bell's count: the API counts up to a cap and says when there are more. */
+export function unreadText(unread) {
+  if (!unread) return '';
+  return unread.capped ? `${unread.cap ?? 99}+` : String(unread.count);
+}
