@@ -152,6 +152,92 @@ def test_trader_joins_on_a_phone_and_watches_the_board_move(stack: ArenaClient, 
     context.close()
 
 
+def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient, browser: Any, shots: Any) -> None:
+    """Given the running event with three participants and the trader's inbox open on a phone, everything read
+    When an admin previews an announcement to the event's participants (in app and email) and sends it, and the
+    trader reads it and turns rank changes in the app off
+    Then the preview shows each channel's message and an audience of 3; the trader's bell goes from none to 1
+    without a reload and the inbox shows the announcement as plain text; reading it takes the bell back to none;
+    the admin's list counts 3 in-app deliveries sent; the changed switch is still off after a reload."""
+    event_id = journey["event_id"]
+    title = "Happy hour <b>2x</b>"
+    trader, page, errors = new_page(browser, PHONE)
+    sign_in(page, stack.base_url, "/inbox", WINNER, "user")
+    bell = page.get_by_test_id("bell")
+    page.get_by_test_id("inbox").wait_for(state="attached")
+    # The board's moves already told the trader things: read them all so the announcement is the one unread
+    _eventually("the unread count", lambda: page.get_by_test_id("inbox-summary").inner_text() != "")
+    if page.get_by_role("button", name="Mark all read").is_enabled():
+        page.get_by_role("button", name="Mark all read").click()
+    page.get_by_test_id("inbox-summary").filter(has_text="All read").wait_for()
+    assert bell.get_attribute("aria-label") == "Notifications, none unread"
+    page.locator("[data-testid='inbox'] li[data-read='no']").first.wait_for(state="detached")
+
+    admin, desk, admin_errors = new_page(browser, DESKTOP)
+    sign_in(desk, stack.base_url, "/admin", "ada", "admin")
+    desk.get_by_role("link", name="Announcements").click()
+    desk.get_by_label("Title").fill(title)
+    desk.get_by_label("Message").fill("Trades count double until 18:00.\nGood luck!")
+    desk.get_by_label("Send to").select_option(event_id)
+    desk.get_by_label("Email").check()
+    desk.get_by_role("button", name="Preview").click()
+    preview = desk.get_by_test_id("preview")
+    preview.get_by_text("Reaches 3 people.").wait_for()
+    for channel in ("in_app", "email"):
+        assert title in preview.locator(f"[data-channel='{channel}']").inner_text()
+    desk.screenshot(path=shots / "announcement-preview.png", full_page=True)
+    if page.get_by_role("button", name="Mark all read").is_enabled():  # a late milestone of the trades above
+        page.get_by_role("button", name="Mark all read").click()
+        page.get_by_test_id("inbox-summary").filter(has_text="All read").wait_for()
+    desk.get_by_role("button", name="Send announcement").click()
+    desk.get_by_text(f"Announcement “{title}” sent.").wait_for()
+
+    # The trader's bell counts it live; the inbox shows it, its markup as text
+    bell.get_by_test_id("unread-count").filter(has_text="1").wait_for()
+    assert bell.get_attribute("aria-label") == "Notifications, 1 unread"
+    item = page.locator("[data-testid='inbox'] li[data-read='no']").filter(has_text=title)
+    item.wait_for()
+    assert "Trades count double until 18:00." in item.inner_text()
+    assert page.locator("[data-testid='inbox'] b").count() == 0  # the title's <b> stayed text
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=shots / "inbox-unread.png", full_page=True)
+    item.get_by_role("button", name=f"Mark “{title}” read").click()
+    page.locator("[data-testid='inbox'] li[data-read='yes']").filter(has_text=title).wait_for()
+    page.get_by_test_id("inbox-summary").filter(has_text="All read").wait_for()
+    assert bell.get_attribute("aria-label") == "Notifications, none unread"
+    page.screenshot(path=shots / "inbox-read.png", full_page=True)
+
+    # The admin sees the deliveries: 3 participants, each reached in the app
+    sent = desk.locator("[data-testid='announcements-list'] li").filter(has_text=title).first
+    in_app = sent.locator("tr[data-channel='in_app'] td[data-status='sent']")
+
+    def three_sent() -> bool:
+        if in_app.inner_text() == "3":
+            return True
+        sent.get_by_role("button", name=f"Refresh the deliveries of “{title}”").click()
+        return False
+
+    _eventually("3 in-app deliveries sent", three_sent)
+    desk.screenshot(path=shots / "announcement-sent.png", full_page=True)
+
+    # Preferences: rank changes no longer in the app, kept after a reload
+    page.get_by_role("link", name="Preferences").first.click()
+    switch = page.get_by_label("Rank changes by In app")
+    assert switch.is_checked()
+    switch.uncheck()
+    page.get_by_role("button", name="Save preferences").click()
+    page.get_by_text("Preferences saved.").wait_for()
+    page.reload()
+    assert not page.get_by_label("Rank changes by In app").is_checked()
+    assert page.get_by_label("Announcements by In app").is_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=shots / "preferences.png", full_page=True)
+    assert errors.errors == [] and admin_errors.errors == []
+    assert page.evaluate("window.__pwned") is None
+    trader.close()
+    admin.close()
+
+
 def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     stack: ArenaClient, browser: Any, shots: Any
 ) -> None:

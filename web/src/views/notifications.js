@@ -55,7 +55,8 @@ export function Bell({ unread }) {
   const count = unread?.count || 0;
   const label = count ? `Notifications, ${text} unread` : 'Notifications, none unread';
   return html`<${Link} href="/inbox" class="bell" aria-label=${label} data-testid="bell">
-    <span aria-hidden="true">🔔</span>${count ? html`<span class="bell-count" data-testid="unread-count">${text}</span>` : null}
+    <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+      <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" /><path d="M13.7 21a2 2 0 0 1-3.4 0" /></svg>${count ? html`<span class="bell-count" data-testid="unread-count">${text}</span>` : null}
   </${Link}>`;
 }
 
@@ -84,7 +85,13 @@ export function Inbox({ notes }) {
     load(null);
   }, [unreadOnly]);
   useEffect(() => {
-    if (loaded && notes.arrived.length) setItems((old) => merge(notes.arrived, old));
+    if (!loaded || !notes.arrived.length) return;
+    setItems((old) => merge(old, notes.arrived));
+    // The server's page, not the push, says what is read (a read-all may have covered a push still in flight)
+    get(`/api/me/notifications${query({ limit: 20, unread: unreadOnly ? 'true' : '' })}`).then(
+      (page) => setItems((old) => merge(page.items, old)),
+      () => {},
+    );
   }, [notes.arrived, loaded]);
   const markRead = async (item) => {
     setError(null);
@@ -132,7 +139,7 @@ export function Inbox({ notes }) {
   </section>`;
 }
 
-/** Newest first, each notification once (a pushed one may also come in a page). */
+/** Newest first, each notification once (a pushed one may also come in a page): the first list's copy wins. */
 function merge(first, second) {
   const seen = new Set();
   return [...first, ...second]
