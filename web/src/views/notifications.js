@@ -227,7 +227,7 @@ export function Preferences() {
           </div>
           <fieldset><legend>Quiet hours</legend>
             <p class="muted">Nothing but the inbox reaches me then; the rest waits until they end.</p>
-            <${TextInput} label="Quiet hours on" type="checkbox" name="quiet" checked=${form.quiet} onInput=${set('quiet')} />
+            <label class="check"><input type="checkbox" name="quiet" checked=${form.quiet} onChange=${(e) => set('quiet')(e.currentTarget.checked)} /> Quiet hours on</label>
             ${form.quiet
               ? html`<div class="row">
                   <${TextInput} label="From" type="time" name="quiet_start" value=${form.quiet_start} onInput=${set('quiet_start')} required />
@@ -237,7 +237,7 @@ export function Preferences() {
               : null}
           </fieldset>
           <fieldset><legend>Daily digest</legend>
-            <${TextInput} label="Gather rank changes into one daily digest" type="checkbox" name="digest" checked=${form.digest} onInput=${set('digest')} />
+            <label class="check"><input type="checkbox" name="digest" checked=${form.digest} onChange=${(e) => set('digest')(e.currentTarget.checked)} /> Gather rank changes into one daily digest</label>
             <${Select} label="Digest hour (local)" name="digest_hour" value=${String(form.digest_hour)} onChange=${set('digest_hour')}
               options=${Array.from({ length: 24 }, (_, h) => [String(h), `${String(h).padStart(2, '0')}:00`])} disabled=${!form.digest} />
           </fieldset>
