@@ -264,9 +264,10 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     When the admin watches the Live tab while trades arrive, announces a message, edits the event while someone
     else saves it first, disqualifies the cheater with a reason, ends the event with a reason, and distributes
     the prizes
-    Then the live board and the trades feed move over the WebSocket and the announcement comes back as text; the
-    409 is shown and resolved by saving over it; the trail shows the disqualification and the cheater leaves the
-    board; the event completes; the distribution shows its batches done and the prizes waiting to be claimed."""
+    Then the live board and the trades feed move over the WebSocket (the volume chart's time axis on today's
+    clock) and the announcement comes back as text; the 409 is shown and resolved by saving over it; the trail
+    shows the disqualification and the cheater leaves the board; the event completes; the distribution shows its
+    batches done and the prizes waiting to be claimed."""
     event_id = journey["event_id"]
     admin_token = stack.token("ada", ["admin"])
     context, page, errors = new_page(browser, DESKTOP)
@@ -284,6 +285,11 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     feed = page.get_by_test_id("milestones")
     feed.filter(has_text="announcement: <b>Final day</b>: double points").wait_for()
     assert feed.locator("b").count() == 0
+    # The volume chart of one push: its time axis stays on today's clock (not years ahead)
+    x_axis = page.get_by_role("img", name="Volume per push").locator(".u-axis").first
+    this_year = datetime.now(UTC).year
+    assert not any(str(year) in x_axis.inner_text() for year in range(this_year + 1, this_year + 4))
+    assert ":" in x_axis.inner_text()  # times of day
     page.screenshot(path=shots / "live.png", full_page=True)
 
     # An edit meets a newer version: shown, then saved over

@@ -35,10 +35,14 @@ export function isoToLocalInput(iso) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** uPlot's x range for times in Unix seconds: one instant (or all within a second) gets a minute either side, where
- * uPlot's default would pad by the value's magnitude (years around a Unix time). */
-export function xRange(_u, min, max) {
-  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [min, max];
+/** The x range of a time chart whose labels are Unix seconds (uPlot's unit): the data's own span, and a minute either
+ * side of a single instant. uPlot's own range for one instant is min + 86400 / ms, which with seconds (ms = 0.001) is
+ * 86,400,000 s: an axis running years ahead. */
+export function xRange(labels) {
+  const finite = labels.filter((v) => Number.isFinite(v));
+  if (!finite.length) return [null, null];
+  const min = Math.min(...finite);
+  const max = Math.max(...finite);
   return max - min < 1 ? [min - 60, max + 60] : [min, max];
 }
 

@@ -144,9 +144,8 @@ export function Chart({ title, labels, series, height = 220, bars = false, times
       title,
       width,
       height,
-      // One instant (or all at the same second): uPlot would pad the range by its magnitude, years for a Unix time;
-      // a minute either side keeps the axis on the clock.
-      scales: { x: { time: times, range: times ? xRange : undefined } },
+      // One instant: uPlot's own range would run years ahead (see xRange); a minute either side keeps the clock.
+      scales: { x: { time: times, range: times ? () => xRange(labels) : undefined } },
       axes: [
         times ? {} : { values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') },
         { size: 80 },
