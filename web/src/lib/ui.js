@@ -165,6 +165,7 @@ export function Chart({ title, labels, series, height = 220, bars = false, times
     };
     const xs = times ? labels : labels.map((_, i) => i);
     const plot = new uPlot(options, [xs, ...series.map((s) => s.values)], box.current);
+    box.current.dataset.xSpan = String(plot.scales.x.max - plot.scales.x.min); // uPlot draws its axes on a canvas
     return () => plot.destroy();
   }, [JSON.stringify(labels), JSON.stringify(series.map((s) => s.values))]);
   if (labels.length < minimum) return html`<p class="muted">${title}: waiting for data.</p>`;
