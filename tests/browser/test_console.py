@@ -152,6 +152,111 @@ def test_trader_joins_on_a_phone_and_watches_the_board_move(stack: ArenaClient, 
     context.close()
 
 
+def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient, browser: Any, shots: Any) -> None:
+    """Given the running event with three participants and the trader's inbox open on a phone, everything read
+    When an admin previews an announcement to the event's participants (in app and email) and sends it, and the
+    trader reads it, turns rank changes in the app off and sets quiet hours
+    Then the preview shows each channel's message and an audience of 3; the trader's bell goes from none to 1
+    without a reload and the inbox shows the announcement as plain text; reading it takes the bell back to none;
+    the admin's list counts 3 in-app deliveries sent; an unknown time zone for quiet hours is refused naming the
+    field; the changed switch and the quiet hours (Europe/Paris) are kept after a reload."""
+    event_id = journey["event_id"]
+    title = "Happy hour <b>2x</b>"
+    trader, page, errors = new_page(browser, PHONE)
+    sign_in(page, stack.base_url, "/inbox", WINNER, "user")
+    bell = page.get_by_test_id("bell")
+    page.get_by_test_id("inbox").wait_for(state="attached")
+    # The board's moves already told the trader things: read them all so the announcement is the one unread
+    _eventually("the unread count", lambda: page.get_by_test_id("inbox-summary").inner_text() != "")
+
+    def read_everything() -> None:
+        def all_read() -> bool:
+            if page.get_by_test_id("inbox-summary").inner_text() == "All read":
+                return True
+            button = page.get_by_role("button", name="Mark all read")
+            if button.is_enabled():
+                button.click()
+            return False
+
+        _eventually("everything read", all_read)
+
+    read_everything()
+
+    admin, desk, admin_errors = new_page(browser, DESKTOP)
+    sign_in(desk, stack.base_url, "/admin", "ada", "admin")
+    desk.get_by_role("link", name="Announcements").click()
+    desk.get_by_label("Title").fill(title)
+    desk.get_by_label("Message").fill("Trades count double until 18:00.\nGood luck!")
+    desk.get_by_label("Send to").select_option(event_id)
+    desk.get_by_label("Email").check()
+    desk.get_by_role("button", name="Preview").click()
+    preview = desk.get_by_test_id("preview")
+    preview.get_by_text("Reaches 3 people.").wait_for()
+    for channel in ("in_app", "email"):
+        assert title in preview.locator(f"[data-channel='{channel}']").inner_text()
+    desk.screenshot(path=shots / "announcement-preview.png", full_page=True)
+    read_everything()  # again: a milestone of the trades above may have come late
+    assert bell.get_attribute("aria-label") == "Notifications, none unread"
+    assert page.locator("[data-testid='inbox'] li[data-read='no']").count() == 0
+    desk.get_by_role("button", name="Send announcement").click()
+    desk.get_by_text(f"Announcement “{title}” sent.").wait_for()
+
+    # The trader's bell counts it live; the inbox shows it, its markup as text
+    bell.get_by_test_id("unread-count").filter(has_text="1").wait_for()
+    assert bell.get_attribute("aria-label") == "Notifications, 1 unread"
+    item = page.locator("[data-testid='inbox'] li[data-read='no']").filter(has_text=title)
+    item.wait_for()
+    assert "Trades count double until 18:00." in item.inner_text()
+    assert page.locator("[data-testid='inbox'] b").count() == 0  # the title's <b> stayed text
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=shots / "inbox-unread.png", full_page=True)
+    item.get_by_role("button", name=f"Mark “{title}” read").click()
+    page.locator("[data-testid='inbox'] li[data-read='yes']").filter(has_text=title).wait_for()
+    page.get_by_test_id("inbox-summary").filter(has_text="All read").wait_for()
+    assert bell.get_attribute("aria-label") == "Notifications, none unread"
+    page.screenshot(path=shots / "inbox-read.png", full_page=True)
+
+    # The admin sees the deliveries: 3 participants, each reached in the app
+    sent = desk.locator("[data-testid='announcements-list'] li").filter(has_text=title).first
+    in_app = sent.locator("tr[data-channel='in_app'] td[data-status='sent']")
+
+    def three_sent() -> bool:
+        if in_app.inner_text() == "3":
+            return True
+        sent.get_by_role("button", name=f"Refresh the deliveries of “{title}”").click()
+        return False
+
+    _eventually("3 in-app deliveries sent", three_sent)
+    desk.screenshot(path=shots / "announcement-sent.png", full_page=True)
+
+    # Preferences: rank changes no longer in the app, kept after a reload
+    page.get_by_role("link", name="Preferences").first.click()
+    switch = page.get_by_label("Rank changes by In app")
+    assert switch.is_checked()
+    switch.uncheck()
+    # Quiet hours in a time zone that does not exist: the API's answer names the field, nothing is saved
+    page.get_by_label("Quiet hours on").check()
+    page.get_by_label("From").fill("22:00")
+    page.get_by_label("Until").fill("07:00")
+    page.get_by_label("Time zone").fill("Mars/Olympus_Mons")
+    page.get_by_role("button", name="Save preferences").click()
+    assert "timezone" in page.get_by_role("alert").first.inner_text()
+    page.get_by_label("Time zone").fill("Europe/Paris")
+    page.get_by_role("button", name="Save preferences").click()
+    page.get_by_text("Preferences saved.").wait_for()
+    page.reload()
+    assert not page.get_by_label("Rank changes by In app").is_checked()
+    assert page.get_by_label("Announcements by In app").is_checked()
+    assert page.get_by_label("Time zone").input_value() == "Europe/Paris"
+    assert page.get_by_label("From").input_value() == "22:00"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=shots / "preferences.png", full_page=True)
+    assert errors.errors == [] and admin_errors.errors == []
+    assert page.evaluate("window.__pwned") is None
+    trader.close()
+    admin.close()
+
+
 def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     stack: ArenaClient, browser: Any, shots: Any
 ) -> None:
@@ -159,9 +264,10 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     When the admin watches the Live tab while trades arrive, announces a message, edits the event while someone
     else saves it first, disqualifies the cheater with a reason, ends the event with a reason, and distributes
     the prizes
-    Then the live board and the trades feed move over the WebSocket and the announcement comes back as text; the
-    409 is shown and resolved by saving over it; the trail shows the disqualification and the cheater leaves the
-    board; the event completes; the distribution shows its batches done and the prizes waiting to be claimed."""
+    Then the live board and the trades feed move over the WebSocket (the volume chart's time axis on today's
+    clock) and the announcement comes back as text; the 409 is shown and resolved by saving over it; the trail
+    shows the disqualification and the cheater leaves the board; the event completes; the distribution shows its
+    batches done and the prizes waiting to be claimed."""
     event_id = journey["event_id"]
     admin_token = stack.token("ada", ["admin"])
     context, page, errors = new_page(browser, DESKTOP)
@@ -179,6 +285,9 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     feed = page.get_by_test_id("milestones")
     feed.filter(has_text="announcement: <b>Final day</b>: double points").wait_for()
     assert feed.locator("b").count() == 0
+    # The volume chart of one push: its time axis stays on today's clock (not years ahead)
+    chart = page.get_by_role("img", name="Volume per push")
+    assert float(chart.get_attribute("data-x-span") or "inf") <= 600  # seconds, not the years uPlot pads one point by
     page.screenshot(path=shots / "live.png", full_page=True)
 
     # An edit meets a newer version: shown, then saved over

@@ -7,6 +7,8 @@ import { cognitoCallback, cognitoSignIn, loadSession, localSignIn, signOut } fro
 import { ErrorBox, Link, Select, TextInput, html, navigate } from './lib/ui.js';
 import { AdminEvents, EventAdmin, EventEditor } from './views/admin-events.js';
 import { Analytics, Reviews, Roles } from './views/admin-other.js';
+import { Announcements } from './views/announcements.js';
+import { Bell, Inbox, Preferences, useNotifications } from './views/notifications.js';
 import { TraderEvent, TraderEvents } from './views/trader.js';
 
 const ADMIN_ROLES = ['admin', 'event-manager'];
@@ -58,7 +60,7 @@ function SignIn({ onSession }) {
   </section>`;
 }
 
-function Header({ session, onSignOut }) {
+function Header({ session, onSignOut, notes }) {
   const admin = session && session.groups.some((g) => ADMIN_ROLES.includes(g));
   return html`<header class="top">
     <${Link} href="/" class="brand">Arena</${Link}>
@@ -67,11 +69,14 @@ function Header({ session, onSignOut }) {
           ${admin
             ? html`<${Link} href="/admin">Events</${Link}>
                 <${Link} href="/admin/analytics">Analytics</${Link}>
+                <${Link} href="/admin/announcements">Announcements</${Link}>
                 ${session.groups.includes('admin') ? html`<${Link} href="/admin/reviews">Claims review</${Link}>
                 <${Link} href="/admin/roles">Roles</${Link}>` : null}`
             : null}
           <${Link} href="/events">Event pages</${Link}>
+          <${Link} href="/settings/notifications">Preferences</${Link}>
         </nav>
+        <${Bell} unread=${notes.unread} />
         <div class="who">
           <span>Signed in as <strong data-testid="whoami">${session.sub}</strong> (${session.groups.join(', ') || 'no role'})</span>
           <button type="button" onClick=${onSignOut}>Sign out</button>
@@ -80,7 +85,7 @@ function Header({ session, onSignOut }) {
   </header>`;
 }
 
-function Routes({ path, session }) {
+function Routes({ path, session, notes }) {
   const admin = session.groups.some((g) => ADMIN_ROLES.includes(g));
   let match;
   if (path === '/' || path === '') {
@@ -93,6 +98,9 @@ function Routes({ path, session }) {
   if ((match = path.match(/^\/admin\/events\/([^/]+)(?:\/([a-z]+))?$/))) {
     return html`<${EventAdmin} session=${session} eventId=${decodeURIComponent(match[1])} tab=${match[2] || 'overview'} />`;
   }
+  if (path === '/admin/announcements') return html`<${Announcements} session=${session} />`;
+  if (path === '/inbox') return html`<${Inbox} notes=${notes} />`;
+  if (path === '/settings/notifications') return html`<${Preferences} />`;
   if (path === '/admin/analytics') return html`<${Analytics} session=${session} />`;
   if (path === '/admin/reviews') return html`<${Reviews} session=${session} />`;
   if (path === '/admin/roles') return html`<${Roles} session=${session} />`;
@@ -123,15 +131,16 @@ function App() {
     }
   }, [path]);
   if (session) setToken(session.token);
+  const notes = useNotifications(session);
   const leave = () => {
     signOut();
     setSession(null);
     navigate('/');
   };
-  return html`<${Header} session=${session} onSignOut=${leave} />
+  return html`<${Header} session=${session} onSignOut=${leave} notes=${notes} />
     <main id="main" tabindex="-1">
       <${ErrorBox} error=${error} />
-      ${session ? html`<${Routes} path=${path} session=${session} />` : path === '/auth/callback' ? html`<p>Signing in…</p>` : html`<${SignIn} onSession=${setSession} />`}
+      ${session ? html`<${Routes} path=${path} session=${session} notes=${notes} />` : path === '/auth/callback' ? html`<p>Signing in…</p>` : html`<${SignIn} onSession=${setSession} />`}
     </main>`;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { add, compare, formatDecimal, formatRate, subtract } from '../src/lib/decimal.js';
 import { applyBoardDiff } from '../src/lib/live.js';
-import { countdown } from '../src/lib/format.js';
+import { countdown, unreadText, xRange } from '../src/lib/format.js';
 
 test('subtract and add are exact where floats are not', () => {
   assert.equal(subtract('0.3', '0.1'), '0.2'); // 0.3 - 0.1 is 0.19999999999999998 in floats
@@ -43,4 +43,17 @@ test('countdown shows days and a clock, and null once passed', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   assert.equal(countdown('2026-01-02T01:02:03Z', now), '1d 01:02:03');
   assert.equal(countdown('2025-12-31T00:00:00Z', now), null);
+});
+
+test('a chart of one instant keeps its time axis within minutes, not years', () => {
+  const now = Date.UTC(2026, 10, 30, 17, 30) / 1000; // uPlot's unit: seconds
+  assert.deepEqual(xRange([now]), [now - 60, now + 60]);
+  assert.deepEqual(xRange([now + 30, now]), [now, now + 30]);
+  assert.deepEqual(xRange([]), [null, null]);
+});
+
+test('the bell shows the capped count as 99+', () => {
+  assert.equal(unreadText({ count: 3, capped: false }), '3');
+  assert.equal(unreadText({ count: 99, capped: true, cap: 99 }), '99+');
+  assert.equal(unreadText(null), '');
 });

@@ -29,9 +29,10 @@ export class ApiError extends Error {
   get problems() {
     const listed = this.details?.problems;
     if (Array.isArray(listed) && listed.length) return listed.map(String);
-    const errors = this.details?.errors;
+    // A 422's details are the list of fields that failed, each {field, message}
+    const errors = Array.isArray(this.details) ? this.details : this.details?.errors;
     if (Array.isArray(errors) && errors.length) {
-      return errors.map((e) => `${(e.loc || e.field || []).toString()}: ${e.msg || e.message || ''}`);
+      return errors.map((e) => `${(e.loc || e.field || []).toString().replace(/^body\./, '')}: ${e.msg || e.message || ''}`);
     }
     return [this.message];
   }
@@ -61,6 +62,7 @@ export const get = (path) => api('GET', path);
 export const post = (path, body = {}, headers) => api('POST', path, body, headers);
 export const patch = (path, body) => api('PATCH', path, body);
 export const put = (path, body) => api('PUT', path, body);
+export const del = (path) => api('DELETE', path);
 
 export function query(params) {
   const search = new URLSearchParams();

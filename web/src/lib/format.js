@@ -34,3 +34,20 @@ export function isoToLocalInput(iso) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
+
+/** The x range of a time chart whose labels are Unix seconds (uPlot's unit): the data's own span, and a minute either
+ * side of a single instant. uPlot's own range for one instant is min + 86400 / ms, which with seconds (ms = 0.001) is
+ * 86,400,000 s: an axis running years ahead. */
+export function xRange(labels) {
+  const finite = labels.filter((v) => Number.isFinite(v));
+  if (!finite.length) return [null, null];
+  const min = Math.min(...finite);
+  const max = Math.max(...finite);
+  return max - min < 1 ? [min - 60, max + 60] : [min, max];
+}
+
+/** The bell's count: the API counts up to a cap and says when there are more. */
+export function unreadText(unread) {
+  if (!unread) return '';
+  return unread.capped ? `${unread.cap ?? 99}+` : String(unread.count);
+}

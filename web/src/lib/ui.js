@@ -4,6 +4,7 @@ import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
+import { xRange } from './format.js';
 
 export const html = htm.bind(h);
 
@@ -131,18 +132,20 @@ export function ReasonAction({ label, onConfirm, danger, extra, disabled, name }
 }
 
 /** A small line or bar chart (uPlot). The plotted values are numbers for drawing only; the figures shown in text
- * beside a chart stay decimal strings. */
+ * beside a chart stay decimal strings. Time labels are Unix seconds (uPlot's unit, not milliseconds). */
 export function Chart({ title, labels, series, height = 220, bars = false, times = true }) {
   const box = useRef(null);
+  const minimum = times ? 1 : 2;
   useEffect(() => {
-    if (!box.current || labels.length < 2) return undefined;
+    if (!box.current || labels.length < minimum) return undefined;
     const width = Math.max(280, box.current.clientWidth || 600);
     const palette = ['#1d4ed8', '#b45309', '#047857', '#7c3aed', '#be123c'];
     const options = {
       title,
       width,
       height,
-      scales: { x: { time: times } },
+      // One instant: uPlot's own range would run years ahead (see xRange); a minute either side keeps the clock.
+      scales: { x: { time: times, range: times ? () => xRange(labels) : undefined } },
       axes: [
         times ? {} : { values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') },
         { size: 80 },
@@ -162,8 +165,9 @@ export function Chart({ title, labels, series, height = 220, bars = false, times
     };
     const xs = times ? labels : labels.map((_, i) => i);
     const plot = new uPlot(options, [xs, ...series.map((s) => s.values)], box.current);
+    box.current.dataset.xSpan = String(plot.scales.x.max - plot.scales.x.min); // uPlot draws its axes on a canvas
     return () => plot.destroy();
   }, [JSON.stringify(labels), JSON.stringify(series.map((s) => s.values))]);
-  if (labels.length < 2) return html`<p class="muted">${title}: waiting for data.</p>`;
+  if (labels.length < minimum) return html`<p class="muted">${title}: waiting for data.</p>`;
   return html`<figure class="chart"><div ref=${box} role="img" aria-label=${title}></div></figure>`;
 }
