@@ -5,7 +5,7 @@
 rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
 rollups' writes per ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against
 the number of trades; `python -m bench notifications [--participants N]` an event-started reminder to every
-participant of an event, planned and stored in the inboxes."""
+participant of an event, planned and stored in the inboxes; `python -m bench chat [...]` event chat messages per second through one channel."""
 
 from __future__ import annotations
 
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import notifications
 
         return notifications.main(argv[1:])
+    if argv[:1] == ["chat"]:  # event chat: messages/s through one channel with 1,000 watchers (bench/chat.py)
+        from bench import chat
+
+        return chat.main(argv[1:])
     if argv[:1] == ["rate_limits"]:  # what the rate limit adds to a request (bench/rate_limits.py)
         from bench import rate_limits
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from local.chat_simulator import ChatSimulator
 from local.simulator import MARKETS, TradeSimulator
 
 DEMO_TRADERS = [f"trader-{i:02d}" for i in range(1, 21)]
@@ -134,6 +135,7 @@ class Demo:
         self.event_id: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.chat: ChatSimulator | None = None
 
     def start(self) -> str:
         self.event_id = seed_demo(self.base_url, self.tokens)
@@ -147,10 +149,13 @@ class Demo:
             daemon=True,
         )
         self._thread.start()
+        self.chat = ChatSimulator(call, self.base_url, self.event_id, self.tokens, DEMO_TRADERS).start()
         return self.event_id
 
     def stop(self) -> None:
         self._stop.set()
+        if self.chat is not None:
+            self.chat.stop()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None

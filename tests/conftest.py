@@ -37,6 +37,7 @@ TABLE_ENV = {
     "DistributionTable": "DISTRIBUTION_TABLE",
     "ClaimsTable": "CLAIMS_TABLE",
     "ClaimIdempotencyTable": "CLAIM_IDEMPOTENCY_TABLE",
+    "ChatTable": "CHAT_TABLE",
 }
 # The lifecycle's bus and schedule group (created from template.yaml beside the tables).
 LIFECYCLE_ENV = {"ArenaEventBus": "EVENT_BUS_NAME", "LifecycleScheduleGroup": "SCHEDULE_GROUP"}

@@ -12,6 +12,9 @@ by the frame's `requestContext.routeKey`. Each handler is thin (one service call
 * `ping`: {"action": "ping"} -> {"type": "pong"}; keeps a quiet connection inside the idle timeout.
 * `announce`: {"action": "announce", "event_id": "...", "text": "..."} from an admin or the event's manager;
   everyone subscribed to `event:<id>` gets an `announcement`. Answers {"type": "announced", "delivered"}.
+* `chat`: {"action": "chat", "event_id": "...", "text": "...", "reply_to": "<message id>"?} posts to the event's
+  chat through the same service as POST /api/events/{eventId}/chat (the same checks: flag, mute, ban, filter,
+  rate); everyone subscribed to `chat:<id>` gets a `chat_message`. Answers {"type": "chat_posted", "message"}.
 * `$default`: any message whose action is not a route gets a clear error naming the actions.
 """
 
@@ -19,10 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from arena.errors import BadRequest
+from arena.services.chat import posting as chat
 from arena.services.realtime import subscriptions as realtime
 from arena.websocket import connection_id, route, route_key
 
-ACTIONS = ["subscribe", "unsubscribe", "ping", "announce"]
+ACTIONS = ["subscribe", "unsubscribe", "ping", "announce", "chat"]
 
 Message = dict[str, Any]
 
@@ -51,6 +55,10 @@ def announce(event: dict[str, Any], message: Message) -> dict[str, Any]:
     return realtime.announce(connection_id(event), message)
 
 
+def chat_message(event: dict[str, Any], message: Message) -> dict[str, Any]:
+    return chat.post_from_connection(connection_id(event), message)
+
+
 def unknown_action(event: dict[str, Any], message: Message) -> None:
     action = message.get("action")
     if action is None:
@@ -58,7 +66,7 @@ def unknown_action(event: dict[str, Any], message: Message) -> None:
     raise BadRequest("Unknown action.", code="unknown_action", details={"actions": ACTIONS})
 
 
-# The template's route keys (WsConnectRoute ... WsDefaultRoute), all integrated with this function.
+# The template's route keys (WsConnectRoute ... WsDefaultRoute, WsChatRoute), all integrated with this function.
 ROUTES: dict[str, Callable[[dict[str, Any], Message], dict[str, Any] | None]] = {
     "$connect": connect,
     "$disconnect": disconnect,
@@ -66,6 +74,7 @@ ROUTES: dict[str, Callable[[dict[str, Any], Message], dict[str, Any] | None]] = 
     "unsubscribe": unsubscribe,
     "ping": ping,
     "announce": announce,
+    "chat": chat_message,
     "$default": unknown_action,
 }
 

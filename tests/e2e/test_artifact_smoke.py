@@ -252,6 +252,9 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     assert _ok(arena.call("PUT", "/api/me/notification-preferences", tokens[ann], change))["channels"]["rank_change"][
         "email"
     ]
+    # And the event chat answers (ChatFunction): a post, then the history holding it
+    line = _ok(arena.call("POST", f"/api/events/{event_id}/chat", admin, {"text": "smoke"}), 201)
+    assert _ok(arena.call("GET", f"/api/events/{event_id}/chat", admin))["items"][0]["id"] == line["id"]
     # And the API docs page's document is served from the build, without a token
     assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 

@@ -108,6 +108,23 @@ ADMITTED: dict[str, set[str]] = {
     "POST /api/admin/announcements": MANAGERS,
     "GET /api/admin/announcements": MANAGERS,
     "GET /api/admin/announcements/{announcementId}": MANAGERS,
+    "GET /api/events/{eventId}/chat": PEOPLE,
+    "POST /api/events/{eventId}/chat": PEOPLE,
+    "DELETE /api/events/{eventId}/chat/{messageId}": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/reactions": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/report": PEOPLE,
+    "POST /api/events/{eventId}/chat/{messageId}/pin": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/{messageId}/pin": MANAGERS,
+    "POST /api/events/{eventId}/chat/mutes": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/mutes/{userId}": MANAGERS,
+    "POST /api/events/{eventId}/chat/bans": MANAGERS,
+    "DELETE /api/events/{eventId}/chat/bans/{userId}": MANAGERS,
+    "GET /api/events/{eventId}/chat/filter": MANAGERS,
+    "PUT /api/events/{eventId}/chat/filter": MANAGERS,
+    "GET /api/events/{eventId}/chat/settings": MANAGERS,
+    "PUT /api/events/{eventId}/chat/settings": MANAGERS,
+    "GET /api/events/{eventId}/chat/reports": MANAGERS,
+    "POST /api/events/{eventId}/chat/reports/{reportId}/resolve": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
 PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}
@@ -126,6 +143,8 @@ PATH_VALUES = {
     "{channel}": "telegram",
     "{deviceId}": "matrix-device",
     "{announcementId}": "matrix-announcement",
+    "{messageId}": "01jbmatrixmessage00000000",
+    "{reportId}": "01jbmatrixreport000000000",
 }
 # Fails every route's validation: no required field, an unknown one; limits and windows out of range.
 INVALID_BODY = {"matrix": ["not", "this", "shape"]}

@@ -35,11 +35,22 @@ def test_the_document_has_exactly_the_flags_the_code_knows(template: dict[str, A
     assert set(flags_document(template)) == {flag.value for flag in Flag}
 
 
+# Flags on in dev only (a rule on the evaluation context's `stage`): the feature is visible locally and in dev.
+ON_IN_DEV = {Flag.EVENT_CHAT.value}
+
+
 def test_every_flag_ships_off_and_the_document_validates(template: dict[str, Any]) -> None:
-    """Given the document When validated by Powertools Then valid, and every flag is off with no rule."""
+    """Given the document When validated by Powertools Then valid, and every flag is off by default with no rule,
+    except those on in dev, whose one rule matches the dev stage only."""
     document = flags_document(template)
     SchemaValidator(document).validate()
-    assert document == {flag.value: {"default": False} for flag in Flag}
+    assert {name: flag for name, flag in document.items() if name not in ON_IN_DEV} == {
+        flag.value: {"default": False} for flag in Flag if flag.value not in ON_IN_DEV
+    }
+    for name in ON_IN_DEV:
+        assert document[name]["default"] is False
+        (rule,) = document[name]["rules"].values()
+        assert rule == {"when_match": True, "conditions": [{"action": "EQUALS", "key": "stage", "value": "dev"}]}
 
 
 def test_the_profile_is_a_hosted_freeform_json_configuration(template: dict[str, Any]) -> None:

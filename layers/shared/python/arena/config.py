@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     telegram_messages_per_second: float = Field(default=15.0, gt=0, le=30)
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Event chat (arena/store/chat.py): messages, reactions, pins, settings, word filters, mutes, bans, reports.
+    chat_table: str = Field(default="arena-chat", min_length=3)
+    # Messages, their reactions and reports expire this many days after they were posted (DynamoDB TTL).
+    chat_retention_days: int = Field(default=90, ge=1, le=3650)
+    # `chat_presence` pushes of one event: at most one per this many seconds (coalesced).
+    chat_presence_interval_seconds: float = Field(default=2.0, ge=0, le=60)
     # How long the per-trade feed records (one per valid trade, the rollups' input) stay (DynamoDB TTL), counted
     # from executed_at: longer than the stream's 24 hours and the exchange's redelivery horizon.
     feed_record_retention_days: int = Field(default=8, ge=1, le=365)

@@ -53,7 +53,15 @@ class Conflict(ArenaError):
 
 
 class RateLimited(ArenaError):
+    """Too many requests; `headers` (Retry-After, RateLimit-*) go on the HTTP answer."""
+
     code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.headers = dict(headers or {})
 
 
 class NotModified(Exception):

@@ -68,11 +68,14 @@ def to_json(payload: Any) -> str:
     return json.dumps(payload, default=_json_default, separators=(",", ":"))
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
         body=to_json({"error": {"code": code, "message": message, "details": details}}),
+        headers=headers,
     )
 
 
@@ -100,7 +103,8 @@ def _on_arena_error(error: ArenaError) -> Response:
     status = status_for(error)
     if status >= 500:
         logger.exception("unmapped arena error")
-    return error_response(status, error.code, error.message, error.details)
+    headers = error.headers if isinstance(error, RateLimited) else None
+    return error_response(status, error.code, error.message, error.details, headers or None)
 
 
 def _on_not_modified(signal: NotModified) -> Response:

@@ -60,6 +60,8 @@ class QuotaName(StrEnum):
     TRADE_FEED = "trade_feed"
     MACHINE_READ = "machine_read"
     MACHINE_WRITE = "machine_write"
+    # Event chat posts, per user across every event and both paths (HTTP and the WebSocket `chat` action).
+    CHAT = "chat"
 
 
 _QUOTA_OF: dict[tuple[ClientKind, RouteClass], QuotaName] = {
@@ -116,6 +118,8 @@ DEFAULT_QUOTAS: dict[QuotaName, Quota] = {
     QuotaName.TRADE_FEED: Quota(1200, 60),
     QuotaName.MACHINE_READ: Quota(1200, 60),
     QuotaName.MACHINE_WRITE: Quota(600, 60),
+    # A burst of 20 lines, then one every 3 seconds: a person typing fast, not a script.
+    QuotaName.CHAT: Quota(20, 60),
 }
 
 _QUOTA_ITEM = re.compile(r"^([a-z_]+)=(\d{1,7})/(\d{1,5})$")
@@ -221,6 +225,11 @@ def expires_at(quota: Quota, now: int) -> int:
     """Epoch seconds after which a bucket written at `now` is full again, whatever it held: the item's TTL (past
     it, an item not yet swept reads as a full bucket anyway)."""
     return _seconds_up(now + quota.limit * quota.interval) + 1
+
+
+def chat_bucket_key(user_id: str) -> str:
+    """A user's chat bucket: one for every event and both paths, apart from their HTTP route buckets."""
+    return f"{user_id}#chat"
 
 
 def bucket_key(user_id: str, route_key: str) -> str:

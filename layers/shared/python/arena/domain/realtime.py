@@ -28,9 +28,10 @@ class TopicKind(StrEnum):
     EVENT = "event"  # an event's status changes, milestones and announcements
     USER = "user"  # my private channel: rank changes, prizes, my milestones
     ADMIN = "admin"  # monitoring: ingest rate, errors, lag, distribution progress
+    CHAT = "chat"  # an event's chat: messages, deletions, reactions, pins, how many watch
 
 
-_TOPIC = re.compile(rf"^(leaderboard|trades|event|user):({_ID})$|^(admin)$")
+_TOPIC = re.compile(rf"^(leaderboard|trades|event|user|chat):({_ID})$|^(admin)$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Topic:
         match = _TOPIC.match(text) if isinstance(text, str) else None
         if match is None:
             raise BadRequest(
-                "topic must be leaderboard:<event>, trades:<event>, event:<event>, user:<your id> or admin.",
+                "topic must be leaderboard:<event>, trades:<event>, event:<event>, chat:<event>, user:<your id> "
+                "or admin.",
                 code="invalid_topic",
                 details={"topic": text if isinstance(text, str) else None},
             )
@@ -68,6 +70,10 @@ def event_topic(event_id: str) -> str:
     return f"event:{event_id}"
 
 
+def chat_topic(event_id: str) -> str:
+    return f"chat:{event_id}"
+
+
 def user_topic(user_id: str) -> str:
     return f"user:{user_id}"
 
@@ -76,7 +82,8 @@ ADMIN_TOPIC = "admin"
 
 
 def authorize_subscription(user_id: str, is_admin: bool, topic: Topic) -> None:
-    """Public event topics are open to every signed-in user; `user:<id>` to that user only; `admin` to admins."""
+    """Public event topics are open to every signed-in user; `user:<id>` to that user only; `admin` to admins.
+    A `chat:<event>` topic is further decided by the event's chat settings and bans (arena.services.chat)."""
     if topic.kind is TopicKind.USER and topic.key != user_id:
         raise Forbidden("Only the user themself may subscribe to their private channel.", code="forbidden_topic")
     if topic.kind is TopicKind.ADMIN and not is_admin:

@@ -23,9 +23,12 @@ from arena.config import settings
 from arena.domain.rate_limits import (
     ClientKind,
     Decision,
+    Quota,
+    QuotaName,
     Step,
     admitted,
     bucket_key,
+    chat_bucket_key,
     expires_at,
     quota_name,
     refused,
@@ -68,7 +71,25 @@ def check(principal: Principal, route_key: str, *, now: int | None = None, clien
     if not settings().rate_limits.enabled or principal.is_admin:
         return None
     quota = settings().rate_limits.quota(quota_name(client_kind(principal), route_class(route_key)))
-    bucket = bucket_key(principal.user_id, route_key)
+    return _count(principal, quota, bucket_key(principal.user_id, route_key), now, client)
+
+
+def check_chat(principal: Principal, *, now: int | None = None, client: Any = None) -> Decision | None:
+    """Count one chat post of `principal` against the chat quota (one bucket per user for every event and both
+    the HTTP and WebSocket paths); None when not limited (admins, the exempt flag, the limiter unreachable:
+    fails open like the HTTP limiter)."""
+    if not settings().rate_limits.enabled or principal.is_admin:
+        return None
+    quota = settings().rate_limits.quota(QuotaName.CHAT)
+    try:
+        return _count(principal, quota, chat_bucket_key(principal.user_id), now, client)
+    except (ClientError, BotoCoreError):
+        logger.warning("chat rate limit unavailable; post let through", exc_info=True)
+        count("RateLimitUnavailable")
+        return None
+
+
+def _count(principal: Principal, quota: Quota, bucket: str, now: int | None, client: Any) -> Decision | None:
     at = now_micros() if now is None else now
     hint = _last_tat.get(bucket)
     step: Step | None = Step.FROM_TAT if hint is not None and hint > at else Step.FROM_NOW

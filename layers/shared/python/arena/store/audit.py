@@ -15,6 +15,10 @@ def event_subject(event_id: str) -> str:
     return f"EVENT#{event_id}"
 
 
+def chat_subject(event_id: str) -> str:
+    return f"CHAT#{event_id}"
+
+
 def participant_subject(event_id: str, user_id: str) -> str:
     return f"PARTICIPANT#{event_id}#{user_id}"
 

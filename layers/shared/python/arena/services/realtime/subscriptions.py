@@ -11,10 +11,13 @@ from arena.adapters import tokens
 from arena.auth import Principal, Role, principal_from_event
 from arena.domain import realtime as rt
 from arena.domain import text as free_text
-from arena.domain.realtime import Topic
+from arena.domain.realtime import Topic, TopicKind
 from arena.errors import BadRequest, InvalidInput, Unauthenticated
 from arena.ids import within_id_bound
 from arena.services import events as event_service
+from arena.services.chat import access as chat_access
+from arena.services.chat import history as chat_history
+from arena.services.chat import presence as chat_presence
 from arena.services.realtime.sending import now_iso, publish
 from arena.store import connections as store
 
@@ -29,7 +32,11 @@ def connect(connection_id: str, query: Mapping[str, str] | None) -> Principal:
 
 def disconnect(connection_id: str) -> int:
     """$disconnect (best effort in AWS; 410s and the TTL clean up the rest). Idempotent."""
-    return store.delete_connection(connection_id)
+    connection = store.get_connection(connection_id)
+    removed = store.delete_connection(connection_id)
+    if connection is not None:
+        _chat_presence([Topic.parse(t) for t in connection.topics if t.startswith("chat:")])
+    return removed
 
 
 def _connection(connection_id: str) -> store.Connection:
@@ -45,15 +52,28 @@ def subscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     topic = Topic.parse(topic_name)
     connection = _connection(connection_id)
     rt.authorize_subscription(connection.user_id, connection.is_admin, topic)
+    if topic.kind is TopicKind.CHAT and topic.key is not None:
+        # The chat's own rule (flag, settings, bans), as for reading its history over HTTP.
+        chat_history.may_watch(chat_access.principal_of(connection.user_id, connection.roles), topic.key)
     if not store.add_subscription(connection_id, connection.user_id, str(topic), time.time()):
         raise Unauthenticated("This connection is not known; reconnect.", code="connection_unknown")
-    return {"type": "subscribed", "topic": str(topic), "seq": store.current_seq(str(topic)), "ts": now_iso()}
+    answer = {"type": "subscribed", "topic": str(topic), "seq": store.current_seq(str(topic)), "ts": now_iso()}
+    _chat_presence([topic])
+    return answer
+
+
+def _chat_presence(topics: list[Topic]) -> None:
+    """Who watches a chat changed: its `chat_presence` push (coalesced by arena.services.chat.presence)."""
+    for topic in topics:
+        if topic.kind is TopicKind.CHAT and topic.key is not None:
+            chat_presence.changed(topic.key)
 
 
 def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
     topic = Topic.parse(topic_name)
     connection = _connection(connection_id)
     store.remove_subscription(connection_id, connection.user_id, str(topic))
+    _chat_presence([topic])
     return {"type": "unsubscribed", "topic": str(topic), "ts": now_iso()}
 
 
