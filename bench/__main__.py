@@ -5,7 +5,8 @@
 rate_limits [...]` measures what the rate limit adds to a request; `python -m bench rollups [...]` the analytics
 rollups' writes per ingested trade; `python -m bench analytics [...]` the performance and dashboard reads against
 the number of trades; `python -m bench notifications [--participants N]` an event-started reminder to every
-participant of an event, planned and stored in the inboxes; `python -m bench chat [...]` event chat messages per second through one channel."""
+participant of an event, planned and stored in the inboxes;
+`python -m bench chat [...]` event chat messages per second through one channel."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ through `protocols.StackHandle`: the WebSocket API (`websocket_api`, `websocket_
 (`appconfig`, `flag_routes`), the Cognito user pool (`cognito`), the notifications' external channels
 (`notification_channels`: SES and SNS in moto, fake Discord and Telegram APIs of `chat_providers`), event sources
 (`event_sources`, `pollers`), `schedules`, `eventbridge`, `workflows` (also Lambda's Invoke, synchronous and
-asynchronous). Command-line helpers: `demo` (with `chat_simulator`), `watch`, `chat` (a terminal chat client), `flags`, `send_trades` (with `simulator`, `samples`), `athena`
+asynchronous). Command-line helpers: `demo` (with `chat_simulator`), `watch`,
+`chat` (a terminal chat client), `flags`, `send_trades` (with `simulator`, `samples`), `athena`
 (DuckDB over the archive).
 """
 

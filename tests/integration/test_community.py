@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 

@@ -148,9 +148,8 @@ def test_editing_and_withdrawing_are_audited_and_withdrawing_twice_changes_nothi
     )
     assert chat.body["pinned"] == []
 
-    actions = [
-        (r["action"], r.get("reason")) for r in audit.history(audit.event_subject(event_id)) if "announce" in r["action"]
-    ]
+    history = audit.history(audit.event_subject(event_id))
+    actions = [(r["action"], r.get("reason")) for r in history if "announce" in r["action"]]
     assert actions == [("announcement_edited", "typo"), ("announcement_withdrawn", "wrong event")]
     edit_record = next(r for r in audit.history(audit.event_subject(event_id)) if r["action"] == "announcement_edited")
     assert edit_record["old_body"] == "First text."
