@@ -151,7 +151,7 @@ def get_rank_share_page(handle: Handle, eventId: EventId, ref: Ref = None) -> Re
 )
 @allow(Audience.ANYONE)
 # No return annotation: Powertools would validate (and so decode) the PNG's bytes as the declared type.
-def get_rank_card(handle: Handle, eventId: EventId):  # type: ignore[no-untyped-def]  # noqa: N803
+def get_rank_card(handle: Handle, eventId: EventId):  # noqa: N803
     png = community.rank_card_png(handle, eventId)
     return Response(status_code=200, content_type="image/png", body=png, headers=PUBLIC_HEADERS)
 
@@ -175,7 +175,7 @@ def get_podium_share_page(eventId: EventId, ref: Ref = None) -> Response[str]:  
     responses={**PNG, **error_responses(404)},
 )
 @allow(Audience.ANYONE)
-def get_podium_card(eventId: EventId):  # type: ignore[no-untyped-def]  # noqa: N803
+def get_podium_card(eventId: EventId):  # noqa: N803
     png = community.podium_card_png(eventId)
     return Response(status_code=200, content_type="image/png", body=png, headers=PUBLIC_HEADERS)
 
