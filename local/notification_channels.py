@@ -83,6 +83,9 @@ class NotificationChannelsService:
         # signs (the email dispatcher) and the one that verifies (the unsubscribe route), one process here.
         if not os.environ.get("NOTIFICATIONS_SIGNING_SECRET"):
             stack.set_function_environ("NOTIFICATIONS_SIGNING_SECRET", secrets.token_urlsafe(32))
+        # The community key (anonymised names, handles, referral codes): the same idea, one per run unless set.
+        if not os.environ.get("COMMUNITY_SECRET"):
+            stack.set_function_environ("COMMUNITY_SECRET", secrets.token_urlsafe(32))
         sender = os.environ.get("NOTIFICATIONS_EMAIL_SENDER") or DEFAULT_SENDER
         stack.set_function_environ("NOTIFICATIONS_EMAIL_SENDER", sender)
         address = email.utils.parseaddr(sender)[1]

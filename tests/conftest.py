@@ -38,6 +38,7 @@ TABLE_ENV = {
     "ClaimsTable": "CLAIMS_TABLE",
     "ClaimIdempotencyTable": "CLAIM_IDEMPOTENCY_TABLE",
     "ChatTable": "CHAT_TABLE",
+    "CommunityTable": "COMMUNITY_TABLE",
 }
 # The lifecycle's bus and schedule group (created from template.yaml beside the tables).
 LIFECYCLE_ENV = {"ArenaEventBus": "EVENT_BUS_NAME", "LifecycleScheduleGroup": "SCHEDULE_GROUP"}

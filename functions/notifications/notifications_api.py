@@ -1,6 +1,7 @@
 """Notifications routes: a trader's inbox (page, unread count, read, read all), preferences, channel linking
 (Discord, Telegram: verified by a code), push devices, the email unsubscribe link (no sign-in: the signed token is
-the credential), and admin announcements (preview, post, list, delivery counts).
+the credential), admin announcements (preview, post, list, delivery counts) and an event's announcements (post,
+list, edit, withdraw).
 
 One function serves every route of this module (the stack's resource budget); each route is still its own HttpApi
 event in template.yaml.
@@ -24,11 +25,13 @@ from arena.models.notifications import (
     Announcement,
     AnnouncementDetail,
     AnnouncementDraft,
+    AnnouncementEdit,
     AnnouncementPage,
     AnnouncementPreview,
     ChannelLinkView,
     DeviceRegistration,
     DeviceView,
+    EventAnnouncementDraft,
     InboxPage,
     LinkableChannel,
     LinkRequest,
@@ -52,6 +55,8 @@ app = make_resolver()
 NotificationId = Annotated[str, Path(max_length=128)]
 DeviceId = Annotated[str, Path(max_length=128)]
 AnnouncementId = Annotated[str, Path(max_length=128)]
+EventId = Annotated[str, Path(max_length=128)]
+ReasonQuery = Annotated[str | None, Query(min_length=1, max_length=500)]
 Cursor = Annotated[str | None, Query(max_length=2048)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done; nothing to answer", "content": {}}}
@@ -309,6 +314,59 @@ def list_announcements(cursor: Cursor = None, limit: Limit = 20) -> Announcement
 @allow(Role.ADMIN, Role.EVENT_MANAGER)
 def get_announcement(announcementId: AnnouncementId) -> AnnouncementDetail:  # noqa: N803
     return announcements.detail(principal(app), announcementId)
+
+
+@app.post(
+    "/api/events/<eventId>/announcements",
+    summary="Announce to an event: pinned in its chat, sent live on event:<id>, in every participant's inbox",
+    tags=["notifications"],
+    responses={**_created(Announcement), **error_responses(400, 401, 403, 404, 422)},
+)
+@allow(Role.ADMIN, Role.EVENT_MANAGER)
+def post_event_announcement(eventId: EventId, request: EventAnnouncementDraft) -> Response[Announcement]:  # noqa: N803
+    draft = AnnouncementDraft(event_id=eventId, title=request.title, body=request.body, channels=request.channels)
+    return json_response(201, announcements.post(principal(app), draft))
+
+
+@app.get(
+    "/api/events/<eventId>/announcements",
+    summary="An event's announcements, newest first (withdrawn ones left out)",
+    tags=["notifications"],
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+@allow(Audience.PEOPLE)
+def list_event_announcements(eventId: EventId, cursor: Cursor = None, limit: Limit = 20) -> AnnouncementPage:  # noqa: N803
+    return announcements.event_page(principal(app), eventId, limit, cursor)
+
+
+@app.patch(
+    "/api/events/<eventId>/announcements/<announcementId>",
+    summary="Edit an announcement (audited; sent live again)",
+    tags=["notifications"],
+    responses=error_responses(400, 401, 403, 404, 409, 422),
+)
+@allow(Role.ADMIN, Role.EVENT_MANAGER)
+def edit_event_announcement(
+    eventId: EventId,  # noqa: N803
+    announcementId: AnnouncementId,  # noqa: N803
+    request: AnnouncementEdit,
+) -> Announcement:
+    return announcements.edit(principal(app), eventId, announcementId, request)
+
+
+@app.delete(
+    "/api/events/<eventId>/announcements/<announcementId>",
+    summary="Withdraw an announcement (audited; unpinned; idempotent)",
+    tags=["notifications"],
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+@allow(Role.ADMIN, Role.EVENT_MANAGER)
+def withdraw_event_announcement(
+    eventId: EventId,  # noqa: N803
+    announcementId: AnnouncementId,  # noqa: N803
+    reason: ReasonQuery = None,
+) -> Announcement:
+    return announcements.withdraw(principal(app), eventId, announcementId, reason)
 
 
 lambda_handler = lambda_handler_for(app)

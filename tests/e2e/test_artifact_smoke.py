@@ -255,6 +255,13 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     # And the event chat answers (ChatFunction): a post, then the history holding it
     line = _ok(arena.call("POST", f"/api/events/{event_id}/chat", admin, {"text": "smoke"}), 201)
     assert _ok(arena.call("GET", f"/api/events/{event_id}/chat", admin))["items"][0]["id"] == line["id"]
+    # And community and sharing answer (CommunityFunction): a profile, a share link, its page and PNG without a token
+    handle = _ok(arena.call("GET", "/api/me/profile", tokens[ann]))["identity"]["handle"]
+    share = _ok(arena.call("GET", f"/api/events/{event_id}/share/podium", tokens[ann]))
+    assert share["url"].endswith(f"/api/share/events/{event_id}"), share
+    page = arena.call("GET", f"/api/share/events/{event_id}")
+    assert page.status == 200 and share["image_url"] in page.body, page
+    assert handle and arena.call("GET", f"/api/share/events/{event_id}/podium.png").status == 200
     # And the API docs page's document is served from the build, without a token
     assert _ok(arena.call("GET", "/api/openapi.json"))["openapi"] == "3.1.0"
 

@@ -153,6 +153,8 @@ def api(
     """Given the template's tables in moto, the clock at 2026-12-01T12:00:00.000Z, a signing secret, and Discord and
     Telegram served by the stand-ins."""
     monkeypatch.setenv("NOTIFICATIONS_TABLE", tables["NotificationsTable"])
+    # An event's announcement is sent live on event:<id> (the function's CONNECTIONS_TABLE in template.yaml).
+    monkeypatch.setenv("CONNECTIONS_TABLE", tables["ConnectionsTable"])
     monkeypatch.setenv("NOTIFICATIONS_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("DISCORD_API_BASE", f"{providers.base}/discord/api")
     monkeypatch.setenv("TELEGRAM_API_BASE", f"{providers.base}/telegram")

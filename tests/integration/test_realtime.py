@@ -584,7 +584,8 @@ def _announce(realtime: Realtime, connection_id: str, body: Any) -> dict[str, An
 def test_the_events_manager_announces_to_its_subscribers(realtime: Realtime) -> None:
     """Given a fan subscribed to an event and the event's manager connected
     When the manager announces a text with spaces around it
-    Then the fan receives the trimmed text, signed by the manager, as seq 1."""
+    Then the fan receives the trimmed text, signed by the manager, as seq 1, with the stored announcement's id
+    and the default title."""
     from tests.integration.conftest import manager_claims
 
     event_id = realtime.arena.new_event(claims=manager_claims("mia"))["id"]
@@ -593,7 +594,14 @@ def test_the_events_manager_announces_to_its_subscribers(realtime: Realtime) -> 
     reply = _announce(realtime, "c-mia", {"action": "announce", "event_id": event_id, "text": " SOL counts double "})
     assert reply["statusCode"] == 200 and reply["json"]["delivered"] == 1
     [announcement] = realtime.api.to("c-fan", "announcement")
-    assert announcement["data"] == {"event_id": event_id, "text": "SOL counts double", "by": "mia"}
+    assert announcement["data"] == {
+        "announcement_id": reply["json"]["announcement_id"],
+        "event_id": event_id,
+        "title": "Announcement",
+        "text": "SOL counts double",
+        "by": "mia",
+        "edited": False,
+    }
     assert announcement["seq"] == 1
 
 

@@ -108,6 +108,19 @@ ADMITTED: dict[str, set[str]] = {
     "POST /api/admin/announcements": MANAGERS,
     "GET /api/admin/announcements": MANAGERS,
     "GET /api/admin/announcements/{announcementId}": MANAGERS,
+    "POST /api/events/{eventId}/announcements": MANAGERS,
+    "GET /api/events/{eventId}/announcements": PEOPLE,
+    "PATCH /api/events/{eventId}/announcements/{announcementId}": MANAGERS,
+    "DELETE /api/events/{eventId}/announcements/{announcementId}": MANAGERS,
+    "GET /api/me/profile": PEOPLE,
+    "PUT /api/me/profile": PEOPLE,
+    "GET /api/traders/{handle}": PEOPLE,
+    "PUT /api/me/following/{handle}": PEOPLE,
+    "DELETE /api/me/following/{handle}": PEOPLE,
+    "GET /api/me/following": PEOPLE,
+    "GET /api/events/{eventId}/share/me": PEOPLE,
+    "GET /api/events/{eventId}/share/podium": PEOPLE,
+    "GET /api/events/{eventId}/referrals": MANAGERS,
     "GET /api/events/{eventId}/chat": PEOPLE,
     "POST /api/events/{eventId}/chat": PEOPLE,
     "DELETE /api/events/{eventId}/chat/{messageId}": PEOPLE,
@@ -127,7 +140,15 @@ ADMITTED: dict[str, set[str]] = {
     "POST /api/events/{eventId}/chat/reports/{reportId}/resolve": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.
-PUBLIC = {"GET /api/docs", "GET /api/docs/{asset}", "GET /api/openapi.json"}
+PUBLIC = {
+    "GET /api/docs",
+    "GET /api/docs/{asset}",
+    "GET /api/openapi.json",
+    "GET /api/share/traders/{handle}/events/{eventId}",
+    "GET /api/share/traders/{handle}/events/{eventId}/card.png",
+    "GET /api/share/events/{eventId}",
+    "GET /api/share/events/{eventId}/podium.png",
+}
 # Without a token too: the unsubscribe link of every email, its signed token the credential.
 PUBLIC |= {"GET /api/notifications/unsubscribe", "POST /api/notifications/unsubscribe"}
 
@@ -143,6 +164,7 @@ PATH_VALUES = {
     "{channel}": "telegram",
     "{deviceId}": "matrix-device",
     "{announcementId}": "matrix-announcement",
+    "{handle}": "matrixhandle",
     "{messageId}": "01jbmatrixmessage00000000",
     "{reportId}": "01jbmatrixreport000000000",
 }

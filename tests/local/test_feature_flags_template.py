@@ -36,7 +36,7 @@ def test_the_document_has_exactly_the_flags_the_code_knows(template: dict[str, A
 
 
 # Flags on in dev only (a rule on the evaluation context's `stage`): the feature is visible locally and in dev.
-ON_IN_DEV = {Flag.EVENT_CHAT.value}
+ON_IN_DEV = {Flag.EVENT_CHAT.value, Flag.SHARE_CARDS.value, Flag.PUBLIC_PROFILES.value}
 
 
 def test_every_flag_ships_off_and_the_document_validates(template: dict[str, Any]) -> None:

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     # Event chat (arena/store/chat.py): messages, reactions, pins, settings, word filters, mutes, bans, reports.
     chat_table: str = Field(default="arena-chat", min_length=3)
+    # Community (arena/store/community.py): profiles, handles, follows, referrals.
+    community_table: str = Field(default="arena-community", min_length=3)
+    # The HMAC key of anonymised names, handles and referral codes (arena/domain/community.py). Unset: the
+    # community routes and share cards refuse (404 `feature_disabled`: the feature is not set up here).
+    community_secret: str = Field(default="", max_length=512)
     # Messages, their reactions and reports expire this many days after they were posted (DynamoDB TTL).
     chat_retention_days: int = Field(default=90, ge=1, le=3650)
     # `chat_presence` pushes of one event: at most one per this many seconds (coalesced).

@@ -67,6 +67,7 @@ class Flag(StrEnum):
     NOTIFICATIONS_TELEGRAM = "notifications_telegram"
     EVENT_CHAT = "event_chat"
     SHARE_CARDS = "share_cards"
+    PUBLIC_PROFILES = "public_profiles"
     # On for a caller: the rate limits never refuse them (arena/services/rate_limiting.py); default on: for no one.
     RATE_LIMIT_EXEMPT = "rate_limit_exempt"
 

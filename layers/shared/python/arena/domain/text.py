@@ -71,6 +71,7 @@ MODERATION_REASON = TextRule(max_length=500, min_length=3, multiline=True)
 NOTE = TextRule(max_length=500, multiline=True)
 REFERENCE = TextRule(max_length=200)
 ANNOUNCEMENT = TextRule(max_length=500, min_length=1, multiline=True)
+DISPLAY_NAME = TextRule(max_length=40, min_length=2)
 
 
 class TextRefused(ValueError):

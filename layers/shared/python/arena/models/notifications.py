@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from arena.domain import text
 from arena.domain.notifications import Channel, DeliveryStatus, NotificationType
-from arena.models.common import ApiModel, FreeText, UtcDatetime
+from arena.models.common import ApiModel, FreeText, Reason, UtcDatetime
 
 # ------------------------------------------------------------------------------------------------ inbox
 
@@ -264,6 +264,26 @@ class RenderedMessage(BaseModel):
     html: str | None = Field(default=None, description="Email only: the HTML part.")
 
 
+class EventAnnouncementDraft(ApiModel):
+    """An announcement to one event (its id is in the path); in-app only unless channels say more."""
+
+    title: AnnouncementTitle
+    body: AnnouncementBody
+    channels: list[Channel] = Field(default_factory=lambda: [Channel.IN_APP], min_length=1, max_length=len(Channel))
+
+    @model_validator(mode="after")
+    def _distinct_channels(self) -> EventAnnouncementDraft:
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError("channels must not repeat")
+        return self
+
+
+class AnnouncementEdit(ApiModel):
+    title: AnnouncementTitle
+    body: AnnouncementBody
+    reason: Reason | None = None
+
+
 class AnnouncementPreview(BaseModel):
     rendered: list[RenderedMessage]
     audience: int = Field(ge=0, description="How many users the announcement would be planned for.")
@@ -286,6 +306,9 @@ class Announcement(BaseModel):
     channels: list[Channel]
     created_by: str
     created_at: UtcDatetime
+    chat_message_id: str | None = Field(default=None, description="The pinned line in the event's chat.")
+    edited_at: UtcDatetime | None = None
+    withdrawn_at: UtcDatetime | None = None
 
 
 class AnnouncementDetail(Announcement):

@@ -12,6 +12,7 @@ from arena.domain import events as rules
 from arena.domain.ranking import Totals
 from arena.errors import Conflict, NotFound
 from arena.models.participants import ParticipantOut
+from arena.services import community
 from arena.services.events import current_status, load
 from arena.store import participants as participant_store
 from arena.store.participants import JoinOutcome, ParticipantRecord
@@ -42,8 +43,9 @@ def to_out(record: ParticipantRecord) -> ParticipantOut:
     )
 
 
-def join_event(principal: Principal, event_id: str) -> JoinResult:
-    """Idempotent: joining twice returns the existing participation (created = False)."""
+def join_event(principal: Principal, event_id: str, ref: str | None = None) -> JoinResult:
+    """Idempotent: joining twice returns the existing participation (created = False). `ref`: the referral code
+    of the share link that brought the caller (counted once per invitee, arena/services/community.py)."""
     event = load(event_id)
     existing = participant_store.get(event_id, principal.user_id)
     if existing is not None:
@@ -68,6 +70,7 @@ def join_event(principal: Principal, event_id: str) -> JoinResult:
     )
     outcome = participant_store.join(record, event.max_participants)
     if outcome is JoinOutcome.JOINED:
+        community.record_join(principal.user_id, event_id, ref)
         return JoinResult(to_out(record), created=True)
     if outcome is JoinOutcome.ALREADY_JOINED:
         # A concurrent request of the same user won the race.

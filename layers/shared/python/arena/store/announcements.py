@@ -28,6 +28,10 @@ class AnnouncementRecord:
     channels: tuple[Channel, ...]
     created_by: str
     created_at: datetime
+    # An event's announcement is pinned in the event's chat (None: the chat was off or refused it).
+    chat_message_id: str | None = None
+    edited_at: datetime | None = None
+    withdrawn_at: datetime | None = None
 
 
 def _table() -> str:
@@ -44,6 +48,9 @@ def _to_record(item: dict[str, Any]) -> AnnouncementRecord:
         channels=tuple(Channel(c) for c in v["channels"]),
         created_by=v["created_by"],
         created_at=clock.from_iso(v["created_at"]),
+        chat_message_id=v.get("chat_message_id"),
+        edited_at=clock.from_iso(v["edited_at"]) if v.get("edited_at") else None,
+        withdrawn_at=clock.from_iso(v["withdrawn_at"]) if v.get("withdrawn_at") else None,
     )
 
 
@@ -59,6 +66,7 @@ def put_new(record: AnnouncementRecord) -> None:
         "channels": [c.value for c in record.channels],
         "created_by": record.created_by,
         "created_at": clock.to_iso(record.created_at),
+        "chat_message_id": record.chat_message_id,
     }
     dynamo.client().put_item(
         TableName=_table(), Item=dynamo.to_item(values), ConditionExpression="attribute_not_exists(pk)"
@@ -87,3 +95,67 @@ def page(limit: int, cursor: str | None) -> tuple[list[AnnouncementRecord], str 
     answer = dynamo.client().query(**params)
     last = answer.get("LastEvaluatedKey")
     return [_to_record(i) for i in answer.get("Items", [])], dynamo.encode_cursor({"k": last}) if last else None
+
+
+def set_chat_message(announcement_id: str, chat_message_id: str) -> None:
+    dynamo.client().update_item(
+        TableName=_table(),
+        Key={"pk": {"S": PARTITION}, "sk": {"S": announcement_id}},
+        UpdateExpression="SET chat_message_id = :m",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":m": {"S": chat_message_id}},
+    )
+
+
+def edit(announcement_id: str, title: str, body: str, at: datetime) -> AnnouncementRecord | None:
+    """The new title and body of a live announcement; None when there is none (or it was withdrawn)."""
+    try:
+        answer = dynamo.client().update_item(
+            TableName=_table(),
+            Key={"pk": {"S": PARTITION}, "sk": {"S": announcement_id}},
+            UpdateExpression="SET title = :t, body = :b, edited_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(withdrawn_at)",
+            ExpressionAttributeValues={":t": {"S": title}, ":b": {"S": body}, ":at": {"S": clock.to_iso(at)}},
+            ReturnValues="ALL_NEW",
+        )
+    except dynamo.client().exceptions.ConditionalCheckFailedException:
+        return None
+    return _to_record(answer["Attributes"])
+
+
+def withdraw(announcement_id: str, at: datetime) -> bool:
+    """Mark it withdrawn; False when it was already (or does not exist): withdrawing twice changes nothing."""
+    try:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key={"pk": {"S": PARTITION}, "sk": {"S": announcement_id}},
+            UpdateExpression="SET withdrawn_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(withdrawn_at)",
+            ExpressionAttributeValues={":at": {"S": clock.to_iso(at)}},
+        )
+    except dynamo.client().exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def event_page(event_id: str, limit: int, cursor: str | None) -> tuple[list[AnnouncementRecord], str | None]:
+    """One event's live announcements, newest first. The one partition is filtered (a few a day at most, so the
+    read stays small); the loop fills the page across filtered-out items."""
+    start = dynamo.start_key(dynamo.decode_cursor(cursor), _KEY_ATTRIBUTES, {"pk": PARTITION})
+    found: list[AnnouncementRecord] = []
+    while True:
+        params: dict[str, Any] = {
+            "TableName": _table(),
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "event_id = :e AND attribute_not_exists(withdrawn_at)",
+            "ExpressionAttributeValues": {":pk": {"S": PARTITION}, ":e": {"S": event_id}},
+            "ScanIndexForward": False,
+            "Limit": limit - len(found),
+        }
+        if start:
+            params["ExclusiveStartKey"] = start
+        answer = dynamo.client().query(**params)
+        found.extend(_to_record(i) for i in answer.get("Items", []))
+        start = answer.get("LastEvaluatedKey")
+        if not start or len(found) >= limit:
+            return found, dynamo.encode_cursor({"k": start}) if start else None

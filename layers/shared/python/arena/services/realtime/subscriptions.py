@@ -11,14 +11,16 @@ from arena.adapters import tokens
 from arena.auth import Principal, Role, principal_from_event
 from arena.domain import realtime as rt
 from arena.domain import text as free_text
+from arena.domain.notifications import Channel
 from arena.domain.realtime import Topic, TopicKind
 from arena.errors import BadRequest, InvalidInput, Unauthenticated
 from arena.ids import within_id_bound
+from arena.models.notifications import AnnouncementDraft
 from arena.services import events as event_service
 from arena.services.chat import access as chat_access
 from arena.services.chat import history as chat_history
 from arena.services.chat import presence as chat_presence
-from arena.services.realtime.sending import now_iso, publish
+from arena.services.realtime.sending import now_iso
 from arena.store import connections as store
 
 
@@ -78,8 +80,12 @@ def unsubscribe(connection_id: str, topic_name: Any) -> dict[str, Any]:
 
 
 def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
-    """An admin or the event's manager tells everyone on `event:<id>` something (`announcement`). Not
-    idempotent by design: each request is a new announcement, as each HTTP POST would be."""
+    """An admin or the event's manager announces to an event: {"event_id", "text", "title"?}. A client of the
+    announcement service (arena/services/notifications/announcements.py): stored, pinned in the event's chat,
+    sent on `event:<id>`, and put in each participant's inbox, as `POST /api/events/{id}/announcements` does.
+    Not idempotent by design: each request is a new announcement, as each HTTP POST would be."""
+    from arena.services.notifications import announcements
+
     event_id, text = message.get("event_id"), message.get("text")
     if not within_id_bound(event_id):  # past the bound no event has it: never ask DynamoDB
         raise BadRequest("event_id must be the event's id.", code="invalid_announcement")
@@ -89,9 +95,29 @@ def announce(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
     event = event_service.load(event_id)
     event_service.require_manager(principal, event)
     text = _announcement_text(text)  # after the role check: who may not announce learns nothing about the text
-    topic = rt.event_topic(event_id)
-    report = publish(topic, "announcement", {"event_id": event_id, "text": text, "by": principal.user_id})
-    return {"type": "announced", "topic": topic, "delivered": report.outcome.sent, "ts": now_iso()}
+    title = _announcement_title(message.get("title"))
+    draft = AnnouncementDraft(event_id=event_id, title=title, body=text, channels=[Channel.IN_APP])
+    posted, delivered = announcements.post_counted(principal, draft)
+    return {
+        "type": "announced",
+        "topic": rt.event_topic(event_id),
+        "announcement_id": posted.announcement_id,
+        "delivered": delivered,
+        "ts": now_iso(),
+    }
+
+
+def _announcement_title(value: Any) -> str:
+    """The title (optional on the WebSocket: "Announcement"), by the same rule as the HTTP route's."""
+    if value is None:
+        return "Announcement"
+    try:
+        if not isinstance(value, str):
+            raise free_text.TextRefused("text_type", "must be a string of 1 to 120 characters")
+        return free_text.clean(value, free_text.TextRule(max_length=120, min_length=1))
+    except free_text.TextRefused as refused:
+        details = [{"field": "title", "message": refused.message, "type": refused.kind}]
+        raise InvalidInput(f"title {refused.message}.", code="invalid_announcement", details=details) from None
 
 
 def _announcement_text(value: Any) -> str:
