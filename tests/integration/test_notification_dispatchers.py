@@ -1,4 +1,4 @@
-"""The external-channel dispatchers (functions/notifications/dispatch_channel.py, arena/services/notifications/channels.py)
+"""The external-channel dispatchers (functions/notifications/dispatch_channel.py, services/notifications/channels.py)
 on moto (NotificationsTable, SQS, SES, SNS, the user pool) with the local stack's fake Discord and Telegram: a 429
 delays and then delivers once through the real queue, a redelivered message calls no provider twice, an unlinked
 channel is SUPPRESSED, email carries a working unsubscribe link, a gone address is marked broken."""
