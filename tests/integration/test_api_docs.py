@@ -139,11 +139,11 @@ def test_the_function_ships_the_document_it_serves() -> None:
 def test_the_docs_routes_are_public_and_nothing_else_is() -> None:
     """Given the template's HTTP routes
     When those without an authorizer are listed
-    Then they are exactly the docs function's three routes and the email unsubscribe link (GET, and POST for
-    one-click), whose signed token is its credential."""
+    Then they are exactly the docs function's three routes, the email unsubscribe link (GET, and POST for
+    one-click), whose signed token is its credential, and the share pages and cards chat apps fetch."""
     specs = http_route_specs(load_template())
 
-    # Then exactly the docs function's three routes and the unsubscribe link need no token
+    # Then exactly the docs function's three routes, the unsubscribe link and the share pages need no token
     public = {(spec.route.method, spec.route.path) for spec in specs if spec.authorizer is None}
     assert public == {
         ("GET", "/api/docs"),
@@ -151,6 +151,10 @@ def test_the_docs_routes_are_public_and_nothing_else_is() -> None:
         ("GET", "/api/openapi.json"),
         ("GET", "/api/notifications/unsubscribe"),
         ("POST", "/api/notifications/unsubscribe"),
+        ("GET", "/api/share/events/{eventId}"),
+        ("GET", "/api/share/events/{eventId}/podium.png"),
+        ("GET", "/api/share/traders/{handle}/events/{eventId}"),
+        ("GET", "/api/share/traders/{handle}/events/{eventId}/card.png"),
     }
     public_functions = {spec.route.function_id for spec in specs if spec.authorizer is None}
-    assert public_functions == {"ApiDocsFunction", "NotificationsFunction"}
+    assert public_functions == {"ApiDocsFunction", "NotificationsFunction", "CommunityFunction"}

@@ -29,6 +29,8 @@ MANAGER = Principal("manager-1", frozenset({Role.EVENT_MANAGER, Role.USER}))
 TRADER = Principal("trader-01", frozenset({Role.USER}))
 USERS = [Principal(f"synthetic-{n:04d}", frozenset({Role.USER})) for n in range(1_000)]
 SEEN_WITHIN_SECONDS = 10.0
+# The flags the template's document turns on in dev, the local stack's stage.
+ON_IN_DEV = {Flag.EVENT_CHAT, Flag.SHARE_CARDS, Flag.PUBLIC_PROFILES}
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +69,13 @@ def eventually(check: Callable[[], bool], seconds: float = SEEN_WITHIN_SECONDS) 
 
 
 def test_every_flag_is_off_by_default(base_url: str) -> None:
-    """Given the template's document When anyone asks about any flag, in any event Then off, but event_chat, which
-    the document turns on in dev (the local stack's stage); and the answer comes from AppConfig, not the caller's
-    default (asked with default=True, a flag in the document still says off)."""
-    for who in (ADMIN, MANAGER, TRADER, None):
-        assert flags.is_enabled(Flag.EVENT_CHAT, who, event_id="evt-1") is True
-    for flag in set(Flag) - {Flag.EVENT_CHAT}:
+    """Given the template's document When anyone asks about any flag, in any event Then off, but event_chat,
+    share_cards and public_profiles, which the document turns on in dev (the local stack's stage); and the answer
+    comes from AppConfig, not the caller's default (asked with default=True, a flag in the document still says off)."""
+    for flag in ON_IN_DEV:
+        for who in (ADMIN, MANAGER, TRADER, None):
+            assert flags.is_enabled(flag, who, event_id="evt-1") is True
+    for flag in set(Flag) - ON_IN_DEV:
         for who in (ADMIN, MANAGER, TRADER, None):
             assert flags.is_enabled(flag, who, event_id="evt-1") is False
             assert flags.is_enabled(flag, who, event_id="evt-1", default=True) is False, (flag, who)
@@ -88,19 +91,20 @@ def test_on_for_admins_only(base_url: str) -> None:
     assert flags.is_enabled(Flag.NOTIFICATIONS_EMAIL, MANAGER) is False
     assert flags.is_enabled(Flag.NOTIFICATIONS_EMAIL, TRADER) is False
     assert flags.is_enabled(Flag.NOTIFICATIONS_EMAIL) is False
-    assert flags.is_enabled(Flag.SHARE_CARDS, ADMIN) is False  # one flag's rule is no other flag's
+    assert flags.is_enabled(Flag.NOTIFICATIONS_DISCORD, ADMIN) is False  # one flag's rule is no other flag's
 
 
 def test_on_for_a_named_event(base_url: str) -> None:
-    """Given share_cards on in evt-launch When asked there, elsewhere and outside any event Then on there only."""
+    """Given notifications_discord on in evt-launch When asked there, elsewhere and outside any event Then on there
+    only."""
     status, _ = call(
-        base_url, "PUT", "/local/flags/share_cards", {"rules": {"launch": flags.events_rule("evt-launch")}}
+        base_url, "PUT", "/local/flags/notifications_discord", {"rules": {"launch": flags.events_rule("evt-launch")}}
     )
     assert status == 200
-    eventually(lambda: flags.is_enabled(Flag.SHARE_CARDS, TRADER, event_id="evt-launch"))
-    assert flags.is_enabled(Flag.SHARE_CARDS, None, event_id="evt-launch") is True
-    assert flags.is_enabled(Flag.SHARE_CARDS, TRADER, event_id="evt-other") is False
-    assert flags.is_enabled(Flag.SHARE_CARDS, TRADER) is False
+    eventually(lambda: flags.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER, event_id="evt-launch"))
+    assert flags.is_enabled(Flag.NOTIFICATIONS_DISCORD, None, event_id="evt-launch") is True
+    assert flags.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER, event_id="evt-other") is False
+    assert flags.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER) is False
 
 
 def test_on_for_a_percentage_of_users(base_url: str) -> None:
@@ -124,21 +128,22 @@ def test_on_for_a_percentage_of_users(base_url: str) -> None:
 
 
 def test_a_flip_is_seen_without_a_restart(base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Given a running function's flags store that has read share_cards as off When the flag is switched on with
-    `python -m local.flags set share_cards on` (then off through PUT /local/flags/share_cards) Then the same store
-    answers on within seconds (its cache is 1 s here), then off again."""
+    """Given a running function's flags store that has read notifications_discord as off When the flag is switched
+    on with `python -m local.flags set notifications_discord on` (then off through PUT
+    /local/flags/notifications_discord) Then the same store answers on within seconds (its cache is 1 s here), then
+    off again."""
     store = flags.feature_flags()
-    assert store.is_enabled(Flag.SHARE_CARDS, TRADER) is False
+    assert store.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER) is False
 
-    assert flags_cli.main(["--url", base_url, "set", "share_cards", "on"]) == 0
-    assert "share_cards" in capsys.readouterr().out
-    seconds = eventually(lambda: store.is_enabled(Flag.SHARE_CARDS, TRADER))
+    assert flags_cli.main(["--url", base_url, "set", "notifications_discord", "on"]) == 0
+    assert "notifications_discord" in capsys.readouterr().out
+    seconds = eventually(lambda: store.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER))
     assert seconds < 5
     assert flags.feature_flags() is store  # the same store, the same process: nothing restarted
 
-    status, answer = call(base_url, "PUT", "/local/flags/share_cards", {"default": False})
+    status, answer = call(base_url, "PUT", "/local/flags/notifications_discord", {"default": False})
     assert (status, answer["flag"]) == (200, {"default": False})
-    eventually(lambda: not store.is_enabled(Flag.SHARE_CARDS, TRADER))
+    eventually(lambda: not store.is_enabled(Flag.NOTIFICATIONS_DISCORD, TRADER))
 
 
 def test_the_flags_route_refuses_what_powertools_would_refuse(base_url: str) -> None:
@@ -170,14 +175,18 @@ def test_the_data_api_speaks_appconfigdata(stack: Any, base_url: str) -> None:
     )["InitialConfigurationToken"]
     first = client.get_latest_configuration(ConfigurationToken=token)
     assert first["ContentType"] == "application/json"
-    assert json.loads(first["Configuration"].read()) == {flag.value: {"default": False} for flag in Flag}
+    document = json.loads(first["Configuration"].read())
+    assert {name: rule for name, rule in document.items() if Flag(name) not in ON_IN_DEV} == {
+        flag.value: {"default": False} for flag in set(Flag) - ON_IN_DEV
+    }
+    assert all(document[flag.value]["default"] is False and document[flag.value]["rules"] for flag in ON_IN_DEV)
     unchanged = client.get_latest_configuration(ConfigurationToken=first["NextPollConfigurationToken"])
     assert unchanged["Configuration"].read() == b""
     assert unchanged["NextPollIntervalInSeconds"] == 60
 
-    call(base_url, "PUT", "/local/flags/share_cards", {"default": True})
+    call(base_url, "PUT", "/local/flags/notifications_discord", {"default": True})
     changed = client.get_latest_configuration(ConfigurationToken=unchanged["NextPollConfigurationToken"])
-    assert json.loads(changed["Configuration"].read())["share_cards"] == {"default": True}
+    assert json.loads(changed["Configuration"].read())["notifications_discord"] == {"default": True}
 
     with pytest.raises(ClientError) as spent:
         client.get_latest_configuration(ConfigurationToken=token)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from arena import observability
+from arena import factories, observability
 from arena.adapters import connections
 from arena.observability import (
     EVENTBRIDGE,
@@ -142,7 +142,11 @@ class FakeManagementApi:
 
 @pytest.fixture
 def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The adapter's client and thread pool, without settings or sockets."""
+    """The adapter's client and thread pool, without sockets; settings as a function has them (the posting
+    threads' count is one)."""
+    for name in ("EVENTS", "PARTICIPANTS", "TRADES", "LEADERBOARD", "AUDIT", "LEDGER"):
+        monkeypatch.setenv(f"{name}_TABLE", f"arena-{name.lower()}")
+    factories.reset()
     pool = ThreadPoolExecutor(max_workers=4)
     monkeypatch.setattr(connections, "client", lambda: FakeManagementApi())
     monkeypatch.setattr(connections, "_pool", lambda: pool)
@@ -150,6 +154,7 @@ def management_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     observability.metrics.clear_metrics()
     pool.shutdown()
+    factories.reset()
 
 
 def counted() -> dict[str, float]:
