@@ -183,7 +183,10 @@ def get_chat(eventId: EventId, limit: Limit = 50, cursor: Cursor = None) -> Chat
     "/api/events/<eventId>/chat",
     summary="Post a message",
     tags=["chat"],
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses={
+        201: {"description": "Posted", "content": {"application/json": {"model": ChatMessage}}},
+        **error_responses(400, 401, 403, 404, 422),
+    },
 )
 @allow(Audience.PEOPLE)
 def post_chat(eventId: EventId, request: ChatPost) -> Response[ChatMessage]:  # noqa: N803
@@ -216,7 +219,10 @@ def react_to_chat_message(eventId: EventId, messageId: MessageId, request: React
     "/api/events/<eventId>/chat/<messageId>/report",
     summary="Report a message to the moderators",
     tags=["chat"],
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses={
+        201: {"description": "Reported", "content": {"application/json": {"model": ReportOut}}},
+        **error_responses(400, 401, 403, 404, 422),
+    },
 )
 @allow(Audience.PEOPLE)
 def report_chat_message(eventId: EventId, messageId: MessageId, request: ReportRequest) -> Response[ReportOut]:  # noqa: N803
