@@ -92,9 +92,12 @@ class EventSourcePollers:
         """Each poller's counts (`Poller.stats`), for /local/health: a load or soak run checks no batch failed."""
         return {"event_sources": {poller.name: dict(poller.stats) for poller in self.pollers}}
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         for poller in self.pollers:
-            poller.request_stop()  # signal all first, so their long polls end together
+            poller.request_stop()
+
+    def stop(self) -> None:
+        self.request_stop()  # all signalled first, so their long polls end together
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()

@@ -80,6 +80,9 @@ class EventBridgeRules:
                     continue
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:

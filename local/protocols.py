@@ -69,7 +69,8 @@ class Service(Protocol):
 
     A service that runs event sources sets `event_types` (e.g. {"Schedule"}) so the stack does not report those as
     not served; it may also report itself in `/local/health` (`health()`) and answer `/local/...` helper routes
-    (`local_route(method, path, body)`, None for a path it does not serve).
+    (`local_route(method, path, body)`, None for a path it does not serve). One whose `stop()` waits for threads may
+    offer `request_stop()`, which only signals them: the stack signals every service before it waits for any.
     """
 
     name: str

@@ -154,6 +154,9 @@ class ScheduleService:
             "schedules: %d safety net(s), one-shot schedules polled every %ss", len(self._nets), self.tick_seconds
         )
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from local import moto_sqs
 from local import template as tpl
@@ -55,6 +56,7 @@ FAKE_CREDENTIALS = {
 }
 # A profile could name real credentials or a missing profile; neither belongs in a local run.
 REMOVED_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+SHARED_CLIENT_CONNECTIONS = 64
 
 
 _MOTO_TRANSACTIONS = threading.Lock()
@@ -207,7 +209,10 @@ class LocalStack:
             if service_name not in self._clients:
                 if self._session is None:
                     raise RuntimeError("the stack is not started")
-                self._clients[service_name] = self._session.client(service_name, region_name=self.region)
+                # One client per service is shared by every poller, schedule and WebSocket worker thread: a pool as
+                # big as the threads that may hold a connection at once (botocore's default is 10)
+                config = Config(max_pool_connections=SHARED_CLIENT_CONNECTIONS)
+                self._clients[service_name] = self._session.client(service_name, region_name=self.region, config=config)
             return self._clients[service_name]
 
     def invoke(self, logical_id: str, event: Any) -> Any:
@@ -267,6 +272,10 @@ class LocalStack:
             shut_down(self._server, self._server_thread)
             self._server = None
             self._server_thread = None
+        for service in reversed(self._started_services):
+            request_stop = getattr(service, "request_stop", None)
+            if request_stop is not None:
+                request_stop()  # every loop told first, so their waits and long polls end together
         for service in reversed(self._started_services):
             try:
                 service.stop()

@@ -70,7 +70,8 @@ class PageErrors:
 
 def new_page(browser: Any, viewport: dict[str, int]) -> tuple[Any, Any, PageErrors]:
     context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
-    context.set_default_timeout(20_000)
+    # Generous: a CI machine runs the other suites beside these pages; a wait only costs this long when it fails
+    context.set_default_timeout(45_000)
     page = context.new_page()
     return context, page, PageErrors(page)
 

@@ -56,6 +56,10 @@ def _eventually(what: str, probe: Callable[[], Any], seconds: float = 30) -> Any
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _unread_label(count: int) -> str:
+    return f"Notifications, {count} unread" if count else "Notifications, none unread"
+
+
 def test_admin_creates_an_event_with_a_prize_table_and_starts_it(stack: ArenaClient, browser: Any, shots: Any) -> None:
     """Given an admin signed in with the local form
     When they create an event with a two-tier prize table (a token prize and a shared points pool), then start it
@@ -202,17 +206,19 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
     desk.get_by_text(f"Announcement “{title}” sent.").wait_for()
 
     # The trader's bell counts it live; the inbox shows it, its markup as text
-    bell.get_by_test_id("unread-count").filter(has_text="1").wait_for()
-    assert bell.get_attribute("aria-label") == "Notifications, 1 unread"
     item = page.locator("[data-testid='inbox'] li[data-read='no']").filter(has_text=title)
-    item.wait_for()
+    item.wait_for(timeout=60_000)  # the planner, the in-app dispatcher and the push: slower on a busy machine
+    # (a milestone of the trades above may still land beside it: the bell counts whatever is unread)
+    unread = page.locator("[data-testid='inbox'] li[data-read='no']")
+    _eventually("the bell to count the unread", lambda: bell.get_attribute("aria-label") == _unread_label(unread.count()))
     assert "Trades count double until 18:00." in item.inner_text()
     assert page.locator("[data-testid='inbox'] b").count() == 0  # the title's <b> stayed text
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=shots / "inbox-unread.png", full_page=True)
     item.get_by_role("button", name=f"Mark “{title}” read").click()
     page.locator("[data-testid='inbox'] li[data-read='yes']").filter(has_text=title).wait_for()
-    page.get_by_test_id("inbox-summary").filter(has_text="All read").wait_for()
+    _eventually("the bell to count one fewer", lambda: bell.get_attribute("aria-label") == _unread_label(unread.count()))
+    read_everything()  # anything that landed beside it
     assert bell.get_attribute("aria-label") == "Notifications, none unread"
     page.screenshot(path=shots / "inbox-read.png", full_page=True)
 

@@ -197,7 +197,16 @@ async def _scenario(arena: ArenaClient) -> None:
     print(f"\n{TRADERS} clients matched the HTTP leaderboard {lag * 1000:.0f} ms after it showed the last trade")
 
     # And each trader's rank changes are about them alone, each a real move, the last one their current rank
-    await asyncio.sleep(1.5)  # the last push's rank changes follow its leaderboard diff
+    # The last push's rank changes follow its leaderboard diff: on a busy machine, give them a moment to land
+    def told_current_rank(watcher: Watcher) -> bool:
+        if watcher.user_id not in ranks:
+            return True
+        return bool(watcher.rank_changes) and watcher.rank_changes[-1]["rank"] == ranks[watcher.user_id]
+
+    deadline = time.monotonic() + 15
+    while not all(told_current_rank(w) for w in watchers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # and nothing more arrives after the last one
     for watcher in watchers:
         assert watcher.foreign == []
         for change in watcher.rank_changes:
