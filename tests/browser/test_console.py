@@ -56,8 +56,11 @@ def _eventually(what: str, probe: Callable[[], Any], seconds: float = 30) -> Any
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _unread_label(count: int) -> str:
-    return f"Notifications, {count} unread" if count else "Notifications, none unread"
+def _bell_counts(bell: Any, unread: Any) -> bool:
+    """The bell's label says as many unread as the inbox lists."""
+    count = unread.count()
+    expected = f"Notifications, {count} unread" if count else "Notifications, none unread"
+    return bell.get_attribute("aria-label") == expected
 
 
 def test_admin_creates_an_event_with_a_prize_table_and_starts_it(stack: ArenaClient, browser: Any, shots: Any) -> None:
@@ -210,14 +213,14 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
     item.wait_for(timeout=60_000)  # the planner, the in-app dispatcher and the push: slower on a busy machine
     # (a milestone of the trades above may still land beside it: the bell counts whatever is unread)
     unread = page.locator("[data-testid='inbox'] li[data-read='no']")
-    _eventually("the bell to count the unread", lambda: bell.get_attribute("aria-label") == _unread_label(unread.count()))
+    _eventually("the bell to count the unread", lambda: _bell_counts(bell, unread))
     assert "Trades count double until 18:00." in item.inner_text()
     assert page.locator("[data-testid='inbox'] b").count() == 0  # the title's <b> stayed text
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=shots / "inbox-unread.png", full_page=True)
     item.get_by_role("button", name=f"Mark “{title}” read").click()
     page.locator("[data-testid='inbox'] li[data-read='yes']").filter(has_text=title).wait_for()
-    _eventually("the bell to count one fewer", lambda: bell.get_attribute("aria-label") == _unread_label(unread.count()))
+    _eventually("the bell to count one fewer", lambda: _bell_counts(bell, unread))
     read_everything()  # anything that landed beside it
     assert bell.get_attribute("aria-label") == "Notifications, none unread"
     page.screenshot(path=shots / "inbox-read.png", full_page=True)
