@@ -188,20 +188,30 @@ def test_the_payout_callback_also_confirms_auto_mode_payouts(arena: Arena) -> No
     assert reply.status == 200 and reply.body["status"] == "PAID", reply
 
 
+def _dry_run_statuses(arena: Arena, event_id: str) -> dict[tuple[str, int], str]:
+    awards = prize_route(arena, "validate_prizes", event_id).body["awards"]
+    return {(a["user_id"], a["rule_index"]): a["status"] for a in awards}
+
+
 def test_a_custom_prize_waits_for_an_admin_to_fulfil_it(arena: Arena) -> None:
     """Given dan's custom prize
     When dan claims it and an admin marks it fulfilled (twice)
-    Then it is CUSTOM_PENDING, then FULFILLED; only admins may fulfil; a points prize cannot be fulfilled."""
+    Then it is CUSTOM_PENDING, then FULFILLED; only admins may fulfil; a points prize cannot be fulfilled; the
+    manager's dry run of the distributed event shows each prize's status as it goes (what is left to fulfil)."""
     event_id = manual_event(arena)
     prize = prize_id(event_id, "dan", 3)
+    assert _dry_run_statuses(arena, event_id)[("dan", 3)] == "CLAIMABLE"
     assert fulfil(arena, prize, "too early").code == "not_pending"
     reply = claim(arena, "dan", prize)
     assert reply.status == 200 and reply.body["status"] == "CUSTOM_PENDING", reply
+    assert _dry_run_statuses(arena, event_id)[("dan", 3)] == "CUSTOM_PENDING"
     assert fulfil(arena, prize, "shipped", user_claims("dan")).status == 403
     done = fulfil(arena, prize, "Shipped by courier, tracking 1Z999")
     assert done.status == 200 and done.body["status"] == "FULFILLED", done
     assert fulfil(arena, prize, "Shipped by courier, tracking 1Z999").body["status"] == "FULFILLED"
     assert fulfil(arena, prize_id(event_id, "ann", 0), "n/a").code == "not_custom"
+    statuses = _dry_run_statuses(arena, event_id)
+    assert statuses[("dan", 3)] == "FULFILLED" and statuses[("ann", 0)] == "CLAIMABLE"
     entries = history(arena, "dan").body["entries"]
     assert {(e["action"], e["outcome"], e["actor"]) for e in entries} == {
         ("claim", "CUSTOM_PENDING", "dan"),

@@ -23,7 +23,9 @@ class PrizeAward(BaseModel):
     token: str | None = None
     description: str | None = None
     amount: DecimalStr
-    status: PrizeStatus = PrizeStatus.PLANNED
+    status: PrizeStatus = Field(
+        default=PrizeStatus.PLANNED, description="PLANNED in a dry run; once distributed, the prize's stored status."
+    )
     key: str = Field(description="The idempotency key of its ledger posting (points) or its payout id (token).")
 
 

@@ -34,12 +34,23 @@ from arena.store import distribution as store
 
 
 def validate_prize_distribution(event_id: str, principal: Principal | None = None) -> ValidationResult:
-    """The dry run: who would get what, the pool totals and the treasury, and every problem found. Writes nothing."""
+    """The dry run: who would get what, the pool totals and the treasury, and every problem found. Once the event is
+    distributed, each award carries its prize's status (claimed, fulfilled, waiting to be fulfilled...), so the
+    manager's one list shows what is left to do. Writes nothing."""
     event = load(event_id)
     require_manager_unless_system(principal, event)
     results = frozen_results(event)
     dry = plan_of(event, results)
     plan = dry.plan
+    awards = [PrizeAward(**asdict(a)) for a in dry.awards]
+    if awards and store.get_run(event_id) is not None:
+        stored = store.get_prizes(event_id, [(a.user_id, a.rule_index) for a in awards])
+        awards = [
+            a.model_copy(update={"status": stored[(a.user_id, a.rule_index)].status})
+            if (a.user_id, a.rule_index) in stored
+            else a
+            for a in awards
+        ]
     return ValidationResult(
         event_id=event.id,
         event_status=event.status.value,
@@ -47,7 +58,7 @@ def validate_prize_distribution(event_id: str, principal: Principal | None = Non
         problems=dry.problems,
         results_count=len(results),
         eligible_count=dry.eligible_count,
-        awards=[PrizeAward(**asdict(a)) for a in dry.awards],
+        awards=awards,
         pool_total=plans.names(plan.pool_total) if plan else {},
         paid=plans.names(plan.paid()) if plan else {},
         treasury=plans.names(plan.treasury) if plan else {},
