@@ -1,6 +1,6 @@
 """Event chat over HTTP: history and posting for people, reactions and reports, and moderation for admins and
-the event's managers (mute, ban, word filter, pins, chat settings, the reports queue). Behind the `event_chat`
-feature flag (off: 404 `feature_disabled`). The WebSocket `chat` action posts through the same service.
+the event's managers (mute, ban, word filter, pins, chat settings, the reports queue, the audit). Behind the
+`event_chat` feature flag (off: 404 `feature_disabled`). The WebSocket `chat` action posts through the same service.
 
 One function serves every route of the capability (the stack's resource budget).
 """
@@ -31,6 +31,7 @@ from arena.models.chat import (
     WordFilter,
     WordFilterOut,
 )
+from arena.models.common import AuditPage
 from arena.services.chat import history, moderation, posting, reports
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -136,6 +137,17 @@ def get_chat_settings(eventId: EventId) -> ChatSettingsOut:  # noqa: N803
 @allow(*MODERATORS)
 def put_chat_settings(eventId: EventId, request: ChatSettings) -> ChatSettingsOut:  # noqa: N803
     return moderation.put_settings(principal(app), eventId, request)
+
+
+@app.get(
+    "/api/events/<eventId>/chat/audit",
+    summary="The chat's moderation audit (newest first): mutes, bans, deletions with their text, filter, pins, reports",
+    tags=["chat"],
+    responses=error_responses(400, 401, 403, 404),
+)
+@allow(*MODERATORS)
+def get_chat_audit(eventId: EventId, limit: Limit = 50, cursor: Cursor = None) -> AuditPage:  # noqa: N803
+    return moderation.trail(principal(app), eventId, limit, cursor)
 
 
 @app.get(

@@ -181,6 +181,8 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     moderation = f"/api/events/{event_id}/participants/{ann}"
     _ok(arena.call("POST", f"{moderation}/disqualify", admin, {"reason": "artifact smoke"}))
     _ok(arena.call("POST", f"{moderation}/reinstate", admin, {"reason": "artifact smoke"}))
+    trail = _ok(arena.call("GET", f"/api/events/{event_id}/participants/audit", admin))["items"]
+    assert [entry["action"] for entry in trail] == ["reinstate", "disqualify"]
 
     # When the end schedule and the sweeps complete the event, the distribution workflow pays it
     def distribution() -> dict[str, Any]:
@@ -257,6 +259,10 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     # And the event chat answers (ChatFunction): a post, then the history holding it
     line = _ok(arena.call("POST", f"/api/events/{event_id}/chat", admin, {"text": "smoke"}), 201)
     assert _ok(arena.call("GET", f"/api/events/{event_id}/chat", admin))["items"][0]["id"] == line["id"]
+    _ok(arena.call("DELETE", f"/api/events/{event_id}/chat/{line['id']}?reason=smoke", admin))
+    assert (
+        _ok(arena.call("GET", f"/api/events/{event_id}/chat/audit", admin))["items"][0]["action"] == "chat_delete_own"
+    )
     # And community and sharing answer (CommunityFunction): a profile, a share link, its page and PNG without a token
     handle = _ok(arena.call("GET", "/api/me/profile", tokens[ann]))["identity"]["handle"]
     share = _ok(arena.call("GET", f"/api/events/{event_id}/share/podium", tokens[ann]))

@@ -566,11 +566,13 @@ def test_the_minute_sweep_pushes_live_metrics_to_admins(
     rollups: Rollups,
     realtime: Realtime,  # noqa: F811 - the fixture imported above
 ) -> None:
-    """Given an admin on the admin topic and a running event with trades at noon
+    """Given an admin on the admin topic, a running event with trades at noon and one trader's page watching its
+    leaderboard and event topics (one connection)
     When the sweep runs in the minute after noon
-    Then the admin gets that minute's figures"""
+    Then the admin gets that minute's figures, with one connected client"""
     realtime.user("c-root", "root", "admin", groups=("admin",))
     event_id = traded_event(arena, rollups)
+    realtime.user("c-page", "page-watcher", f"leaderboard:{event_id}", f"event:{event_id}")
     # When
     arena.clock.set(NOON + timedelta(minutes=1, seconds=5))
     sweep(arena)
@@ -585,4 +587,5 @@ def test_the_minute_sweep_pushes_live_metrics_to_admins(
         "active_traders": 2,
         "participation_rate": "0.8",
         "volume": "1000",
+        "connected_clients": 1,
     }

@@ -450,3 +450,29 @@ def test_presence_counts_watchers_and_pushes_changes(chat: Chat, monkeypatch: py
     chat.realtime.send("p2", "unsubscribe", {"action": "unsubscribe", "topic": f"chat:{chat.event_id}"})
     assert chat.history().body["watching"] == 1
     assert [m["data"]["watching"] for m in chat.realtime.api.to("p1", "chat_presence")] == [1, 2, 1]
+
+
+def test_the_moderation_audit_reads_newest_first_with_the_deleted_text_for_moderators_only(chat: Chat) -> None:
+    """Given a moderator who mutes cy for 30 minutes, then deletes cy's message (reason "spam")
+    When the sample audit request reads the chat's audit, whole and a page of 1 then the rest by its cursor, and a
+    trader asks for it
+    Then newest first: the deletion (who, whose message, the reason, the deleted text as sent) then the mute (whom,
+    until when, why); the pages join to the whole, and the trader gets 403 forbidden_role."""
+    chat.moderate("mute_chat_user", {"user_id": "cy", "minutes": 30, "reason": "Flooding the chat"})
+    spam = chat.posted("dee", "<b>buy</b> my course")
+    chat.moderate("delete_chat_message", path={"messageId": spam["id"]}, query={"reason": "spam"})
+
+    whole = chat.moderate("get_chat_audit", query={"limit": "20"})
+    first = chat.moderate("get_chat_audit", query={"limit": "1"})
+    rest = chat.moderate("get_chat_audit", query={"limit": "20", "cursor": first.body["next_cursor"]})
+    refused = chat.call("get_chat_audit", user_claims("ada"), query={"limit": "20"})
+
+    assert whole.status == 200, whole.body
+    deletion, mute = whole.body["items"]
+    assert (deletion["actor"], deletion["action"], deletion["reason"]) == ("admin-1", "chat_delete", "spam")
+    assert deletion["details"]["author"] == "dee" and deletion["details"]["text"] == "<b>buy</b> my course"
+    assert (mute["action"], mute["user_id"], mute["reason"]) == ("chat_mute", "cy", "Flooding the chat")
+    assert mute["details"]["until"] == "2026-12-01T12:30:00.000Z"
+    assert whole.body["next_cursor"] is None
+    assert first.body["items"] + rest.body["items"] == whole.body["items"]
+    assert (refused.status, refused.code) == (403, "forbidden_role")

@@ -544,3 +544,76 @@ def _walk(arena: Arena, event_id: str) -> list[dict[str, Any]]:
         if cursor is None:
             return walked
     raise AssertionError("the walk did not end")
+
+
+# ------------------------------------------------------------------------------------------- the event's trail
+
+
+def participants_audit(
+    arena: Arena, event_id: str, claims: dict[str, Any] | None = None, query: dict[str, str] | None = None
+) -> Reply:
+    """events/participants/get_participants_audit.json (served by the disqualify function) for this event."""
+    return arena.call(
+        "participants/disqualify_participant",
+        api_event(
+            "participants/get_participants_audit.json",
+            path={"eventId": event_id},
+            claims=claims,
+            query=query or {"limit": "20"},
+        ),
+    )
+
+
+def test_the_events_trail_lists_every_moderation_newest_first_and_pages_by_cursor(arena: Arena) -> None:
+    """Given a ranked event where admin-1 disqualifies trader-2 at 12:00, reinstates them at 12:10 and disqualifies
+    cid at 12:20 (and repeats one: no new record)
+    When the sample audit request reads the event's trail, a page of 2 then the rest by its cursor
+    Then the three changes, newest first, each with actor, action, whom, reason and time; the pages neither repeat
+    nor skip one and the last says there is no more; a cursor of another event's trail is 400 invalid_cursor."""
+    event_id = _ranked_event(arena)
+    disqualify(arena, event_id)
+    arena.clock.set(NOON + timedelta(minutes=10))
+    reinstate(arena, event_id)
+    reinstate(arena, event_id)  # a repeat: changes nothing, audits nothing
+    arena.clock.set(NOON + timedelta(minutes=20))
+    disqualify(arena, event_id, user_id="cid", body={"reason": "Spoofing <b>orders</b>"})
+
+    whole = participants_audit(arena, event_id)
+    first = participants_audit(arena, event_id, query={"limit": "2"})
+    rest = participants_audit(arena, event_id, query={"limit": "2", "cursor": first.body["next_cursor"]})
+
+    assert whole.status == 200, whole.body
+    assert [{k: e[k] for k in ("actor", "action", "user_id", "reason", "at")} for e in whole.body["items"]] == [
+        {"actor": "admin-1", "action": "disqualify", "user_id": "cid", "reason": "Spoofing <b>orders</b>",
+         "at": "2026-12-01T12:20:00.000Z"},
+        {"actor": "admin-1", "action": "reinstate", "user_id": SAMPLE_USER, "reason": REINSTATE_REASON,
+         "at": "2026-12-01T12:10:00.000Z"},
+        {"actor": "admin-1", "action": "disqualify", "user_id": SAMPLE_USER, "reason": DISQUALIFY_REASON,
+         "at": "2026-12-01T12:00:00.000Z"},
+    ]  # fmt: skip
+    assert whole.body["next_cursor"] is None
+    assert first.body["items"] + rest.body["items"] == whole.body["items"]
+    assert rest.body["next_cursor"] is None
+    other = _ranked_event(arena)
+    foreign = participants_audit(arena, other, query={"limit": "2", "cursor": first.body["next_cursor"]})
+    assert (foreign.status, foreign.code) == (400, "invalid_cursor")
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [(manager_claims("mgr-b"), "not_event_manager"), (user_claims("ann"), "forbidden_role")],
+    ids=["manager-of-another-event", "plain-user"],
+)
+def test_the_events_trail_is_for_its_moderators_only(arena: Arena, claims: dict[str, Any], code: str) -> None:
+    """Given an event managed by mgr-a where mgr-a disqualified trader-2
+    When mgr-a, mgr-b (who manages another event) or a plain user reads the event's trail
+    Then mgr-a reads the record naming mgr-a; the others get 403 (not_event_manager / forbidden_role)."""
+    event_id = _ranked_event(arena, manager_claims("mgr-a"))
+    arena.new_event(manager_claims("mgr-b"))
+    assert disqualify(arena, event_id, claims=manager_claims("mgr-a")).status == 200
+
+    mine = participants_audit(arena, event_id, claims=manager_claims("mgr-a"))
+    refused = participants_audit(arena, event_id, claims=claims)
+
+    assert [(e["actor"], e["user_id"]) for e in mine.body["items"]] == [("mgr-a", SAMPLE_USER)]
+    assert (refused.status, refused.code) == (403, code)

@@ -61,6 +61,7 @@ ADMITTED: dict[str, set[str]] = {
     "GET /api/events/{eventId}/leaderboard": PEOPLE,
     "GET /api/events/{eventId}/leaderboard/me": PEOPLE,
     "POST /api/events/{eventId}/participants/{userId}/disqualify": MANAGERS,
+    "GET /api/events/{eventId}/participants/audit": MANAGERS,
     "POST /api/events/{eventId}/participants/{userId}/reinstate": MANAGERS,
     "GET /api/users/me/points": PEOPLE,
     "POST /api/events/{eventId}/prizes/distribute": MANAGERS,
@@ -137,6 +138,7 @@ ADMITTED: dict[str, set[str]] = {
     "GET /api/events/{eventId}/chat/settings": MANAGERS,
     "PUT /api/events/{eventId}/chat/settings": MANAGERS,
     "GET /api/events/{eventId}/chat/reports": MANAGERS,
+    "GET /api/events/{eventId}/chat/audit": MANAGERS,
     "POST /api/events/{eventId}/chat/reports/{reportId}/resolve": MANAGERS,
 }
 # Served without the authorizer (the API's own docs): every caller gets them, with any token or none.

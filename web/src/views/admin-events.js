@@ -1,11 +1,13 @@
 // The admin console's event screens: the list, create/edit (with the prize-table editor and the dry run), and
-// one event's overview, live monitoring, participants, prizes and analytics.
+// one event's overview, live monitoring, participants (with the moderation trail), chat moderation, prizes and
+// analytics.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, enc, get, patch, post, query } from '../lib/api.js';
 import { formatDecimal, formatPrize, formatRate } from '../lib/decimal.js';
 import { countdown, formatCount, formatTime, isoToLocalInput, localInputToIso } from '../lib/format.js';
 import { applyBoardDiff, connectLive } from '../lib/live.js';
 import { Chart, ErrorBox, Link, Notice, ReasonAction, Select, Status, TextInput, html, navigate, useLoad } from '../lib/ui.js';
+import { AuditTrail, ChatModeration } from './chat.js';
 import { PrizeTableEditor, ValidationPreview, localProblems, tierFromApi, tierToApi } from './prize-table.js';
 
 const STATUSES = ['', 'DRAFT', 'UPCOMING', 'ACTIVE', 'FINALIZING', 'COMPLETED', 'CANCELLED'];
@@ -197,6 +199,7 @@ const TABS = [
   ['overview', 'Overview'],
   ['live', 'Live'],
   ['participants', 'Participants'],
+  ['chat', 'Chat'],
   ['prizes', 'Prizes'],
   ['analytics', 'Analytics'],
 ];
@@ -222,6 +225,7 @@ export function EventAdmin({ session, eventId, tab }) {
     ${tab === 'overview' ? html`<${Overview} event=${event} reload=${reload} />` : null}
     ${tab === 'live' ? html`<${LiveMonitor} event=${event} session=${session} reload=${reload} />` : null}
     ${tab === 'participants' ? html`<${Participants} event=${event} />` : null}
+    ${tab === 'chat' ? html`<${ChatModeration} event=${event} session=${session} />` : null}
     ${tab === 'prizes' ? html`<${Prizes} event=${event} reload=${reload} />` : null}
     ${tab === 'analytics' ? html`<${EventAnalytics} event=${event} />` : null}
   </section>`;
@@ -382,6 +386,7 @@ function LiveMonitor({ event, session, reload }) {
     <div>
       <dl class="facts">
         <div><dt>Trades per second (last 10 s)</dt><dd data-testid="tps">${perSecond.toFixed(1)}</dd></div>
+        <div><dt>Connected clients (WebSocket connections watching)</dt><dd data-testid="connected">${analytics ? formatCount(analytics.connected_clients) : '—'}</dd></div>
         <div><dt>Stream lag (last ingest batch)</dt><dd data-testid="lag">${ingest && ingest.lag_ms !== null && ingest.lag_ms !== undefined ? `${formatCount(ingest.lag_ms)} ms` : '—'}</dd></div>
         <div><dt>Last minute's volume</dt><dd>${analytics ? formatDecimal(analytics.volume_per_minute) : '—'}</dd></div>
         <div><dt>Trades last minute</dt><dd>${analytics ? formatCount(analytics.trades_per_minute) : '—'}</dd></div>
@@ -417,7 +422,7 @@ function Participants({ event }) {
   const [rows, setRows] = useState([]);
   const [found, setFound] = useState(null);
   const [error, setError] = useState(null);
-  const [log, setLog] = useState([]);
+  const [tick, setTick] = useState(0); // the trail reads again after each change made here
   const loadBoard = async () => {
     const page = await get(`/api/events/${enc(event.id)}/leaderboard?limit=100`);
     setRows(page.entries);
@@ -427,19 +432,30 @@ function Participants({ event }) {
     const timer = setInterval(() => loadBoard().catch(() => {}), 3000); // the board follows a change within a second or two
     return () => clearInterval(timer);
   }, [event.id]);
+  const find = async (userId) => {
+    try {
+      return await get(`/api/events/${enc(event.id)}/prizes/users/${enc(userId)}`);
+    } catch (failure) {
+      // Prizes are worked out once the event completes (409 before): until then, the live board's rank
+      if (failure.status !== 409) throw failure;
+      const row = rows.find((r) => r.user_id === userId);
+      return { user_id: userId, rank: row ? row.rank : null, live: true };
+    }
+  };
   const lookup = async (e) => {
     e.preventDefault();
     setError(null);
     try {
-      setFound(await get(`/api/events/${enc(event.id)}/prizes/users/${enc(search.trim())}`));
+      setFound(await find(search.trim()));
     } catch (failure) {
       setFound(null);
       setError(failure);
     }
   };
   const moderate = (userId, verb) => async (reason) => {
-    const result = await post(`/api/events/${enc(event.id)}/participants/${enc(userId)}/${verb}`, { reason });
-    setLog((old) => [{ at: new Date().toISOString(), userId, verb, reason, result }, ...old]);
+    await post(`/api/events/${enc(event.id)}/participants/${enc(userId)}/${verb}`, { reason });
+    setTick((n) => n + 1);
+    if (found && found.user_id === userId) setFound(await find(userId));
     await loadBoard();
   };
   const matching = rows.filter((r) => r.user_id.toLowerCase().includes(search.trim().toLowerCase()));
@@ -450,7 +466,9 @@ function Participants({ event }) {
         <button type="submit">Look up</button>
       </form>
       <${ErrorBox} error=${error} />
-      ${found ? html`<div class="card" data-testid="participant-found"><strong>${found.user_id}</strong>: rank ${found.rank ?? '—'}, prize rank ${found.prize_rank ?? '—'}, ${found.eligible ? 'eligible for prizes' : 'not eligible'}
+      ${found ? html`<div class="card" data-testid="participant-found"><strong>${found.user_id}</strong>: ${found.live
+          ? `rank ${found.rank ?? '— (not on the board: disqualified, or no trades yet)'} on the live board; prizes are worked out once the event completes`
+          : `rank ${found.rank ?? '—'}, prize rank ${found.prize_rank ?? '—'}, ${found.eligible ? 'eligible for prizes' : 'not eligible'}`}
         <div class="actions"><${ReasonAction} label="Disqualify" name=${`disqualify-${found.user_id}`} danger onConfirm=${moderate(found.user_id, 'disqualify')} />
         <${ReasonAction} label="Reinstate" name=${`reinstate-${found.user_id}`} onConfirm=${moderate(found.user_id, 'reinstate')} /></div></div>` : null}
       <table class="board"><caption>On the board${search ? ` matching “${search}”` : ''}</caption>
@@ -461,8 +479,9 @@ function Participants({ event }) {
     </div>
     <div>
       <h2>Moderation trail</h2>
-      <p class="muted">Each change is audited by the API with who, when and why; these are the changes made here, with the state the API answered.</p>
-      <ol class="feed" data-testid="moderation-trail">${log.map((entry) => html`<li>${formatTime(entry.at)}: ${entry.verb} <strong>${entry.userId}</strong> (“${entry.reason}”) → ${entry.result.disqualified ? `disqualified: ${entry.result.disqualified_reason || entry.reason}` : 'on the board again'}</li>`)}</ol>
+      <p class="muted">Every disqualification and reinstatement of this event, as the API audited it: who, whom, why and when.</p>
+      <${AuditTrail} title="Participant moderation trail" path=${`/api/events/${enc(event.id)}/participants/audit`} tick=${tick}
+        testid="moderation-trail" describe=${(entry) => html`${formatTime(entry.at)}: ${entry.actor}: ${entry.action} <strong>${entry.user_id}</strong> (“${entry.reason}”) → ${entry.action === 'disqualify' ? `disqualified: ${entry.reason}` : 'on the board again'}`} />
     </div>
   </div>`;
 }

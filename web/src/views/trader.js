@@ -1,11 +1,13 @@
 // The traders' event page (what an exchange embeds): rules and prizes, the countdown, joining, the live
-// leaderboard with my row highlighted and pinned, my standing and what I still need, my prizes to claim.
+// leaderboard with my row highlighted and pinned, my standing and what I still need, my prizes to claim, my share
+// card, and the event's chat.
 import { useEffect, useState } from 'preact/hooks';
 import { enc, get, post } from '../lib/api.js';
 import { compare, formatDecimal, formatPrize, subtract } from '../lib/decimal.js';
 import { countdown, formatCount, formatTime } from '../lib/format.js';
 import { ErrorBox, Link, Notice, Status, html, useLoad } from '../lib/ui.js';
 import { Board, PrizeList, useLiveBoard } from './admin-events.js';
+import { EventChat } from './chat.js';
 
 export function TraderEvents() {
   const [page, error] = useLoad(() => get('/api/events?limit=50'), []);
@@ -55,6 +57,44 @@ function missingText(missing) {
   const entries = Object.entries(missing || {});
   if (!entries.length) return null;
   return entries.map(([what, amount]) => `${formatDecimal(String(amount))} more ${what.replace('min_', '').replace('_', ' ')}`).join(' and ');
+}
+
+/** My rank card: its public page (Open Graph tags, what chat apps unfurl) and its PNG, to open or copy. */
+function ShareCard({ eventId, eventName }) {
+  const [link, setLink] = useState(null);
+  const [error, setError] = useState(null);
+  const [copied, setCopied] = useState(null);
+  const open = async () => {
+    setError(null);
+    try {
+      setLink(await get(`/api/events/${enc(eventId)}/share/me`));
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(link.url);
+      setCopied('Link copied.');
+    } catch {
+      document.getElementById('share-url')?.select(); // no clipboard permission: selected, to copy by hand
+      setCopied('Select the link and copy it (Ctrl+C).');
+    }
+  };
+  return html`<section class="card" aria-labelledby="share-title" data-testid="share">
+    <h2 id="share-title">Share my rank</h2>
+    ${link
+      ? html`<img class="share-card" src=${link.image_url} alt=${`My rank card for ${eventName}`} width="1200" height="630" data-testid="share-image" />
+          <div class="field"><label for="share-url">Share link</label>
+            <input id="share-url" readonly value=${link.url} onFocus=${(e) => e.currentTarget.select()} /></div>
+          <div class="actions">
+            <button type="button" class="primary" onClick=${copy}>Copy link</button>
+            <a class="button" href=${link.url} target="_blank" rel="noopener">Open the share page</a>
+          </div>
+          <${Notice}>${copied}<//>`
+      : html`<button type="button" onClick=${open}>Get my share card</button>`}
+    <${ErrorBox} error=${error} />
+  </section>`;
 }
 
 export function TraderEvent({ session, eventId }) {
@@ -154,6 +194,7 @@ export function TraderEvent({ session, eventId }) {
           <${Notice}>${joinAnswer}<//>
           <${ErrorBox} error=${joinError} />
         </section>
+        ${joined ? html`<${ShareCard} eventId=${eventId} eventName=${event.name} />` : null}
         <section aria-labelledby="prizes-mine">
           <h2 id="prizes-mine">My prizes</h2>
           <${ErrorBox} error=${claimError} />
@@ -180,6 +221,7 @@ export function TraderEvent({ session, eventId }) {
       <div>
         <p class="live-state" data-state=${board.state}>Live: <strong>${board.state}</strong></p>
         <${Board} rows=${board.rows} me=${me} pinned=${pinned} caption="Leaderboard" />
+        <${EventChat} eventId=${eventId} session=${session} />
       </div>
     </div>
   </article>`;

@@ -300,3 +300,8 @@ class LiveEventMetrics(BaseModel):
     active_traders: int
     participation_rate: DecimalStr | None
     volume: DecimalStr
+    connected_clients: int = Field(
+        default=0,
+        description="WebSocket connections watching the event now (subscribed to any of its topics: leaderboard, "
+        "event, trades, chat), each counted once.",
+    )

@@ -143,6 +143,36 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` to get the next page; null at the end.")
 
 
+class AuditEntry(BaseModel):
+    """One audited action: who did what, to whom, why and when; `details` holds what else the action recorded
+    (a mute's end, a deleted message's text, a filter's words, ...). Every text is plain text: render it escaped."""
+
+    at: UtcDatetime
+    actor: str = Field(description="Who acted.")
+    action: str = Field(description="What was done (disqualify, reinstate, chat_mute, chat_delete, ...).")
+    reason: str
+    user_id: str | None = Field(default=None, description="Whom it was done to, when a person.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> AuditEntry:
+        known = {"subject", "entry", "at", "actor", "action", "reason", "user_id"}
+        details = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in record.items() if k not in known}
+        return cls(
+            at=record["at"],
+            actor=record["actor"],
+            action=record["action"],
+            reason=record.get("reason", ""),
+            user_id=record.get("user_id"),
+            details=details,
+        )
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry] = Field(description="Newest first.")
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for older entries; null at the end.")
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="Stable, machine-readable: validation_failed, event_full, version_conflict, ...")
     message: str

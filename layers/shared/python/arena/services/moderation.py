@@ -1,4 +1,5 @@
-"""Disqualifying and reinstating participants: audited, and reflected on the leaderboard at once."""
+"""Disqualifying and reinstating participants: audited, and reflected on the leaderboard at once; the event's
+moderation trail (who, what, to whom, why, when), newest first."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from arena import clock
 from arena.auth import Principal
 from arena.domain.board import Change
 from arena.errors import Conflict, NotFound
+from arena.models.common import AuditEntry, AuditPage
 from arena.models.participants import ModerationRequest, ParticipantOut
 from arena.services import snapshots
 from arena.services.events import load, require_manager
@@ -45,6 +47,15 @@ def _set_disqualified(
                 audit.record_action(
                     audit.participant_subject(event_id, user_id), principal.user_id, action, now, request.reason
                 ),
+                # The same record under the event: its whole trail is one query (the person's own stays as well)
+                audit.record_action(
+                    audit.participants_subject(event_id),
+                    principal.user_id,
+                    action,
+                    now,
+                    request.reason,
+                    user_id=user_id,
+                ),
             ]
         )
         if outcome is None:
@@ -68,3 +79,10 @@ def disqualify(principal: Principal, event_id: str, user_id: str, request: Moder
 
 def reinstate(principal: Principal, event_id: str, user_id: str, request: ModerationRequest) -> ParticipantOut:
     return _set_disqualified(principal, event_id, user_id, request, False)
+
+
+def trail(principal: Principal, event_id: str, limit: int, cursor: str | None) -> AuditPage:
+    """The event's participant moderation trail, newest first, paged by an opaque cursor."""
+    require_manager(principal, load(event_id))
+    items, next_cursor = audit.page(audit.participants_subject(event_id), limit, cursor)
+    return AuditPage(items=[AuditEntry.from_record(i) for i in items], next_cursor=next_cursor)

@@ -1,11 +1,13 @@
 """Live metrics of running events on the admin WebSocket topic: per running event (started, not yet COMPLETED),
 the volume and trades of the last complete minute, its active traders (distinct participants who traded in it),
-participation so far and the volume so far; one `analytics` message for all of them.
+participation so far, the volume so far and the connections watching it now; one `analytics` message for all of
+them.
 
 Trigger: the minute lifecycle sweep (`functions/lifecycle/check_event_status_transitions.py`) calls `push` after
 advancing events: it already runs once a minute whatever the load, so the cost is one subscriber query per minute
-when no admin listens, and 2 reads per running event when one does. Idempotent in effect: a repeated call pushes
-the same figures again (a client keys them by event and minute)."""
+when no admin listens, and per running event 2 reads and a query of each of its 4 topics' subscribers when one
+does. Idempotent in effect: a repeated call pushes the same figures again (a client keys them by event and
+minute)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,12 @@ from arena.store import events as event_store
 MAX_EVENTS = 100  # one message stays far below the WebSocket frame (32 KB) with this many events
 
 
+def connected_clients(event_id: str) -> int:
+    """Distinct connections subscribed to any of the event's topics (a trader's page holds several)."""
+    topics = (rt.leaderboard_topic, rt.event_topic, rt.trades_topic, rt.chat_topic)
+    return len({connection for topic in topics for connection in connection_store.subscribers(topic(event_id))})
+
+
 def event_metrics(event: Event, minute: datetime) -> LiveEventMetrics:
     """The event's figures for the complete minute starting at `minute`."""
     buckets = rollup_store.event_buckets(event.id, Resolution.MINUTE, minute, minute + timedelta(minutes=1))
@@ -39,6 +47,7 @@ def event_metrics(event: Event, minute: datetime) -> LiveEventMetrics:
         active_traders=bucket.traders if bucket else 0,
         participation_rate=metrics.participation_rate(totals) if totals else None,
         volume=totals.tally.volume if totals else Tally().volume,
+        connected_clients=connected_clients(event.id),
     )
 
 

@@ -1,6 +1,6 @@
 """Moderating an event's chat (admins and the event's managers): mute for a time, ban, lift either, the word
-filter, the chat settings, pins. Each change is written in one transaction with its audit record, and read by
-the next post or read on either path (no cache in between), so it takes effect at once."""
+filter, the chat settings, pins; the chat's audit trail. Each change is written in one transaction with its audit
+record, and read by the next post or read on either path (no cache in between), so it takes effect at once."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from arena.models.chat import (
     WordFilter,
     WordFilterOut,
 )
+from arena.models.common import AuditEntry, AuditPage
 from arena.services.chat import access, pushes
 from arena.store import audit, dynamo
 from arena.store import chat as store
@@ -159,3 +160,11 @@ def pin(principal: Principal, event_id: str, message_id: str, pinned: bool) -> C
         event_id, "chat_pinned", {"event_id": event_id, "pinned": pinned, "message": out.model_dump(mode="json")}
     )
     return out
+
+
+def trail(principal: Principal, event_id: str, limit: int, cursor: str | None) -> AuditPage:
+    """The chat's moderation audit (mutes, bans, deletions with their text, filter, settings, pins, reports),
+    newest first, paged by an opaque cursor."""
+    access.moderator(principal, event_id)
+    items, next_cursor = audit.page(audit.chat_subject(event_id), limit, cursor)
+    return AuditPage(items=[AuditEntry.from_record(i) for i in items], next_cursor=next_cursor)
