@@ -250,10 +250,10 @@ def test_an_admin_assigns_and_removes_an_event_manager_audited(arena: Arena, poo
     read = managers(arena, event_id)
     assert read.status == 200
     assert (read.body["created_by"], read.body["managers"]) == ("admin-1", [])
-    assert [(c["action"], c["reason"], c["details"]) for c in read.body["changes"]] == [
-        ("event.manager.remove", "Handed over to the events team", {"user_id": "mia", "changed": True}),
-        ("event.manager.assign", "Runs its prizes", {"user_id": "mia", "changed": False}),
-        ("event.manager.assign", "Runs the December sprint", {"user_id": "mia", "changed": True}),
+    assert [(c["action"], c["reason"], c["user_id"], c["details"]) for c in read.body["changes"]] == [
+        ("event.manager.remove", "Handed over to the events team", "mia", {"changed": True}),
+        ("event.manager.assign", "Runs its prizes", "mia", {"changed": False}),
+        ("event.manager.assign", "Runs the December sprint", "mia", {"changed": True}),
     ]
 
 

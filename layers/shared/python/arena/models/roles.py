@@ -3,12 +3,10 @@ changes (who, when, why) behind both."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 from arena.auth import Role
-from arena.models.common import ApiModel, ModerationReason, UtcDatetime
+from arena.models.common import ApiModel, AuditEntry, ModerationReason, UtcDatetime
 
 USER_ID = Field(min_length=1, max_length=128, description="The user's id: the `sub` of their tokens.")
 REASON = Field(description="Why; kept in the audit trail.")
@@ -30,16 +28,6 @@ class ManagerAssignment(ApiModel):
 
 class ManagerRemoval(ApiModel):
     reason: ModerationReason = REASON
-
-
-class AuditEntry(BaseModel):
-    """One audited change: who did what, when and why."""
-
-    actor: str
-    action: str
-    at: UtcDatetime
-    reason: str
-    details: dict[str, Any] = Field(default_factory=dict, description="What the action names (role, user, ...).")
 
 
 class RoleMember(BaseModel):

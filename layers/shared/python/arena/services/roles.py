@@ -25,8 +25,8 @@ from arena.adapters import identity
 from arena.auth import Principal, Role
 from arena.domain import claims as claim_rules
 from arena.errors import BadRequest, Conflict, InvalidInput
+from arena.models.common import AuditEntry
 from arena.models.roles import (
-    AuditEntry,
     EventManagers,
     ManagerAssignment,
     ManagerChange,
@@ -42,7 +42,6 @@ from arena.store import events as event_store
 
 ROLE_GRANTED, ROLE_REVOKED = "role.grant", "role.revoke"
 MANAGER_ASSIGNED, MANAGER_REMOVED = "event.manager.assign", "event.manager.remove"
-_AUDIT_FIELDS = {"subject", "entry", "actor", "action", "reason", "at"}
 # Optimistic locking on the event's version: a concurrent edit of the event is read again and retried.
 _VERSION_RETRIES = 5
 
@@ -63,16 +62,7 @@ def _roles(groups: set[str]) -> list[Role]:
 def _changes(subject: str, actions: tuple[str, ...]) -> list[AuditEntry]:
     entries = [e for e in audit.history(subject) if e.get("action") in actions]
     entries.sort(key=lambda e: e["entry"], reverse=True)
-    return [
-        AuditEntry(
-            actor=e["actor"],
-            action=e["action"],
-            at=clock.from_iso(e["at"]),
-            reason=e["reason"],
-            details={k: v for k, v in e.items() if k not in _AUDIT_FIELDS},
-        )
-        for e in entries
-    ]
+    return [AuditEntry.from_record(e) for e in entries]
 
 
 # ---------------------------------------------------------------------------------------------- roles
