@@ -1,4 +1,5 @@
-"""`python -m bench fanout [--sizes 1000,1000@400,10000] [--seconds 20] [--trades-per-second 100] [--output PATH]`:
+"""`python -m bench fanout [--sizes 1000,1000@400,10000] [--seconds 20] [--trades-per-second 100] [--output PATH]
+[--profile PATH]`:
 real-time fan-out on the local stack, with N real WebSocket connections subscribed to one event's leaderboard.
 
 Per size N: a fresh local stack (DynamoDB Local, the WebSocket server, @connections over HTTP, the real
@@ -281,13 +282,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_size(connections: int, seconds: float, trades_per_second: int, poster: str = "lean") -> dict[str, Any]:
+def run_size(
+    connections: int, seconds: float, trades_per_second: int, poster: str = "lean", profile: Path | None = None
+) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # One poller per SQS queue, not the local default of up to four: the run puts nothing on most queues, and
+    # their idle pollers (ReceiveMessage to moto, in this process, every second each) took about a quarter of
+    # this process's CPU away from the push (bench/RESULTS.md, fan-out profile). Lambda's own pollers cost the
+    # account nothing; here they share one interpreter with the handlers and the sockets.
+    os.environ.setdefault("ARENA_LOCAL_SQS_CONCURRENCY", "1")
     for name in ("WS_PORT", "WS_MANAGEMENT_PORT"):  # a developer's fixed ports are not this run's: free ones
         os.environ.pop(name, None)
     from local.demo import call as _call
     from local.simulator import TradeSimulator
 
+    profiles = None
+    if profile is not None:
+        from bench.profiling import ThreadProfiles
+
+        profiles = ThreadProfiles()
+        profiles.install()
     stack, websocket = _start_stack()
     try:
         base, issuer = stack.base_url, stack.issuer
@@ -351,6 +365,8 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
         engine = stack._dynamodb_local._process.pid if stack._dynamodb_local is not None else 0
         cpu_before = (time.process_time(), _cpu_seconds(engine), _cpu_seconds(client.pid))
         load_before = os.getloadavg()[0]
+        if profiles is not None:
+            profiles.start(websocket._loop)
         trades = 0
         started = time.time()
         deadline = started + seconds
@@ -384,6 +400,10 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
             quiet = quiet + 1 if websocket.posts == last else 0
             last = websocket.posts
         window = time.time() - started
+        profiled = None
+        if profiles is not None:
+            profiles.stop()
+            profiled = profiles.report(profile)
         posts = websocket.posts - posts_before
         cpu_stack = time.process_time() - cpu_before[0]
         cpu_engine = _cpu_seconds(engine) - cpu_before[1]
@@ -433,6 +453,7 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
             "mean_ms": statistics.fmean(latencies) * 1000 if latencies else None,
             "samples": len(latencies),
             "missed": missed,
+            **({"profile": profiled} if profiled is not None else {}),
         }
     finally:
         stack.stop()
@@ -542,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         return client_main(argv[1:])
     if argv and argv[0] == "--one":
         poster = argv[4] if len(argv) > 4 else "lean"
-        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]), poster)), flush=True)
+        profile = Path(argv[5]) if len(argv) > 5 else None
+        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]), poster, profile)), flush=True)
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -561,6 +583,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the section, leave bench/RESULTS.md as it is")
     parser.add_argument("--save", type=Path, help="also keep the runs' figures as JSON in this file")
     parser.add_argument("--render", type=Path, help="no runs: write the section from figures --save kept")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile each run's trading window (bench/profiling.py) into PATH-<connections>-<post path>.prof",
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads(args.render.read_text())
@@ -579,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         # One process per size: a local stack per process (its clients and caches are process-wide).
         log(f"{size} connections at {rate} trades/s, {poster} post path")
         command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds), str(rate), poster]
+        if args.profile:
+            command.append(f"{args.profile}-{size}-{poster}.prof")
         answer = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if answer.returncode != 0:
             log(f"{size} connections: the run failed (exit {answer.returncode})")
