@@ -1,4 +1,5 @@
-"""`python -m bench fanout [--sizes 1000,1000@400,10000] [--seconds 20] [--trades-per-second 100] [--output PATH]`:
+"""`python -m bench fanout [--sizes 1000,1000@400,10000] [--seconds 20] [--trades-per-second 100] [--output PATH]
+[--profile PATH]`:
 real-time fan-out on the local stack, with N real WebSocket connections subscribed to one event's leaderboard.
 
 Per size N: a fresh local stack (DynamoDB Local, the WebSocket server, @connections over HTTP, the real
@@ -281,13 +282,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_size(connections: int, seconds: float, trades_per_second: int, poster: str = "lean") -> dict[str, Any]:
+def run_size(
+    connections: int, seconds: float, trades_per_second: int, poster: str = "lean", profile: Path | None = None
+) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # One poller per SQS queue, not the local default of up to four: the run puts nothing on most queues, and
+    # their idle pollers (a ReceiveMessage to moto, in this process, every second each) took a third of this
+    # process's CPU away from the push (bench/RESULTS.md, fan-out profile). Lambda's own pollers cost the
+    # account nothing; here they share one interpreter with the handlers and the sockets.
+    os.environ.setdefault("ARENA_LOCAL_SQS_CONCURRENCY", "1")
     for name in ("WS_PORT", "WS_MANAGEMENT_PORT"):  # a developer's fixed ports are not this run's: free ones
         os.environ.pop(name, None)
     from local.demo import call as _call
     from local.simulator import TradeSimulator
 
+    profiles = None
+    if profile is not None:
+        from bench.profiling import ThreadProfiles
+
+        profiles = ThreadProfiles()
+        profiles.install()
     stack, websocket = _start_stack()
     try:
         base, issuer = stack.base_url, stack.issuer
@@ -351,6 +365,8 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
         engine = stack._dynamodb_local._process.pid if stack._dynamodb_local is not None else 0
         cpu_before = (time.process_time(), _cpu_seconds(engine), _cpu_seconds(client.pid))
         load_before = os.getloadavg()[0]
+        if profiles is not None:
+            profiles.start(websocket._loop)
         trades = 0
         started = time.time()
         deadline = started + seconds
@@ -384,6 +400,10 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
             quiet = quiet + 1 if websocket.posts == last else 0
             last = websocket.posts
         window = time.time() - started
+        profiled = None
+        if profiles is not None:
+            profiles.stop()
+            profiled = profiles.report(profile)
         posts = websocket.posts - posts_before
         cpu_stack = time.process_time() - cpu_before[0]
         cpu_engine = _cpu_seconds(engine) - cpu_before[1]
@@ -433,6 +453,7 @@ def run_size(connections: int, seconds: float, trades_per_second: int, poster: s
             "mean_ms": statistics.fmean(latencies) * 1000 if latencies else None,
             "samples": len(latencies),
             "missed": missed,
+            **({"profile": profiled} if profiled is not None else {}),
         }
     finally:
         stack.stop()
@@ -512,23 +533,23 @@ def section(results: list[dict[str, Any]], seconds: float, trades_per_second: in
 
 READING = (
     "Reading: a push goes to every subscriber and pushes are coalesced (at most one a second per event), so "
-    "@connections calls per second are bounded by the connections, not by the trades. A trade waits for the "
-    "push in progress, then for the next one to reach its connection, so p95 is about two push cycles plus the "
-    "trade's own ingest and the two stream hops. With boto3 one post cost about 1 ms of CPU in the client alone "
-    "(its request pipeline: events, parameter validation, serialisation, its own SigV4 signer at ~0.5 ms a "
-    "signature); the lean path signs with the day's key derived once and writes one request on a kept-alive "
-    "connection, and the whole post, both ends in this process, costs the CPU in the post-path table. In AWS the "
-    "posts are network-bound (10 to 30 ms each, 32 threads in a 1 GB Lambda) within the account's 10,000 "
-    "@connections calls a second, and a push to more than REALTIME_SHARD_SIZE (2,000) connections is split into "
-    "shards on FanoutQueue posted by parallel SendShardFunction invocations; here the handlers, the WebSocket "
-    "server, DynamoDB Local and the clients share 2 cores with everything else the machine runs (the load column), "
-    "so end-to-end latencies here are upper bounds that move with that load. The 2 s target is not reached in "
-    "these runs, and the measured reason is the machine, not the post path alone: at a load average of 19 to 36 "
-    "the stack took 5 to 13 of the 100 trades/s asked (a trade's own POST took seconds) and started in minutes. "
-    "On the idle machine of the earlier measurement (p95 4.3 s at 1,000 connections, 1.8 s of each ~2.5 s push "
-    "cycle spent posting through boto3), a post path 2.4 to 3.2 times cheaper in CPU would take about 1.2 s off "
-    "each push cycle; as a trade waits for up to two cycles, that would put p95 near 2 s (an estimate from these "
-    "figures: this session's machine was never idle enough to measure it)."
+    "@connections calls per second are bounded by the connections, not by the trades. A trade waits for the push in"
+    " progress, then for the next one to reach its connection, so p95 is about two push cycles plus the trade's own"
+    " ingest and the two stream hops. @connections has no batch call: a push is one signed POST per connection, its"
+    " frame encoded once for all of them. The lean client writes each POST as one raw HTTP/1.1 request on a "
+    "kept-alive socket, signed with the day's key derived once (about 0.15 ms of client CPU a post; 0.4 ms through "
+    "http.client, 1 ms and more through boto3). Here the other end of every post, the local @connections server and"
+    " the WebSocket frame it compresses and writes (API Gateway's work in AWS), runs in the same Python process as "
+    "the handlers, the pollers and moto, and that process runs Python on one core at a time: the post-path table is"
+    " what a post costs it in all. In AWS the posts are network-bound (10 to 30 ms each, 32 threads in a 1 GB "
+    "Lambda) within the account's 10,000 @connections calls a second, and a push to more than REALTIME_SHARD_SIZE "
+    "(2,000) connections is split into shards on FanoutQueue posted by parallel SendShardFunction invocations. Runs"
+    " use one poller per SQS queue (ARENA_LOCAL_SQS_CONCURRENCY=1): the SQS pollers of the local default (four a "
+    "queue, mostly idle) took a third of the stack process's CPU. The 2 s target is out of reach on this machine, "
+    "measured: with pushes at most one a second, p95 under 2 s needs a broadcast to 1,000 connections in about 0.2 "
+    "s (5,000 posts a second, 0.2 ms of CPU per post for both ends), and a post alone costs this process 0.65 ms or"
+    " more with nothing else running (the post-path table), before any trade is ingested; the load column (other "
+    "work on the 2 cores) stretches every figure further."
 )
 
 
@@ -542,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         return client_main(argv[1:])
     if argv and argv[0] == "--one":
         poster = argv[4] if len(argv) > 4 else "lean"
-        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]), poster)), flush=True)
+        profile = Path(argv[5]) if len(argv) > 5 else None
+        print(json.dumps(run_size(int(argv[1]), float(argv[2]), int(argv[3]), poster, profile)), flush=True)
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -561,6 +583,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the section, leave bench/RESULTS.md as it is")
     parser.add_argument("--save", type=Path, help="also keep the runs' figures as JSON in this file")
     parser.add_argument("--render", type=Path, help="no runs: write the section from figures --save kept")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile each run's trading window (bench/profiling.py) into PATH-<connections>-<post path>.prof",
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads(args.render.read_text())
@@ -579,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         # One process per size: a local stack per process (its clients and caches are process-wide).
         log(f"{size} connections at {rate} trades/s, {poster} post path")
         command = [sys.executable, "-m", "bench.fanout", "--one", str(size), str(args.seconds), str(rate), poster]
+        if args.profile:
+            command.append(f"{args.profile}-{size}-{poster}.prof")
         answer = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         if answer.returncode != 0:
             log(f"{size} connections: the run failed (exit {answer.returncode})")

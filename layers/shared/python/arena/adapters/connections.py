@@ -14,11 +14,14 @@ ConnectionGone and ConnectionPostFailed (`_count_posts`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -120,10 +123,82 @@ def _error_code(named: str, data: bytes) -> str:
     return str(body.get("__type") or body.get("code") or "").rsplit("#", 1)[-1]
 
 
+class _Response:
+    """What a post needs of an HTTP answer: its status, the error type header, the body, and whether the server
+    closes the connection after it."""
+
+    __slots__ = ("body", "error_type", "status", "will_close")
+
+    def __init__(self, status: int, error_type: str, body: bytes, will_close: bool) -> None:
+        self.status, self.error_type, self.body, self.will_close = status, error_type, body, will_close
+
+
+MAX_LINE = 65_536  # one status or header line; longer is not an HTTP answer this client expects
+
+
+def _line(reader: Any) -> bytes:
+    line = reader.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE:
+        raise http.client.LineTooLong("header line")
+    return line
+
+
+def _read_response(reader: Any) -> _Response:
+    """One HTTP/1.1 answer from a buffered socket reader: the status line, the headers (only those a post needs
+    are kept), then a body by Content-Length, chunks, or up to the close. Raises on a closed or broken stream."""
+    status_line = _line(reader)
+    if not status_line:
+        raise http.client.RemoteDisconnected("the server closed the connection without answering")
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise http.client.BadStatusLine(status_line.decode("latin-1", "replace"))
+    status = int(parts[1])
+    will_close = parts[0] == b"HTTP/1.0"
+    length: int | None = None
+    chunked, error_type = False, ""
+    while True:
+        line = _line(reader)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip())
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+        elif name == b"connection":
+            token = value.strip().lower()
+            will_close = token == b"close" or (will_close and token != b"keep-alive")
+        elif name == b"x-amzn-errortype":
+            error_type = value.strip().decode("latin-1")
+    if status in (204, 304) or 100 <= status < 200:
+        body = b""
+    elif chunked:
+        pieces = []
+        while True:
+            size = int(_line(reader).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while _line(reader) not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                break
+            pieces.append(reader.read(size))
+            reader.read(2)  # the chunk's CRLF
+        body = b"".join(pieces)
+    elif length is not None:
+        body = reader.read(length)
+        if len(body) < length:
+            raise http.client.IncompleteRead(body, length - len(body))
+    else:
+        body, will_close = reader.read(), True  # delimited by the close
+    return _Response(status, error_type, body, will_close)
+
+
 class ConnectionsClient:
     """The one @connections operation the fan-out needs, `post_to_connection`, with boto3's name, arguments and
-    errors (botocore's ClientError carrying the code and HTTP status), over one keep-alive HTTP connection per
-    posting thread (http.client: at 1,000 posts a push its per-request cost is half of urllib3's here)."""
+    errors (botocore's ClientError carrying the code and HTTP status), over one keep-alive connection per posting
+    thread. A post writes its request in one send and reads back only what it needs of the answer (status, error
+    type, body): http.client's request building and its email-parser header parsing were over half of this
+    client's CPU per post at 1,000 posts a push (bench/RESULTS.md, fan-out)."""
 
     def __init__(self, endpoint: str, signer: Signer) -> None:
         parts = urlsplit(endpoint)
@@ -135,34 +210,41 @@ class ConnectionsClient:
         self._host = _host(endpoint)
         self._signer = signer
         self._local = threading.local()
+        self._tls = ssl.create_default_context() if self._https else None
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            host, port = self._address
-            if self._https:
-                connection = http.client.HTTPSConnection(host, port, timeout=READ_SECONDS)
-            else:
-                connection = http.client.HTTPConnection(host, port, timeout=READ_SECONDS)
-            self._local.connection = connection
-        return connection
+    def _connection(self) -> tuple[socket.socket, Any]:
+        """This thread's kept-alive socket and its buffered reader (opened on first use or after a drop)."""
+        held = getattr(self._local, "connection", None)
+        if held is None:
+            sock = socket.create_connection(self._address, timeout=READ_SECONDS)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._address[0])
+            held = self._local.connection = (sock, sock.makefile("rb"))
+        return held
 
     def _drop_connection(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
+        held = getattr(self._local, "connection", None)
+        if held is not None:
             self._local.connection = None
+            for part in (held[1], held[0]):
+                with contextlib.suppress(OSError):
+                    part.close()
+
+    def _exchange(self, path: str, data: bytes, headers: dict[str, str]) -> _Response:
+        sock, reader = self._connection()
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = f"POST {path} HTTP/1.1\r\n{head}Content-Length: {len(data)}\r\n\r\n".encode("latin-1")
+        sock.sendall(request + data)
+        return _read_response(reader)
 
     def post_to_connection(self, ConnectionId: str, Data: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
         path = f"{self._base}/@connections/{quote(ConnectionId, safe='')}"
         for attempt in range(1, ATTEMPTS + 1):
             headers = self._signer.headers(self._host, path, Data)
             try:
-                connection = self._connection()
-                connection.request("POST", path, body=Data, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-            except (OSError, http.client.HTTPException):  # refused, reset, timed out, a stale keep-alive socket
+                response = self._exchange(path, Data, headers)
+            except (OSError, http.client.HTTPException, ValueError):  # refused, reset, timed out, a stale socket
                 self._drop_connection()
                 if attempt == ATTEMPTS:
                     raise
@@ -172,13 +254,13 @@ class ConnectionsClient:
                 self._drop_connection()
             if response.status < 300:
                 return {"ResponseMetadata": {"HTTPStatusCode": response.status}}
-            code = _error_code(response.getheader("x-amzn-ErrorType", ""), body)
+            code = _error_code(response.error_type, response.body)
             throttled = response.status == 429 or code in THROTTLING_CODES
             transient = response.status in TRANSIENT_STATUSES or code in TRANSIENT_CODES
             if attempt < ATTEMPTS and (throttled or transient):
                 time.sleep(random.random() * (THROTTLE_BACKOFF if throttled else TRANSIENT_BACKOFF))
                 continue
-            error = {"Code": code or str(response.status), "Message": body.decode("utf-8", "replace")}
+            error = {"Code": code or str(response.status), "Message": response.body.decode("utf-8", "replace")}
             raise ClientError(
                 {"Error": error, "ResponseMetadata": {"HTTPStatusCode": response.status}}, "PostToConnection"
             )

@@ -1,12 +1,13 @@
 """The leaderboard push: follows the snapshot HEAD on the leaderboard table's stream, sends the top rows that
-changed (at most one push per interval per event), then tells connected participants whose rank moved,
-announces participant-count milestones and publishes the generation's meaningful rank moves on the bus for
-notifications (services/realtime/rank_notices.py). Idempotent per snapshot generation."""
+changed (at most one push per interval per event) and, beside that broadcast, tells connected participants whose
+rank moved, announces participant-count milestones and publishes the generation's meaningful rank moves on the bus
+for notifications (services/realtime/rank_notices.py). Idempotent per snapshot generation."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from arena.domain import board
 from arena.domain import realtime as rt
 from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.realtime import Milestone, Row, Standing
+from arena.factories import cached
 from arena.models.events import Event
 from arena.services.realtime import rank_notices
 from arena.services.realtime.sending import Report, broadcast, deliver, now_iso, pool, publish
@@ -37,8 +39,9 @@ def _row(ranked: board.RankedEntry) -> Row:
 def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep) -> Report:
     """Push what changed in an event's top rows since the last push, at most one push per interval (a push
     asked for sooner waits, then reads the snapshot as it is by then: the changes in between coalesce into
-    it); then tell connected participants whose rank moved; then announce participant-count milestones; then
-    publish the meaningful rank moves (RanksChanged) on the bus. Idempotent per snapshot generation."""
+    it); beside that broadcast, tell connected participants whose rank moved, announce participant-count
+    milestones and publish the meaningful rank moves (RanksChanged) on the bus. Idempotent per snapshot
+    generation."""
     topic = rt.leaderboard_topic(event_id)
     state = store.board_state(topic)
     delay = rt.push_delay(state.pushed_at, time.time(), settings().realtime_push_interval_seconds)
@@ -56,15 +59,36 @@ def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep)
     seq = store.claim_board_push(topic, index.generation, rows, index.total, time.time(), take_seq=bool(subscribers))
     if seq is None:
         return Report()
+    # The rest of the push (personal rank messages, milestones, the bus) shares nothing with the broadcast but
+    # the snapshot read above, and goes to other topics: it runs beside the broadcast instead of after it, so
+    # the invocation (and the stream's next push) waits for the longer of the two, not for their sum.
+    after = _side_pool().submit(_after_broadcast, event_id, index, load, loaded, state.total)
     report = Report()
-    if seq:
-        data = rt.fit_diff(diff, event_id, index.generation, index.total)
-        message = rt.encode(rt.envelope("leaderboard", topic, seq, now_iso(), data))
-        report.add(broadcast(subscribers, message))
+    try:
+        if seq:
+            data = rt.fit_diff(diff, event_id, index.generation, index.total)
+            message = rt.encode(rt.envelope("leaderboard", topic, seq, now_iso(), data))
+            report.add(broadcast(subscribers, message))
+    finally:
+        report.add(after.result())  # its failure fails the invocation, as the broadcast's does
+    return report
+
+
+@cached
+def _side_pool() -> ThreadPoolExecutor:
+    """One thread per push in flight for the work beside its broadcast (not the claim or posting pools: that
+    work uses them)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="push-side")
+
+
+def _after_broadcast(event_id: str, index: BoardIndex, load: Any, loaded: dict, total_before: int) -> Report:
+    """Rank messages to connected participants whose rank moved, participant-count milestones, then the
+    generation's rank moves on the bus. Each is gated by its own claim, so a redelivered push repeats none."""
+    report = Report()
     event = event_store.get(event_id)
     if event is not None:
         report.add(_push_rank_changes(event, index, load, loaded))
-        report.add(_participant_milestones(event, state.total, index.total))
+        report.add(_participant_milestones(event, total_before, index.total))
         rank_notices.publish_rank_moves(event, index, load)
     return report
 
