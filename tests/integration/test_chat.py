@@ -359,12 +359,22 @@ def test_pins_show_above_the_history_and_are_pushed(chat: Chat) -> None:
     assert chat.history().body["pinned"] == []
 
 
-def test_replies_name_their_parent_and_a_missing_parent_is_404(chat: Chat) -> None:
+def test_replies_name_their_parent_and_a_missing_parent_is_404(chat: Chat, named: str) -> None:
     """Given a message When another replies to it (and to a message that does not exist)
-    Then the reply carries the parent's id and author; the missing parent is 404."""
+    Then the reply carries the parent's id and its author's public handle (their user id only for an admin); the
+    missing parent is 404."""
+    from arena.domain import community
+
     parent = chat.posted("ada", "anyone long BTC?")
     reply = chat.post("bob", "me", reply_to=parent["id"])
-    assert reply.status == 201 and (reply.body["reply_to"], reply.body["reply_to_user"]) == (parent["id"], "ada")
+    assert reply.status == 201 and (reply.body["reply_to"], reply.body["reply_to_author"]) == (
+        parent["id"],
+        community.handle(named, "ada"),
+    )
+    assert (reply.body["reply_to_user"], reply.body["user_id"], reply.body["mine"]) == (None, None, True)
+    assert chat.history("ada", limit="1").body["items"][0]["user_id"] is None  # ada is a trader too: no ids
+    moderated = chat.call("get_chat", ADMIN, query={"limit": "1"}).body["items"][0]
+    assert (moderated["user_id"], moderated["reply_to_user"]) == ("bob", "ada")
     assert chat.post("bob", "me", reply_to="01jbnothere000000000000000").code == "chat_message_not_found"
 
 

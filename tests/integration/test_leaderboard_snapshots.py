@@ -18,10 +18,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import StreamPump, api_event, sample_event
-from tests.integration.conftest import Arena, Reply, board_rows, trade, user_claims
+from tests.integration.conftest import Arena, Reply, board_rows, trade, trader_of, user_claims
 
 SAMPLE_EVENT_ID = "01jbsampleevent0000000000"  # the event the refresher sample's record belongs to
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+# Traders have public handles here (the rows name them by handle for a trader's view).
+pytestmark = pytest.mark.usefixtures("named")
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -219,7 +222,7 @@ def test_etag_answers_304_until_the_snapshot_changes(arena: Arena) -> None:
     assert first.status == 200
     etag = first.raw["headers"]["ETag"]
     assert etag.startswith('W/"') and etag.endswith('"')
-    assert first.raw["headers"]["Cache-Control"] == "public, max-age=1"
+    assert first.raw["headers"]["Cache-Control"] == "private, max-age=1"
 
     again = get_board(arena, event_id, headers={"if-none-match": etag})
 
@@ -352,7 +355,7 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
     page = get_board(arena, event_id)
 
     assert [
-        (e["rank"], e["user_id"], e["qualified"], e["prize_rank"], e["trade_count"]) for e in page.body["entries"]
+        (e["rank"], trader_of(e), e["qualified"], e["prize_rank"], e["trade_count"]) for e in page.body["entries"]
     ] == [
         (1, "whale", False, None, 1),
         (2, "q-big", True, 1, 5),
@@ -370,15 +373,15 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
         "low": {"volume": "989.75", "trades": "4"},
     }
     for entry in page.body["entries"]:
-        me = get_me(arena, event_id, entry["user_id"]).body
+        me = get_me(arena, event_id, trader_of(entry)).body
         assert (me["rank"], me["prize_rank"], me["qualified"]) == (
             entry["rank"],
             entry["prize_rank"],
             entry["qualified"],
-        ), entry["user_id"]
-        assert me["missing"] == missing[entry["user_id"]], entry["user_id"]
+        ), trader_of(entry)
+        assert me["missing"] == missing[trader_of(entry)], trader_of(entry)
     neighbours = get_me(arena, event_id, "short").body
-    assert [(e["user_id"], e["prize_rank"]) for e in neighbours["above"] + neighbours["below"]] == [
+    assert [(trader_of(e), e["prize_rank"]) for e in neighbours["above"] + neighbours["below"]] == [
         ("q-mid", 2),
         ("q-edge", 3),
     ]
@@ -388,7 +391,7 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
     cold()
 
     after = {
-        e["user_id"]: (e["rank"], e["qualified"], e["prize_rank"]) for e in get_board(arena, event_id).body["entries"]
+        trader_of(e): (e["rank"], e["qualified"], e["prize_rank"]) for e in get_board(arena, event_id).body["entries"]
     }
     assert (after["short"], after["q-edge"], after["low"]) == ((4, True, 3), (5, True, 4), (6, False, None))
     me = get_me(arena, event_id, "short").body
@@ -511,7 +514,7 @@ def test_my_rank_is_the_snapshots_while_my_latest_trade_is_in_flight(arena: Aren
 
     assert page[3] == (4, "v4", Decimal(300))
     assert (me["ranked"], me["rank"], Decimal(me["score"])) == (True, 4, Decimal(1300))
-    assert [(e["rank"], e["user_id"], Decimal(e["score"])) for e in me["above"] + me["below"]] == [page[2], page[4]]
+    assert [(e["rank"], trader_of(e), Decimal(e["score"])) for e in me["above"] + me["below"]] == [page[2], page[4]]
     assert (newcomer["ranked"], newcomer["rank"]) == (False, None)
 
     arena.stream.drain()
