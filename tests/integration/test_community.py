@@ -266,10 +266,11 @@ def test_an_anonymous_traders_id_never_appears_in_any_public_answer_or_push(
     assert board[0]["handle"] == anon_handle and board[0]["name"] == rules.anonymised_name(SECRET, ANON)
     podium = community.ok("get_podium_card", None, path=event)
     image = Image.open(io.BytesIO(base64.b64decode(podium.body)))
-    second = share_card.podium_lines(
-        "", [(1, "Ada L.", Decimal(5000)), (2, rules.anonymised_name(SECRET, ANON), Decimal(3000))]
+    # The anonymous trader leads now (3000 + 4000), ada second
+    top = share_card.podium_lines(
+        "", [(1, rules.anonymised_name(SECRET, ANON), Decimal(7000)), (2, "Ada L.", Decimal(5000))]
     )
-    assert _shows(image, second[2]) and _shows(image, second[3])
+    assert _shows(image, top[2]) and _shows(image, top[3])
     for moderator in (None, manager_claims("max")):  # None: the fixture's admin
         rows = arena.leaderboard(community.event_id, **({"claims": moderator} if moderator else {})).body["entries"]
         assert ANON in [r["user_id"] for r in rows]
