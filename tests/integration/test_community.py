@@ -234,7 +234,7 @@ def test_an_anonymous_traders_id_never_appears_in_any_public_answer_or_push(
     chat = Chat(arena, realtime, community.event_id)
     chat.watcher("c-chat", "cy")
     said = chat.posted(ANON, "gm everyone")
-    answer = chat.posted("bob", "gm", reply_to=said["id"])
+    answer = chat.post("bob", "gm", reply_to=said["id"]).body
     answers.append(
         chat.call(
             "react_to_chat_message", user_claims(ANON), path={"messageId": answer["id"]}, body={"emoji": "\U0001f525"}

@@ -6,7 +6,8 @@ BatchGetItem for the buckets the answer needs (immutable, so cached until evicte
 snapshot, never per request.
 
 Traders are named by public handle and name (arena/services/trader_names.py: computed, profiles cached 30 s in the
-container); user ids only for the callers `trader_names.sees_user_ids` admits. The caller's own row says `me`.
+container, so at most one more BatchGetItem per 100 names not cached); user ids only for the callers
+`trader_names.sees_user_ids` admits. The caller's own row says `me`.
 An answer therefore depends on who asks: it is `private` to HTTP caches, and its ETag covers the rows as served.
 """
 
