@@ -300,17 +300,17 @@ def test_settings_decide_who_reads_and_writes(chat: Chat) -> None:
 
 def test_reports_queue_for_moderators_once_per_reporter_and_resolve_once(chat: Chat) -> None:
     """Given a message reported by two users (one of them twice) When the moderator lists and resolves them
-    Then one report per reporter is queued, resolving with `deleted` removes the message, the queue empties,
-    resolving again is 409, and it is audited."""
+    Then one report per reporter is queued (the reporter is not told the author's user id, the moderators are),
+    resolving with `deleted` removes the message, the queue empties, resolving again is 409, and it is audited."""
     bad = chat.posted("cy", "dm me for guaranteed profit")
     first = chat.call("report_chat_message", user_claims("ada"), path={"messageId": bad["id"]}, body={"reason": "Scam"})
     again = chat.call("report_chat_message", user_claims("ada"), path={"messageId": bad["id"]}, body={"reason": "x!"})
     chat.call("report_chat_message", user_claims("bob"), path={"messageId": bad["id"]}, body={"reason": "Spam"})
-    assert first.status == 201 and again.body["id"] == first.body["id"]
+    assert first.status == 201 and again.body["id"] == first.body["id"] and first.body["author"] is None
 
     queue = chat.moderate("list_chat_reports", query={"status": "open"})
     assert sorted(r["reporter"] for r in queue.body["items"]) == ["ada", "bob"]
-    assert {r["text"] for r in queue.body["items"]} == {"dm me for guaranteed profit"}
+    assert {(r["text"], r["author"]) for r in queue.body["items"]} == {("dm me for guaranteed profit", "cy")}
     path = {"reportId": first.body["id"]}
     resolved = chat.moderate("resolve_chat_report", {"outcome": "deleted", "note": "Scam removed"}, path=path)
     assert resolved.body["status"] == "resolved" and resolved.body["outcome"] == "deleted"

@@ -192,9 +192,9 @@ def test_an_anonymous_traders_id_never_appears_in_any_public_answer_or_push(
     event's leaderboard and event topics over the WebSocket
     When every community and sharing route, the leaderboard (a page, and paged one row at a time, with and without
     If-None-Match) and every other trader's standing with neighbours are read (as other traders and without a
-    token), the anonymous trader chats (posts, is replied to, reacts, is pinned, deletes) while others read the chat
-    and watch chat:<event>, trades again (a leaderboard push) and a prize rollback refusing their prize is pushed
-    on the event topic
+    token), the anonymous trader chats (posts, is replied to, reacts, is pinned, is reported, deletes) while others
+    read the chat and watch chat:<event>, trades again (a leaderboard push) and a prize rollback refusing their prize
+    is pushed on the event topic
     Then no answer's bytes and no pushed frame contain the anonymous trader's user id; the podium card names them
     anonymised; the answers that do carry user ids are only an admin's and the event manager's."""
     arena = community.arena
@@ -242,8 +242,10 @@ def test_an_anonymous_traders_id_never_appears_in_any_public_answer_or_push(
     )
     chat.moderate("pin_chat_message", path={"messageId": said["id"]})
     answers += [chat.history("bob"), chat.post("cy", "me too", reply_to=said["id"])]
-    answers.append(chat.call("delete_chat_message", user_claims(ANON), path={"messageId": said["id"]}))
     assert ANON in [m["user_id"] for m in chat.call("get_chat", manager_claims("max")).body["items"]]
+    report = {"reason": "Spam"}
+    answers.append(chat.call("report_chat_message", user_claims("bob"), path={"messageId": said["id"]}, body=report))
+    answers.append(chat.call("delete_chat_message", user_claims(ANON), path={"messageId": said["id"]}))
 
     arena.ingest([trade("t-anon-2", ANON, "2026-12-01T10:00:00.000Z", quantity="1", price="4000")])
     realtime.settle()

@@ -74,7 +74,7 @@ class ReportOut(BaseModel):
     reason: str
     created_at: UtcDatetime
     status: chat.ReportStatus
-    author: str
+    author: str | None = Field(description="The reported message's author (user id): moderators only; null else.")
     text: str = Field(description="The message as it was reported (kept when the message is deleted).")
     outcome: chat.ReportOutcome | None = None
     resolved_by: str | None = None
