@@ -8,6 +8,7 @@ snapshot only where a test drains it. "Cold" means the in-Lambda cache is empty 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,9 +32,11 @@ pytestmark = pytest.mark.usefixtures("named")
 
 
 def cold() -> None:
-    from arena.services import leaderboard
+    """A new container: the leaderboard's cache and the public names' cache empty."""
+    from arena.services import leaderboard, trader_names
 
     leaderboard.cache.clear()
+    trader_names.cache.clear()
 
 
 def get_board(
@@ -425,8 +428,8 @@ def test_the_snapshot_shows_a_trade_only_after_the_stream_delivers_it(arena: Are
 def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given a drained board, leaderboard_cache_seconds = 30 and a cold cache
     When the board is read twice in a row
-    Then the head is read from DynamoDB once (the second read makes no request at all), the cache counts hits,
-    and both reads answer the same."""
+    Then the head is read from DynamoDB once (the second read makes no request at all: the traders' public names
+    are cached too), the cache counts hits, and both reads answer the same."""
     from arena.config import settings
     from arena.services import leaderboard
 
@@ -442,7 +445,7 @@ def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypat
         second = get_board(arena, event_id)
 
     assert first.body == second.body
-    assert (head_reads(requests), after_first, len(requests)) == (1, 2, 2)
+    assert (head_reads(requests), after_first, len(requests)) == (1, 3, 3)
     assert leaderboard.cache.hits > hits
 
 
@@ -452,10 +455,10 @@ def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypat
 def test_requests_per_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given a drained board of 6 traders
     When read cold: the top page; /leaderboard/me with around=3
-    Then 2 requests each: one BatchGetItem for the event and the head (and, for "me", the participant and its
-    locator), one for the buckets.
+    Then 3 requests each: one BatchGetItem for the event and the head (and, for "me", the participant and its
+    locator), one for the buckets, one for the public names' profiles (cold: a new container).
     When read warm: the top page again (cache time 30 s), and with a cache time of 0 (the head re-read)
-    Then no request, then exactly 1 (buckets are immutable and stay cached)."""
+    Then no request, then exactly 1 (buckets are immutable and stay cached, names for 30 s)."""
     from arena.config import settings
 
     monkeypatch.setenv("LEADERBOARD_CACHE_SECONDS", "30")
@@ -477,8 +480,9 @@ def test_requests_per_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> Non
     with dynamodb_requests() as no_ttl:
         assert get_board(arena, event_id).status == 200
 
-    assert [name for name, _ in top] == ["BatchGetItem", "BatchGetItem"]
-    assert [name for name, _ in mine] == ["BatchGetItem", "BatchGetItem"]
+    assert [name for name, _ in top] == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert [name for name, _ in mine] == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert [list(spec["RequestItems"]) for _, spec in (top[2], mine[2])] == [[os.environ["COMMUNITY_TABLE"]]] * 2
     assert (me.body["rank"], len(me.body["above"]), len(me.body["below"])) == (4, 3, 2)
     first_tables = {table: len(spec["Keys"]) for table, spec in mine[0][1]["RequestItems"].items()}
     assert sorted(first_tables.values()) == [1, 1, 2]  # the event; the participant; the head and the locator

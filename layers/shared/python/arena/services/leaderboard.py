@@ -216,7 +216,8 @@ def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
         Totals(volume=record.totals.volume, trade_count=record.totals.trade_count),
     )
     above, me, below = standing if standing is not None else ([], None, [])
-    mine = trader_names.names_of([user_id])[user_id]
+    # One read for every name of the answer (cold); the rows below then find theirs cached.
+    mine = trader_names.names_of([user_id, *(r.entry.user_id for r in [*above, *below])])[user_id]
     return MyStanding(
         event_id=event_id,
         user_id=user_id,
