@@ -50,7 +50,8 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------------------------------------ client process
 
 
-async def _clients(url: str, topic: str, count: int, tokens: list[str], concurrency: int) -> None:
+async def _clients(url: str, topic: str, count: int, tokens: list[str], concurrency: int, marker: str) -> None:
+    """`marker`: the marker trader's public handle (pushed rows name traders by handle, never by user id)."""
     from websockets.asyncio.client import connect
 
     received: list[list[tuple[float, str]]] = [[] for _ in range(count)]
@@ -86,9 +87,9 @@ async def _clients(url: str, topic: str, count: int, tokens: list[str], concurre
             messages[0] += 1
             frame_bytes[0] += len(frame)
             rows = message.get("data", {}).get("rows", [])
-            marker = next((r["score"] for r in rows if r["user_id"] == MARKER), None)
-            if marker is not None:
-                received[i].append((now, marker))
+            score = next((r["score"] for r in rows if r["handle"] == marker), None)
+            if score is not None:
+                received[i].append((now, score))
 
     started = time.perf_counter()
     tasks = [asyncio.create_task(one(i)) for i in range(count)]
@@ -105,8 +106,8 @@ async def _clients(url: str, topic: str, count: int, tokens: list[str], concurre
 
 def client_main(argv: list[str]) -> int:
     url, topic, count, tokens_file, concurrency = argv
-    tokens = json.loads(Path(tokens_file).read_text())
-    asyncio.run(_clients(url, topic, int(count), tokens, int(concurrency)))
+    given = json.loads(Path(tokens_file).read_text())
+    asyncio.run(_clients(url, topic, int(count), given["tokens"], int(concurrency), given["marker_handle"]))
     return 0
 
 
@@ -325,8 +326,15 @@ def run_size(
         for trader in [*TRADERS, MARKER]:
             _call(base, "POST", f"/api/events/{event_id}/join", issuer.issue(trader, groups=["user"]))
         tokens_file = ROOT / ".local-fanout-tokens.json"
+        marker_token = issuer.issue(MARKER, groups=["user"])
+        marker_handle = _call(base, "GET", "/api/me/profile", marker_token)["identity"]["handle"]
         tokens_file.write_text(
-            json.dumps([issuer.issue(f"watcher-{i}", groups=["user"]) for i in range(WATCHER_TOKENS)])
+            json.dumps(
+                {
+                    "tokens": [issuer.issue(f"watcher-{i}", groups=["user"]) for i in range(WATCHER_TOKENS)],
+                    "marker_handle": marker_handle,
+                }
+            )
         )
         topic = f"leaderboard:{event_id}"
 

@@ -139,6 +139,16 @@ class SizeResult:
 # ---------------------------------------------------------------------------------------------- environment
 
 
+BENCH_COMMUNITY_SECRET = "bench-community-secret-0123456789abcdef"
+
+
+def _handle(user_id: str) -> str:
+    """A trader's public handle, as the leaderboard names them to other traders."""
+    from arena.domain.community import handle
+
+    return handle(BENCH_COMMUNITY_SECRET, user_id)
+
+
 def prepare_environment(endpoint: str) -> None:
     """Fake credentials, one region, DynamoDB (and its streams) at DynamoDB Local; the layer on sys.path."""
     os.environ.update(
@@ -159,6 +169,8 @@ def prepare_environment(endpoint: str) -> None:
             # Metrics stay on (their cost is part of a read); their EMF lines go to stdout, which run() discards.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "arena",
+            # Traders are named by handle and public name (as deployed): the profile reads are part of a read.
+            "COMMUNITY_SECRET": BENCH_COMMUNITY_SECRET,
         }
     )
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
@@ -614,11 +626,12 @@ class Bench:
         result.checks["board_total_is_n"] = top["total"] == result.participants
         result.checks["top_page_has_100"] = len(top["entries"]) == min(100, result.participants)
         result.checks["ours_ranks"] = {a["user_id"]: a["rank"] for a in answers["my-rank"]}
+        # Other traders are named by handle in a trader's answers; the naive side's user ids are turned into handles.
         result.checks["ours_around"] = {
-            a["user_id"]: ([e["user_id"] for e in a["above"]], a["rank"], [e["user_id"] for e in a["below"]])
+            a["user_id"]: ([e["handle"] for e in a["above"]], a["rank"], [e["handle"] for e in a["below"]])
             for a in answers["around-me"]
         }
-        result.checks["ours_top"] = [e["user_id"] for e in top["entries"]]
+        result.checks["ours_top"] = [e["handle"] for e in top["entries"]]
 
     def naive_rank_samples(self, n: int) -> int:
         o = self.options
@@ -664,9 +677,10 @@ class Bench:
         result.checks["around_mismatches"] = sum(
             1
             for u, (_, rank), (above, below) in zip(ranked, ranks, near, strict=True)
-            if ours_around.get(u) != ([e["user_id"] for e in above], rank, [e["user_id"] for e in below])
+            if ours_around.get(u)
+            != ([_handle(e["user_id"]) for e in above], rank, [_handle(e["user_id"]) for e in below])
         )
-        result.checks["top_100_matches"] = ours_top == [e["user_id"] for e in tops[0]]
+        result.checks["top_100_matches"] = ours_top == [_handle(e["user_id"]) for e in tops[0]]
 
 
 class Console(io.TextIOBase):

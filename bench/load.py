@@ -807,6 +807,8 @@ def run(options: Options) -> dict[str, Any]:
         event = create_event(http, admin, f"Load {mode}", now - timedelta(seconds=5), now + timedelta(hours=3))
         probe = http.token(PROBE_USER, ["user"])
         http.ok("POST", f"/api/events/{event}/join", probe)
+        # Other traders see the probe by its public handle only (leaderboard pages and pushes)
+        probe_handle = http.ok("GET", "/api/me/profile", probe)["identity"]["handle"]
         log(f"{mode}: tokens for {options.traders} traders and {options.websockets} WebSocket clients")
         traders = tokens(http, [f"load-{event[-8:]}-{n:05d}" for n in range(options.traders)])
         ws_tokens = [token for _, token in tokens(http, [f"ws-client-{n}" for n in range(max(1, options.websockets))])]
@@ -814,6 +816,7 @@ def run(options: Options) -> dict[str, Any]:
             "run": event[-8:],
             "event_id": event,
             "probe_user": PROBE_USER,
+            "probe_handle": probe_handle,
             "feed_token": feed,
             "ws_url": health["websocket"]["url"],
             "ws_tokens": ws_tokens,
@@ -866,7 +869,7 @@ def run(options: Options) -> dict[str, Any]:
         extra = json.loads(extra_path.read_text())
         resent = resend(http, feed, extra)
         log(f"{mode}: Locust done; {resent['batches']} unacknowledged batches sent again; waiting for the snapshot")
-        watcher = http.token("load-checker", ["user"])
+        watcher = http.token("load-checker", ["admin"])  # compares scores by user id: an admin's view has them
         drained = drain(http, watcher, event, Decimal(extra["probe_total"]), 300)
         drain_text = (
             f"the board showed every acknowledged trade {drained:.1f} s later"

@@ -43,6 +43,7 @@ from locust.exception import StopUser
 CONFIG: dict[str, Any] = json.loads(open(os.environ["LOAD_CONFIG"]).read())  # noqa: SIM115
 EVENT = CONFIG["event_id"]
 PROBE = CONFIG["probe_user"]
+PROBE_HANDLE = CONFIG["probe_handle"]  # how the probe's row is named to other traders (never by user id)
 PROBE_QUANTITY, PROBE_PRICE = Decimal("1000"), Decimal("100")
 MARKETS = ("BTC-USDT", "ETH-USDT")
 FEEDERS = int(CONFIG["feeders"])
@@ -307,7 +308,7 @@ class WebSocketUser(User):
             sent = datetime.fromisoformat(message["ts"]).timestamp()
             _fire("WSPUSH", "leaderboard push delay", (received - sent) * 1000, None, len(raw))
             for row in message.get("data", {}).get("rows", []):
-                if row.get("user_id") == PROBE:
+                if row.get("handle") == PROBE_HANDLE:
                     self._probe_seen(Decimal(row["score"]), received)
 
     def _probe_seen(self, score: Decimal, received: float) -> None:
@@ -343,7 +344,7 @@ class LagUser(FastHttpUser):
                 return
             entries = answer.json().get("entries") or []
         now = time.time()
-        if not entries or entries[0]["user_id"] != PROBE:
+        if not entries or entries[0].get("handle") != PROBE_HANDLE:
             return
         score = Decimal(entries[0]["score"])
         with _lock:

@@ -49,11 +49,13 @@ def safe(text: Any) -> str:
 
 
 def line(message: dict[str, Any]) -> str:
-    reply = f" (to {message['reply_to_user']})" if message.get("reply_to_user") else ""
+    reply = f" (to {message['reply_to_author']})" if message.get("reply_to_author") else ""
     reactions = " ".join(f"{safe(e)}{n}" for e, n in (message.get("reactions") or {}).items())
     pinned = " [pinned]" if message.get("pinned") else ""
     time = str(message.get("created_at", ""))[11:19]
-    return f"{time} {safe(message['user_id'])}{reply}: {safe(message['text'])}{pinned}  {reactions}  #{message['id']}"
+    return (
+        f"{time} {safe(message['author_name'])}{reply}: {safe(message['text'])}{pinned}  {reactions}  #{message['id']}"
+    )
 
 
 def show(frame: dict[str, Any]) -> str | None:
@@ -63,7 +65,7 @@ def show(frame: dict[str, Any]) -> str | None:
     if kind == "chat_deleted":
         return f"         (message #{data.get('message_id')} was deleted)"
     if kind == "chat_reaction":
-        return f"         {safe(data.get('user_id'))} reacted {safe(data.get('emoji'))} to #{data.get('message_id')}"
+        return f"         {safe(data.get('by_name'))} reacted {safe(data.get('emoji'))} to #{data.get('message_id')}"
     if kind == "chat_pinned":
         return (
             f"         pinned: {line(data['message'])}" if data.get("pinned") else "         (a message was unpinned)"

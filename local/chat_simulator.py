@@ -44,6 +44,7 @@ class ChatSimulator:
         self.traders = traders[:TALKERS]
         self.random = random.Random(SEED)
         self.last: dict[str, Any] | None = None
+        self.last_by: str | None = None  # who posted the last line (messages name authors by handle, not user id)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,14 +53,15 @@ class ChatSimulator:
         trader = self.random.choice(self.traders)
         path = f"/api/events/{self.event_id}/chat"
         roll = self.random.random()
-        if self.last is not None and roll < 0.2 and self.last["user_id"] != trader:
+        if self.last is not None and roll < 0.2 and self.last_by != trader:
             body = {"emoji": self.random.choice(REACTIONS)}
             self.call(self.base_url, "POST", f"{path}/{self.last['id']}/reactions", self.tokens[trader], body)
             return None
         body: dict[str, Any] = {"text": self.random.choice(LINES)}
-        if self.last is not None and roll < 0.4 and self.last["user_id"] != trader:
+        if self.last is not None and roll < 0.4 and self.last_by != trader:
             body = {"text": self.random.choice(REPLIES), "reply_to": self.last["id"]}
         self.last = self.call(self.base_url, "POST", path, self.tokens[trader], body)
+        self.last_by = trader
         return self.last
 
     def _run(self) -> None:

@@ -60,10 +60,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _clear_caches() -> None:
     from arena import factories
-    from arena.services import leaderboard
+    from arena.services import leaderboard, trader_names
 
     factories.reset()  # settings, every AWS client, the flags store: built again from this test's environment
     leaderboard.cache.clear()
+    trader_names.cache.clear()
 
 
 class TemplateAws:

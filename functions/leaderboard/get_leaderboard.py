@@ -1,12 +1,14 @@
 """GET /api/events/{eventId}/leaderboard: ranked entries, best first, cursor-paged, from the snapshot.
 
-Conditional: the ETag names the snapshot generation and page, so `If-None-Match` gets 304 until it changes.
+Conditional: the ETag names the snapshot generation, the page and its rows as served, so `If-None-Match` gets 304
+until they change. Traders are named by handle and name; user ids only for admins, the event's managers and the
+service client; the caller's own row says `me`.
 """
 
 from typing import Annotated
 
 from arena.auth import Audience
-from arena.http import allow, error_responses, json_response, lambda_handler_for, make_resolver
+from arena.http import allow, error_responses, json_response, lambda_handler_for, make_resolver, principal
 from arena.models.leaderboard import LeaderboardPage
 from arena.services import leaderboard as service
 from aws_lambda_powertools.event_handler import Response
@@ -30,7 +32,8 @@ def get_leaderboard(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response[LeaderboardPage]:
-    result = service.leaderboard_page(eventId, limit, cursor, app.current_event.headers.get("if-none-match"))
+    if_none_match = app.current_event.headers.get("if-none-match")
+    result = service.leaderboard_page(eventId, limit, cursor, if_none_match, principal(app))
     return json_response(200, result.body, result.headers)
 
 

@@ -46,6 +46,13 @@ def _post_trades(stack: ArenaClient, trades: list[dict[str, str]]) -> None:
     assert answer.status == 200 and answer.body["accepted"] == len(trades), answer.body
 
 
+def _handle(stack: ArenaClient, user: str) -> str:
+    """A trader's public handle, as /api/me/profile gives it to them (the run's community key makes it)."""
+    answer = stack.call("GET", "/api/me/profile", stack.token(user, ["user"]))
+    assert answer.status == 200, answer.body
+    return str(answer.body["identity"]["handle"])
+
+
 def _eventually(what: str, probe: Callable[[], Any], seconds: float = 30) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -138,7 +145,9 @@ def test_trader_joins_on_a_phone_and_watches_the_board_move(stack: ArenaClient, 
 
     # The first trades: the rivals lead, my 0.2 BTC (20 volume) is short of the 50 needed to qualify
     _post_trades(stack, [_trade(RUNNER_UP, 1, "3"), _trade(CHEAT, 1, "9"), _trade(WINNER, 1, "0.2")])
-    mine = page.locator(f"[data-testid='leaderboard'] tr.me[data-user='{WINNER}']")
+    # Traders see each other by public handle and name, never by user id; my row is marked as mine
+    handles = {u: _handle(stack, u) for u in (WINNER, RUNNER_UP, CHEAT)}
+    mine = page.locator(f"[data-testid='leaderboard'] tr.me[data-handle='{handles[WINNER]}']")
     mine.wait_for()
     _eventually("my row third", lambda: mine.locator("td").first.inner_text() == "3")
     page.get_by_test_id("qualify").filter(has_text="To qualify: 30 more volume.").wait_for()
@@ -152,7 +161,11 @@ def test_trader_joins_on_a_phone_and_watches_the_board_move(stack: ArenaClient, 
     # 900 volume (the leader) - 420 (mine) to reach prize rank 1
     page.get_by_test_id("next-prize").filter(has_text="480 more volume to reach prize rank 1.").wait_for()
     rows = page.locator("[data-testid='leaderboard'] tbody tr")
-    assert [rows.nth(i).get_attribute("data-user") for i in range(3)] == [CHEAT, WINNER, RUNNER_UP]
+    assert [rows.nth(i).get_attribute("data-handle") for i in range(3)] == [
+        handles[u] for u in (CHEAT, WINNER, RUNNER_UP)
+    ]
+    assert page.locator("[data-testid='leaderboard'] [data-user], [data-testid='user-id']").count() == 0
+    assert all(u not in page.get_by_test_id("leaderboard").inner_text() for u in (WINNER, RUNNER_UP, CHEAT))
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # nothing wider than the phone
     page.screenshot(path=shots / "phone-second.png", full_page=True)
     assert errors.errors == []

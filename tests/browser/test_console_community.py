@@ -58,7 +58,9 @@ def _trades(event_id: str, volumes: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _chat_message(page: Any, author: str, text: str) -> Any:
-    return page.locator(f"[data-testid='chat-log'] li[data-author='{author}']").filter(has_text=text)
+    """The author's message on the page: the chat names authors by public handle, never by user id."""
+    handle = journey["handles"][author]
+    return page.locator(f"[data-testid='chat-log'] li[data-author='{handle}']").filter(has_text=text)
 
 
 def _get(url: str) -> tuple[int, str, bytes]:
@@ -71,7 +73,8 @@ def test_two_traders_chat_live_and_hostile_text_stays_text(stack: ArenaClient, b
     When Alice (on a phone) and Bruno (on a desktop) open its page, Alice posts hostile markup, Bruno replies to
     it with the keyboard and Alice reacts to the reply
     Then each sees the other's messages without a reload: the markup shown as the very text typed (no element, no
-    script run), the reply marked as a reply to Alice, the reaction counted on Bruno's page; both pages count 2
+    script run), authors named by their public names (Alice's display name, Bruno's anonymised one, never a user
+    id), the reply marked as a reply to Alice, the reaction counted on Bruno's page; both pages count 2
     watching the chat; the phone page is no wider than the phone."""
     admin = stack.token(ADMIN, ["admin"])
     now = datetime.now(UTC)
@@ -94,6 +97,15 @@ def test_two_traders_chat_live_and_hostile_text_stays_text(stack: ArenaClient, b
     assert started.status == 200, started.body
     for trader in (ALICE, BRUNO):
         assert stack.call("POST", f"/api/events/{event_id}/join", stack.token(trader, ["user"])).status == 201
+    # Alice shows a display name in public; Bruno keeps the anonymised one
+    public = {"public": True, "display_name": "Alice W.", "show_prizes": False}
+    assert stack.call("PUT", "/api/me/profile", stack.token(ALICE, ["user"]), public).status == 200
+    identities = {
+        t: stack.call("GET", "/api/me/profile", stack.token(t, ["user"])).body["identity"] for t in (ALICE, BRUNO)
+    }
+    journey["handles"] = {t: i["handle"] for t, i in identities.items()}
+    names = journey["names"] = {t: i["name"] for t, i in identities.items()}
+    assert names[ALICE] == "Alice W." and names[BRUNO].startswith("Trader ")
     feed = stack.token("community-feed", ["service"])
     sent = stack.call("POST", "/api/trades", feed, {"trades": _trades(event_id, {ALICE: "2", BRUNO: "3"})})
     assert sent.status == 200 and sent.body["accepted"] == 2, sent.body
@@ -118,17 +130,18 @@ def test_two_traders_chat_live_and_hostile_text_stays_text(stack: ArenaClient, b
     assert _chat_message(alice, ALICE, "not bold").count() == 1  # her own page shows it once (post + push)
 
     # Bruno replies with the keyboard alone: the Reply button, then typing and Enter in the focused box
-    hostile.get_by_role("button", name=f"Reply to {ALICE}").focus()
+    hostile.get_by_role("button", name=f"Reply to {names[ALICE]}").focus()
     bruno.keyboard.press("Enter")
     bruno.get_by_test_id("replying").wait_for()
     bruno.keyboard.type("Nice try, that is just text")
     bruno.keyboard.press("Enter")
     reply = _chat_message(alice, BRUNO, "Nice try, that is just text")
     reply.wait_for()
-    assert f"reply to {ALICE}" in reply.inner_text()
+    assert f"reply to {names[ALICE]}" in reply.inner_text()
+    assert ALICE not in reply.inner_text() and BRUNO not in bruno.get_by_test_id("chat-log").inner_text()
 
     # Alice reacts to the reply: Bruno's page counts it
-    reply.get_by_role("button", name=f"React thumbs up to {BRUNO}'s message").click()
+    reply.get_by_role("button", name=f"React thumbs up to {names[BRUNO]}'s message").click()
     counted = _chat_message(bruno, BRUNO, "Nice try").locator("button[data-emoji='👍'] [data-testid='reaction-count']")
     counted.filter(has_text="1").wait_for()
 

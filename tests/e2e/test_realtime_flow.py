@@ -42,7 +42,7 @@ class Watcher:
 
     user_id: str
     socket: ClientConnection
-    board: dict[int, tuple[str, str]] = field(default_factory=dict)  # rank -> (user, score)
+    board: dict[int, tuple[str, str]] = field(default_factory=dict)  # rank -> (handle, score)
     seqs: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     rank_changes: list[dict[str, Any]] = field(default_factory=list)
     foreign: list[dict[str, Any]] = field(default_factory=list)  # messages on topics not subscribed
@@ -59,7 +59,8 @@ class Watcher:
         if message["type"] == "leaderboard":
             data = message["data"]
             for row in data["rows"]:
-                self.board[row["rank"]] = (row["user_id"], row["score"])
+                assert "user_id" not in row, row  # a push goes to every trader: handle and name only
+                self.board[row["rank"]] = (row["handle"], row["score"])
             self.board = {rank: row for rank, row in self.board.items() if rank <= data["size"]}
         elif message["type"] == "rank_changed":
             self.rank_changes.append(message["data"])
@@ -86,12 +87,16 @@ async def _request(socket: ClientConnection, watcher: Watcher, message: dict[str
     raise AssertionError(f"no reply to {message}")
 
 
-def _http_rows(arena: ArenaClient, event_id: str, token: str) -> tuple[list[tuple[int, str, str]], dict[str, int]]:
+def _http_rows(
+    arena: ArenaClient, event_id: str, token: str
+) -> tuple[list[tuple[int, str, str]], dict[str, int], list[tuple[str, str]]]:
+    """The admin's page: the top rows as pushed (rank, handle, score), every trader's rank by user id, and the
+    top's (user id, score) (an admin's rows carry both the handle and the user id)."""
     page = arena.call("GET", f"/api/events/{event_id}/leaderboard?limit=100", token)
     assert page.status == 200, page.body
     entries = page.body["entries"]
-    top = [(e["rank"], e["user_id"], e["score"]) for e in entries[:TOP]]
-    return top, {e["user_id"]: e["rank"] for e in entries}
+    top = [(e["rank"], e["handle"], e["score"]) for e in entries[:TOP]]
+    return top, {e["user_id"]: e["rank"] for e in entries}, [(e["user_id"], e["score"]) for e in entries[:TOP]]
 
 
 def _management(url: str, method: str, connection_id: str) -> int:
@@ -185,12 +190,12 @@ async def _scenario(arena: ArenaClient) -> None:
     expected = sorted(volumes.items(), key=lambda kv: -kv[1])
     deadline = time.monotonic() + 30
     while True:
-        top, ranks = await asyncio.to_thread(_http_rows, arena, event_id, admin)
-        if len(ranks) == len(volumes) and all(Decimal(s) == volumes[u] for _, u, s in top):
+        top, ranks, leaders = await asyncio.to_thread(_http_rows, arena, event_id, admin)
+        if len(ranks) == len(volumes) and all(Decimal(s) == volumes[u] for u, s in leaders):
             break
         assert time.monotonic() < deadline, "the HTTP leaderboard never caught up with the trades"
         await asyncio.sleep(0.2)
-    assert [u for _, u, _ in top] == [u for u, _ in expected[:TOP]] or len({v for _, v in expected[:TOP]}) < TOP
+    assert [u for u, _ in leaders] == [u for u, _ in expected[:TOP]] or len({v for _, v in expected[:TOP]}) < TOP
     caught_up = time.monotonic()
     while any(w.rows() != top for w in watchers):
         assert time.monotonic() - caught_up < 30, next(w.rows() for w in watchers if w.rows() != top)

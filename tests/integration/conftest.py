@@ -238,11 +238,14 @@ class Arena:
         )
 
     # -- leaderboard
-    def leaderboard(self, event_id: str, query: dict[str, str] | None = None) -> Reply:
+    def leaderboard(
+        self, event_id: str, query: dict[str, str] | None = None, claims: dict[str, Any] | None = ADMIN
+    ) -> Reply:
+        """The board as an admin by default (rows carry user ids); pass a trader's claims for the public view."""
         self.stream.drain()  # the snapshot is about a second behind the participants: let it catch up
         return self.call(
             "leaderboard/get_leaderboard",
-            api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query=query),
+            api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query=query, claims=claims),
         )
 
     def my_rank(self, event_id: str, user_id: str, around: int | None = 3) -> Reply:
@@ -273,10 +276,35 @@ def arena(
     return Arena(load_handler, lambda_context, frozen_clock, leaderboard_refresh)
 
 
+COMMUNITY_SECRET = "test-community-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def named(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Given the community secret set (as the local stack sets it), so traders have public handles; returns it."""
+    from arena import factories
+
+    monkeypatch.setenv("COMMUNITY_SECRET", COMMUNITY_SECRET)
+    factories.reset()
+    return COMMUNITY_SECRET
+
+
+def trader_of(row: dict[str, Any]) -> str:
+    """The user id behind a leaderboard row: its `user_id` (a moderator's view), else the owner of its handle
+    (recorded when they joined with the community secret set: the `named` fixture)."""
+    if row.get("user_id"):
+        return str(row["user_id"])
+    from arena.store import community
+
+    user_id = community.user_of_handle(str(row["handle"])) if row.get("handle") else None
+    assert user_id is not None, f"no trader recorded for the row {row}"
+    return user_id
+
+
 def board_rows(reply: Reply) -> list[tuple[int, str, Decimal]]:
     """(rank, user, score) of a leaderboard page."""
     assert reply.status == 200, reply
-    return [(e["rank"], e["user_id"], Decimal(e["score"])) for e in reply.body["entries"]]
+    return [(e["rank"], trader_of(e), Decimal(e["score"])) for e in reply.body["entries"]]
 
 
 @pytest.fixture

@@ -300,17 +300,17 @@ def test_settings_decide_who_reads_and_writes(chat: Chat) -> None:
 
 def test_reports_queue_for_moderators_once_per_reporter_and_resolve_once(chat: Chat) -> None:
     """Given a message reported by two users (one of them twice) When the moderator lists and resolves them
-    Then one report per reporter is queued, resolving with `deleted` removes the message, the queue empties,
-    resolving again is 409, and it is audited."""
+    Then one report per reporter is queued (the reporter is not told the author's user id, the moderators are),
+    resolving with `deleted` removes the message, the queue empties, resolving again is 409, and it is audited."""
     bad = chat.posted("cy", "dm me for guaranteed profit")
     first = chat.call("report_chat_message", user_claims("ada"), path={"messageId": bad["id"]}, body={"reason": "Scam"})
     again = chat.call("report_chat_message", user_claims("ada"), path={"messageId": bad["id"]}, body={"reason": "x!"})
     chat.call("report_chat_message", user_claims("bob"), path={"messageId": bad["id"]}, body={"reason": "Spam"})
-    assert first.status == 201 and again.body["id"] == first.body["id"]
+    assert first.status == 201 and again.body["id"] == first.body["id"] and first.body["author"] is None
 
     queue = chat.moderate("list_chat_reports", query={"status": "open"})
     assert sorted(r["reporter"] for r in queue.body["items"]) == ["ada", "bob"]
-    assert {r["text"] for r in queue.body["items"]} == {"dm me for guaranteed profit"}
+    assert {(r["text"], r["author"]) for r in queue.body["items"]} == {("dm me for guaranteed profit", "cy")}
     path = {"reportId": first.body["id"]}
     resolved = chat.moderate("resolve_chat_report", {"outcome": "deleted", "note": "Scam removed"}, path=path)
     assert resolved.body["status"] == "resolved" and resolved.body["outcome"] == "deleted"
@@ -359,12 +359,22 @@ def test_pins_show_above_the_history_and_are_pushed(chat: Chat) -> None:
     assert chat.history().body["pinned"] == []
 
 
-def test_replies_name_their_parent_and_a_missing_parent_is_404(chat: Chat) -> None:
+def test_replies_name_their_parent_and_a_missing_parent_is_404(chat: Chat, named: str) -> None:
     """Given a message When another replies to it (and to a message that does not exist)
-    Then the reply carries the parent's id and author; the missing parent is 404."""
+    Then the reply carries the parent's id and its author's public handle (their user id only for an admin); the
+    missing parent is 404."""
+    from arena.domain import community
+
     parent = chat.posted("ada", "anyone long BTC?")
     reply = chat.post("bob", "me", reply_to=parent["id"])
-    assert reply.status == 201 and (reply.body["reply_to"], reply.body["reply_to_user"]) == (parent["id"], "ada")
+    assert reply.status == 201 and (reply.body["reply_to"], reply.body["reply_to_author"]) == (
+        parent["id"],
+        community.handle(named, "ada"),
+    )
+    assert (reply.body["reply_to_user"], reply.body["user_id"], reply.body["mine"]) == (None, None, True)
+    assert chat.history("ada", limit="1").body["items"][0]["user_id"] is None  # ada is a trader too: no ids
+    moderated = chat.call("get_chat", ADMIN, query={"limit": "1"}).body["items"][0]
+    assert (moderated["user_id"], moderated["reply_to_user"]) == ("bob", "ada")
     assert chat.post("bob", "me", reply_to="01jbnothere000000000000000").code == "chat_message_not_found"
 
 

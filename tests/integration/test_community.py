@@ -1,12 +1,14 @@
 """Community and sharing on moto: opt-in profiles (at once both ways), anonymised names, follows of public traders
 with their ranks, share pages (Open Graph / X tags) and PNG cards checked pixel by pixel against the text they
-must show, the privacy scan of every community and sharing answer, and referrals counted once per invitee.
+must show, the privacy scan of every public answer and push (community, sharing, leaderboards, standings, the
+event's WebSocket topics), leaderboards naming traders as they chose, and referrals counted once per invitee.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,9 +18,10 @@ from arena.domain import community as rules
 from arena.domain import share_card
 from PIL import Image
 
-from tests.conftest import api_event
+from tests.conftest import api_event, sample_event
 from tests.integration.conftest import Arena, Reply, manager_claims, trade, user_claims
-from tests.integration.test_chat import stage_flags  # noqa: F401  (the fixture)
+from tests.integration.test_chat import Chat, stage_flags  # noqa: F401  (the fixture)
+from tests.integration.test_realtime import Realtime, realtime  # noqa: F401  (the fixture)
 
 SECRET = "test-community-secret-0123456789abcdef"
 EIGHT = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -176,12 +179,28 @@ def test_share_pages_carry_open_graph_and_x_tags_and_the_referral_code(community
     assert "<script>" not in forged and "?ref=" not in forged
 
 
-def test_an_anonymous_traders_id_never_appears_in_any_community_or_sharing_answer(community: Community) -> None:
-    """Given the anonymous trader ranked 2nd (on the podium), ada public, bob following ada
-    When every community and sharing route is called (as other users and without a token)
-    Then no answer's bytes contain the anonymous trader's user id; the podium card names them anonymised."""
+def _bytes(reply: Reply) -> bytes:
+    raw = reply.raw["body"] or ""
+    return base64.b64decode(raw) if reply.raw.get("isBase64Encoded") else raw.encode()
+
+
+def test_an_anonymous_traders_id_never_appears_in_any_public_answer_or_push(
+    community: Community,
+    realtime: Realtime,  # noqa: F811
+) -> None:
+    """Given the anonymous trader ranked 2nd (on the podium), ada public, bob following ada, and a trader watching the
+    event's leaderboard and event topics over the WebSocket
+    When every community and sharing route, the leaderboard (a page, and paged one row at a time, with and without
+    If-None-Match) and every other trader's standing with neighbours are read (as other traders and without a
+    token), the anonymous trader chats (posts, is replied to, reacts, is pinned, is reported, deletes) while others
+    read the chat and watch chat:<event>, trades again (a leaderboard push) and a prize rollback refusing their prize
+    is pushed on the event topic
+    Then no answer's bytes and no pushed frame contain the anonymous trader's user id; the podium card names them
+    anonymised; the answers that do carry user ids are only an admin's and the event manager's."""
+    arena = community.arena
     community.go_public("ada", "Ada L.")
     community.ok("follow_trader", "bob", path={"handle": community.handle("ada")})
+    realtime.user("c-fan", "fan", f"leaderboard:{community.event_id}", f"event:{community.event_id}")
     anon_handle = community.handle(ANON)
     event = {"eventId": community.event_id}
     answers = [
@@ -195,16 +214,124 @@ def test_an_anonymous_traders_id_never_appears_in_any_community_or_sharing_answe
         community.ok("get_rank_card", None, path={"handle": anon_handle, **event}),
         community.ok("get_trader", "bob", path={"handle": community.handle("ada")}),
     ]
+    for viewer in ("ada", "bob", "cy", "fan"):
+        page = arena.leaderboard(community.event_id, claims=user_claims(viewer))
+        answers.append(page)
+        etag = page.raw["headers"]["ETag"]
+        event_request = api_event("leaderboard/get_leaderboard.json", path=event, claims=user_claims(viewer))
+        event_request["headers"]["if-none-match"] = etag
+        assert arena.call("leaderboard/get_leaderboard", event_request).status == 304
+        cursor = None
+        for _ in VOLUMES:
+            query = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+            one = arena.leaderboard(community.event_id, query, claims=user_claims(viewer))
+            answers.append(one)
+            cursor = one.body["next_cursor"]
+    for user in ("ada", "bob", "cy"):
+        answers.append(arena.my_rank(community.event_id, user, around=3))
+
+    # The event's chat: the anonymous trader posts, is replied to, reacts, pins are pushed; another reads it all
+    chat = Chat(arena, realtime, community.event_id)
+    chat.watcher("c-chat", "cy")
+    said = chat.posted(ANON, "gm everyone")
+    answer = chat.post("bob", "gm", reply_to=said["id"]).body
+    answers.append(
+        chat.call(
+            "react_to_chat_message", user_claims(ANON), path={"messageId": answer["id"]}, body={"emoji": "\U0001f525"}
+        )
+    )
+    chat.moderate("pin_chat_message", path={"messageId": said["id"]})
+    answers += [chat.history("bob"), chat.post("cy", "me too", reply_to=said["id"])]
+    assert ANON in [m["user_id"] for m in chat.call("get_chat", manager_claims("max")).body["items"]]
+    report = {"reason": "Spam"}
+    answers.append(chat.call("report_chat_message", user_claims("bob"), path={"messageId": said["id"]}, body=report))
+    answers.append(chat.call("delete_chat_message", user_claims(ANON), path={"messageId": said["id"]}))
+
+    arena.ingest([trade("t-anon-2", ANON, "2026-12-01T10:00:00.000Z", quantity="1", price="4000")])
+    realtime.settle()
+    rollback = {
+        **sample_event("realtime/push_domain_event.json"),
+        "id": "rollback-1",
+        "detail-type": "PrizesRolledBack",
+        "detail": {"event_id": community.event_id, "run_id": "r1", "rolled_back": 1, "refused": [{"user_id": ANON}]},
+    }
+    realtime.load("realtime", "push_domain_event").lambda_handler(rollback, arena.context)
+
     for reply in answers:
-        raw = reply.raw["body"] or ""
-        decoded = base64.b64decode(raw) if reply.raw.get("isBase64Encoded") else raw.encode()
-        assert ANON.encode() not in decoded, reply
+        assert reply.status in (200, 201, 404), reply
+        assert ANON.encode() not in _bytes(reply), reply
+    pushes = realtime.api.to("c-fan") + realtime.api.to("c-chat")
+    assert {m["type"] for m in pushes} >= {"leaderboard", "prizes", "chat_message", "chat_reaction", "chat_deleted"}
+    for message in pushes:
+        assert ANON not in json.dumps(message), message
+    board = [m for m in pushes if m["type"] == "leaderboard"][-1]["data"]["rows"]
+    assert board[0]["handle"] == anon_handle and board[0]["name"] == rules.anonymised_name(SECRET, ANON)
     podium = community.ok("get_podium_card", None, path=event)
     image = Image.open(io.BytesIO(base64.b64decode(podium.body)))
-    second = share_card.podium_lines(
-        "", [(1, "Ada L.", Decimal(5000)), (2, rules.anonymised_name(SECRET, ANON), Decimal(3000))]
+    # The anonymous trader leads now (3000 + 4000), ada second
+    top = share_card.podium_lines(
+        "", [(1, rules.anonymised_name(SECRET, ANON), Decimal(7000)), (2, "Ada L.", Decimal(5000))]
     )
-    assert _shows(image, second[2]) and _shows(image, second[3])
+    assert _shows(image, top[2]) and _shows(image, top[3])
+    for moderator in (None, manager_claims("max")):  # None: the fixture's admin
+        rows = arena.leaderboard(community.event_id, **({"claims": moderator} if moderator else {})).body["entries"]
+        assert ANON in [r["user_id"] for r in rows]
+
+
+def test_a_leaderboard_names_traders_as_they_chose_at_once_and_marks_my_row(community: Community) -> None:
+    """Given ada, bob, cy and the anonymous trader on the board, nobody public
+    When bob reads the board and his standing, ada opts in as "Ada L.", then out again
+    Then bob sees anonymised names and handles (no user ids), his own row marked `me` and his handle in his
+    standing; ada's row shows "Ada L." while she is public and her anonymised name again after; the handle stays."""
+    arena = community.arena
+    bob = user_claims("bob")
+
+    def names() -> dict[str, tuple[str, str, bool]]:
+        rows = arena.leaderboard(community.event_id, claims=bob).body["entries"]
+        assert all(r["user_id"] is None for r in rows)
+        return {r["handle"]: (r["name"], r["initials"], r["me"]) for r in rows}
+
+    handles = {u: community.handle(u) for u in VOLUMES}
+    before = names()
+    assert before == {
+        handles[u]: (
+            rules.anonymised_name(SECRET, u),
+            rules.initials(rules.anonymised_name(SECRET, u)),
+            u == "bob",
+        )
+        for u in VOLUMES
+    }
+    standing = arena.my_rank(community.event_id, "bob", around=1).body
+    assert (standing["handle"], standing["name"]) == (handles["bob"], rules.anonymised_name(SECRET, "bob"))
+    assert [r["handle"] for r in standing["above"] + standing["below"]] == [handles[ANON], handles["cy"]]
+
+    community.go_public("ada", "Ada L.")
+    assert names()[handles["ada"]] == ("Ada L.", "AL", False)
+    community.ok("put_my_profile", "ada", body={"public": False})
+    assert names() == before
+
+
+def test_without_the_community_secret_no_trader_is_named_and_admins_still_see_user_ids(
+    community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the board of the fixture, ada public, then the community secret removed (the feature not set up)
+    When bob and an admin read the board and bob his standing
+    Then bob's rows carry no handle, the one anonymous name and no user id, his own row marked `me`; the admin's
+    rows carry every user id; bob's standing has no handle."""
+    from arena import factories
+
+    community.go_public("ada", "Ada L.")
+    monkeypatch.setenv("COMMUNITY_SECRET", "")
+    factories.reset()
+    arena = community.arena
+    rows = arena.leaderboard(community.event_id, claims=user_claims("bob")).body["entries"]
+    assert [(r["handle"], r["name"], r["user_id"], r["me"]) for r in rows] == [
+        (None, "Anonymous trader", None, u == "bob") for u in VOLUMES
+    ]
+    body = _bytes(arena.leaderboard(community.event_id, claims=user_claims("bob")))
+    assert not any(u.encode() in body for u in VOLUMES if u != "bob")
+    assert [r["user_id"] for r in arena.leaderboard(community.event_id).body["entries"]] == list(VOLUMES)
+    assert arena.my_rank(community.event_id, "bob").body["handle"] is None
 
 
 def test_a_referral_is_counted_once_per_invitee(community: Community) -> None:

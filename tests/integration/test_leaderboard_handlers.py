@@ -18,9 +18,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import api_event, sample_event
-from tests.integration.conftest import Arena, Reply, trade, user_claims
+from tests.integration.conftest import Arena, Reply, trade, trader_of, user_claims
 
 EIGHT = datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+# Traders have public handles here (the rows name them by handle for a trader's view).
+pytestmark = pytest.mark.usefixtures("named")
 
 
 def iso(moment: datetime) -> str:
@@ -106,7 +109,7 @@ def _build_board(arena: Arena, count: int = 60, idle: int = 2) -> tuple[str, lis
 
 def _entries(reply: Reply) -> list[tuple[int, str, Decimal, int]]:
     assert reply.status == 200, reply
-    return [(e["rank"], e["user_id"], Decimal(e["score"]), e["trade_count"]) for e in reply.body["entries"]]
+    return [(e["rank"], trader_of(e), Decimal(e["score"]), e["trade_count"]) for e in reply.body["entries"]]
 
 
 def _expected(ranked: list[Trader], metric: str = "volume") -> list[tuple[int, str, Decimal, int]]:
@@ -254,8 +257,8 @@ def test_my_rank_with_three_neighbours_matches_the_oracle(arena: Arena) -> None:
         r = position[user_id]
         assert (me["user_id"], me["ranked"], me["rank"]) == (user_id, True, r + 1)
         assert (Decimal(me["score"]), me["trade_count"]) == expected[r][2:]
-        above = [(e["rank"], e["user_id"], Decimal(e["score"]), e["trade_count"]) for e in me["above"]]
-        below = [(e["rank"], e["user_id"], Decimal(e["score"]), e["trade_count"]) for e in me["below"]]
+        above = [(e["rank"], trader_of(e), Decimal(e["score"]), e["trade_count"]) for e in me["above"]]
+        below = [(e["rank"], trader_of(e), Decimal(e["score"]), e["trade_count"]) for e in me["below"]]
         assert above == expected[max(0, r - 3) : r], user_id
         assert below == expected[r + 1 : r + 4], user_id
 
@@ -359,6 +362,6 @@ def test_pnl_board_orders_losses_correctly(arena: Arena) -> None:
     for i, t in enumerate(ranked):
         me = arena.my_rank(event_id, t.user_id, around=1).body
         assert (me["rank"], Decimal(me["score"])) == (i + 1, t.pnl)
-        assert [e["user_id"] for e in me["above"] + me["below"]] == [
+        assert [trader_of(e) for e in me["above"] + me["below"]] == [
             x.user_id for x in ranked[max(0, i - 1) : i + 2] if x is not t
         ]

@@ -8,6 +8,7 @@ snapshot only where a test drains it. "Cold" means the in-Lambda cache is empty 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,19 +19,24 @@ from typing import Any
 import pytest
 
 from tests.conftest import StreamPump, api_event, sample_event
-from tests.integration.conftest import Arena, Reply, board_rows, trade, user_claims
+from tests.integration.conftest import Arena, Reply, board_rows, trade, trader_of, user_claims
 
 SAMPLE_EVENT_ID = "01jbsampleevent0000000000"  # the event the refresher sample's record belongs to
 NOON = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+# Traders have public handles here (the rows name them by handle for a trader's view).
+pytestmark = pytest.mark.usefixtures("named")
 
 
 # ------------------------------------------------------------------------------------------- helpers
 
 
 def cold() -> None:
-    from arena.services import leaderboard
+    """A new container: the leaderboard's cache and the public names' cache empty."""
+    from arena.services import leaderboard, trader_names
 
     leaderboard.cache.clear()
+    trader_names.cache.clear()
 
 
 def get_board(
@@ -219,7 +225,7 @@ def test_etag_answers_304_until_the_snapshot_changes(arena: Arena) -> None:
     assert first.status == 200
     etag = first.raw["headers"]["ETag"]
     assert etag.startswith('W/"') and etag.endswith('"')
-    assert first.raw["headers"]["Cache-Control"] == "public, max-age=1"
+    assert first.raw["headers"]["Cache-Control"] == "private, max-age=1"
 
     again = get_board(arena, event_id, headers={"if-none-match": etag})
 
@@ -352,7 +358,7 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
     page = get_board(arena, event_id)
 
     assert [
-        (e["rank"], e["user_id"], e["qualified"], e["prize_rank"], e["trade_count"]) for e in page.body["entries"]
+        (e["rank"], trader_of(e), e["qualified"], e["prize_rank"], e["trade_count"]) for e in page.body["entries"]
     ] == [
         (1, "whale", False, None, 1),
         (2, "q-big", True, 1, 5),
@@ -370,15 +376,15 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
         "low": {"volume": "989.75", "trades": "4"},
     }
     for entry in page.body["entries"]:
-        me = get_me(arena, event_id, entry["user_id"]).body
+        me = get_me(arena, event_id, trader_of(entry)).body
         assert (me["rank"], me["prize_rank"], me["qualified"]) == (
             entry["rank"],
             entry["prize_rank"],
             entry["qualified"],
-        ), entry["user_id"]
-        assert me["missing"] == missing[entry["user_id"]], entry["user_id"]
+        ), trader_of(entry)
+        assert me["missing"] == missing[trader_of(entry)], trader_of(entry)
     neighbours = get_me(arena, event_id, "short").body
-    assert [(e["user_id"], e["prize_rank"]) for e in neighbours["above"] + neighbours["below"]] == [
+    assert [(trader_of(e), e["prize_rank"]) for e in neighbours["above"] + neighbours["below"]] == [
         ("q-mid", 2),
         ("q-edge", 3),
     ]
@@ -388,7 +394,7 @@ def test_qualification_sets_qualified_and_prize_rank(arena: Arena) -> None:
     cold()
 
     after = {
-        e["user_id"]: (e["rank"], e["qualified"], e["prize_rank"]) for e in get_board(arena, event_id).body["entries"]
+        trader_of(e): (e["rank"], e["qualified"], e["prize_rank"]) for e in get_board(arena, event_id).body["entries"]
     }
     assert (after["short"], after["q-edge"], after["low"]) == ((4, True, 3), (5, True, 4), (6, False, None))
     me = get_me(arena, event_id, "short").body
@@ -422,8 +428,8 @@ def test_the_snapshot_shows_a_trade_only_after_the_stream_delivers_it(arena: Are
 def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given a drained board, leaderboard_cache_seconds = 30 and a cold cache
     When the board is read twice in a row
-    Then the head is read from DynamoDB once (the second read makes no request at all), the cache counts hits,
-    and both reads answer the same."""
+    Then the head is read from DynamoDB once (the second read makes no request at all: the traders' public names
+    are cached too), the cache counts hits, and both reads answer the same."""
     from arena.config import settings
     from arena.services import leaderboard
 
@@ -439,7 +445,7 @@ def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypat
         second = get_board(arena, event_id)
 
     assert first.body == second.body
-    assert (head_reads(requests), after_first, len(requests)) == (1, 2, 2)
+    assert (head_reads(requests), after_first, len(requests)) == (1, 3, 3)
     assert leaderboard.cache.hits > hits
 
 
@@ -449,10 +455,10 @@ def test_reads_within_the_cache_time_share_one_head_read(arena: Arena, monkeypat
 def test_requests_per_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> None:
     """Given a drained board of 6 traders
     When read cold: the top page; /leaderboard/me with around=3
-    Then 2 requests each: one BatchGetItem for the event and the head (and, for "me", the participant and its
-    locator), one for the buckets.
+    Then 3 requests each: one BatchGetItem for the event and the head (and, for "me", the participant and its
+    locator), one for the buckets, one for the public names' profiles (cold: a new container).
     When read warm: the top page again (cache time 30 s), and with a cache time of 0 (the head re-read)
-    Then no request, then exactly 1 (buckets are immutable and stay cached)."""
+    Then no request, then exactly 1 (buckets are immutable and stay cached, names for 30 s)."""
     from arena.config import settings
 
     monkeypatch.setenv("LEADERBOARD_CACHE_SECONDS", "30")
@@ -474,8 +480,9 @@ def test_requests_per_read(arena: Arena, monkeypatch: pytest.MonkeyPatch) -> Non
     with dynamodb_requests() as no_ttl:
         assert get_board(arena, event_id).status == 200
 
-    assert [name for name, _ in top] == ["BatchGetItem", "BatchGetItem"]
-    assert [name for name, _ in mine] == ["BatchGetItem", "BatchGetItem"]
+    assert [name for name, _ in top] == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert [name for name, _ in mine] == ["BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert [list(spec["RequestItems"]) for _, spec in (top[2], mine[2])] == [[os.environ["COMMUNITY_TABLE"]]] * 2
     assert (me.body["rank"], len(me.body["above"]), len(me.body["below"])) == (4, 3, 2)
     first_tables = {table: len(spec["Keys"]) for table, spec in mine[0][1]["RequestItems"].items()}
     assert sorted(first_tables.values()) == [1, 1, 2]  # the event; the participant; the head and the locator
@@ -511,7 +518,7 @@ def test_my_rank_is_the_snapshots_while_my_latest_trade_is_in_flight(arena: Aren
 
     assert page[3] == (4, "v4", Decimal(300))
     assert (me["ranked"], me["rank"], Decimal(me["score"])) == (True, 4, Decimal(1300))
-    assert [(e["rank"], e["user_id"], Decimal(e["score"])) for e in me["above"] + me["below"]] == [page[2], page[4]]
+    assert [(e["rank"], trader_of(e), Decimal(e["score"])) for e in me["above"] + me["below"]] == [page[2], page[4]]
     assert (newcomer["ranked"], newcomer["rank"]) == (False, None)
 
     arena.stream.drain()

@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from tests.conftest import api_event
-from tests.integration.conftest import Arena, Reply, board_rows, manager_claims, trade, user_claims
+from tests.integration.conftest import ADMIN, Arena, Reply, board_rows, manager_claims, trade, trader_of, user_claims
 
 SAMPLE_USER = "trader-2"  # the user the moderation samples name
 DISQUALIFY_REASON = "Wash trading with a linked account"
@@ -34,6 +34,9 @@ FULL_BOARD = [(1, "ann", Decimal(500)), (2, SAMPLE_USER, Decimal(400)), (3, "cid
 FULL_BOARD += [(4, "dan", Decimal(200)), (5, "eve", Decimal(100))]
 WITHOUT_SAMPLE_USER = [(1, "ann", Decimal(500)), (2, "cid", Decimal(300)), (3, "dan", Decimal(200))]
 WITHOUT_SAMPLE_USER += [(4, "eve", Decimal(100))]
+
+# Traders have public handles here (a trader's view names their neighbours by handle).
+pytestmark = pytest.mark.usefixtures("named")
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -85,11 +88,12 @@ def _cold_cache() -> None:
 
 
 def board_now(arena: Arena, event_id: str) -> Reply:
-    """GET the leaderboard as a new request sees it right now: no stream drain, cold in-Lambda cache."""
+    """GET the leaderboard as a new request of an admin (rows with user ids) sees it right now: no stream drain,
+    cold in-Lambda cache."""
     _cold_cache()
     return arena.call(
         "leaderboard/get_leaderboard",
-        api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query={"limit": "100"}),
+        api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query={"limit": "100"}, claims=ADMIN),
     )
 
 
@@ -174,7 +178,7 @@ def test_disqualify_sample_takes_the_participant_off_the_board_at_once(arena: Ar
     assert (Decimal(me.body["score"]), me.body["trade_count"]) == (Decimal(400), 1)
 
     cid = my_rank_now(arena, event_id, "cid").body
-    assert (cid["rank"], [e["user_id"] for e in cid["above"]], [e["user_id"] for e in cid["below"]]) == (
+    assert (cid["rank"], [trader_of(e) for e in cid["above"]], [trader_of(e) for e in cid["below"]]) == (
         2,
         ["ann"],
         ["dan"],
@@ -232,7 +236,7 @@ def test_reinstate_sample_puts_the_participant_back_at_their_rank_at_once(arena:
     assert_board(board_now(arena, event_id), FULL_BOARD)
     me = my_rank_now(arena, event_id, SAMPLE_USER).body
     assert (me["ranked"], me["rank"], me["disqualified"], me["disqualified_reason"]) == (True, 2, False, None)
-    assert [e["user_id"] for e in me["above"] + me["below"]] == ["ann", "cid"]
+    assert [trader_of(e) for e in me["above"] + me["below"]] == ["ann", "cid"]
 
     settled = generation(event_id)
     assert arena.stream.drain() == 2  # the stream's copies of the disqualification and the reinstatement
@@ -528,7 +532,7 @@ def test_disqualify_then_reinstate_on_a_two_bucket_board_leaves_one_entry_after_
 
 
 def _walk(arena: Arena, event_id: str) -> list[dict[str, Any]]:
-    """The whole board as a new request sees it now, 100 entries a page, following next_cursor."""
+    """The whole board as a new request of an admin sees it now, 100 entries a page, following next_cursor."""
     _cold_cache()
     walked: list[dict[str, Any]] = []
     cursor = None
@@ -536,7 +540,7 @@ def _walk(arena: Arena, event_id: str) -> list[dict[str, Any]]:
         query = {"limit": "100", **({"cursor": cursor} if cursor else {})}
         page = arena.call(
             "leaderboard/get_leaderboard",
-            api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query=query),
+            api_event("leaderboard/get_leaderboard.json", path={"eventId": event_id}, query=query, claims=ADMIN),
         )
         assert page.status == 200, page
         walked.extend(page.body["entries"])

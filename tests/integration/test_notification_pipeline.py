@@ -261,8 +261,8 @@ def test_rank_changes_are_throttled_or_kept_for_the_digest(pipeline: Pipeline, f
     """Given three users moving in an event: Ann with defaults, Bob told of a rank change 10 minutes ago, Cid with
     the daily digest at 08:00 UTC
     When the moves are planned and, the next morning, the sweep runs
-    Then Ann gets one in-app rank change, Bob nothing (throttled), Cid nothing now and one digest at 08:00 listing
-    the move."""
+    Then Ann gets one in-app rank change (naming the rival she passed by no user id), Bob nothing (throttled), Cid
+    nothing now and one digest at 08:00 listing the move."""
     store.put_preferences("cid", Preferences(digest=DigestSettings(True, 8)), 0, NOON)
     earlier = envelope(
         DomainEvent.RANKS_CHANGED,
@@ -273,7 +273,13 @@ def test_rank_changes_are_throttled_or_kept_for_the_digest(pipeline: Pipeline, f
     pipeline.publish(earlier)
     pipeline.deliver_in_app()
     moves = [
-        {"user_id": "ann", "changes": ["entered_prize_zone"], "rank": 3, "previous_rank": 12},
+        {
+            "user_id": "ann",
+            "changes": ["entered_prize_zone", "passed_rival"],
+            "rank": 3,
+            "previous_rank": 12,
+            "rival_user_id": "rival-7f3e9c2a41",
+        },
         {"user_id": "bob", "changes": ["entered_top_10"], "rank": 6, "previous_rank": 7},
         {"user_id": "cid", "changes": ["left_top_10"], "rank": 11, "previous_rank": 9},
     ]
@@ -286,6 +292,7 @@ def test_rank_changes_are_throttled_or_kept_for_the_digest(pipeline: Pipeline, f
     assert (
         ann.type is NotificationType.RANK_CHANGE and ann.data["move"] == "entered_prize_zone" and ann.data["rank"] == 3
     )
+    assert "rival-7f3e9c2a41" not in repr(ann.data)
     assert len(inbox_of("bob")) == 1 and inbox_of("cid") == []
     assert pipeline.bodies("EmailQueue") == []  # rank changes are in-app only by default
 

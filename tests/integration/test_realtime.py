@@ -21,7 +21,7 @@ from local.jwt_issuer import JwtIssuer
 from local.template import REPO_ROOT, LocalContext, load_template, resources_of_type
 from local.websocket_routes import websocket_apis
 from tests.conftest import StreamPump, sample_event
-from tests.integration.conftest import Arena, trade
+from tests.integration.conftest import Arena, trade, trader_of
 
 QUALIFY_ON_FIRST_TRADE = {"min_volume": "0", "min_trades": 1}
 
@@ -317,11 +317,11 @@ def test_a_message_from_an_unknown_connection_is_told_to_reconnect(realtime: Rea
 # ------------------------------------------------------------------------------------------------ fan-out
 
 
-def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Realtime) -> None:
+def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Realtime, named: str) -> None:
     """Given a watcher of an event's leaderboard
     When two trades and then a third are ingested
     Then the first push holds both rows, the second only the ranks that changed with a higher version and the next
-    seq."""
+    seq; the rows name traders by handle and name, never by user id."""
     arena = realtime.arena
     event_id = _event(arena, ["ann", "bob", "cid"])
     realtime.user("c-watch", "watcher", f"leaderboard:{event_id}")
@@ -330,17 +330,18 @@ def test_leaderboard_pushes_carry_what_changed_with_version_and_seq(realtime: Re
     first = realtime.api.to("c-watch", "leaderboard")
     assert len(first) == 1
     assert first[0]["seq"] == 1 and first[0]["topic"] == f"leaderboard:{event_id}"
-    assert [(r["rank"], r["user_id"], r["score"]) for r in first[0]["data"]["rows"]] == [
+    assert [(r["rank"], trader_of(r), r["score"]) for r in first[0]["data"]["rows"]] == [
         (1, "ann", "300"),
         (2, "bob", "200"),
     ]
+    assert all("user_id" not in r and r["name"].startswith("Trader ") for r in first[0]["data"]["rows"])
 
     arena.ingest([trade("T-cid", "cid", "2026-12-01T09:30:00Z", price="250")])
     realtime.settle()
     second = realtime.api.to("c-watch", "leaderboard")[1]
     assert second["seq"] == 2 and second["data"]["version"] > first[0]["data"]["version"]
     # ann is still first: only ranks 2 and 3 changed.
-    assert [(r["rank"], r["user_id"]) for r in second["data"]["rows"]] == [(2, "cid"), (3, "bob")]
+    assert [(r["rank"], trader_of(r)) for r in second["data"]["rows"]] == [(2, "cid"), (3, "bob")]
     assert second["data"]["size"] == 3 and second["data"]["total"] == 3
 
     page = arena.leaderboard(event_id).body["entries"]
@@ -490,7 +491,9 @@ def test_a_410_deletes_that_connection_only_and_a_failing_one_stops_nothing(real
     assert sorted(connections.subscribers(topic)) == ["c-broken", "c-ok"]
 
 
-def test_pushes_of_one_event_are_paced_and_coalesced(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pushes_of_one_event_are_paced_and_coalesced(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
     """Given a 60-second push interval and a push just made
     When two more changes arrive before the next push
     Then one push, after a recorded wait within the interval, carries both."""
@@ -516,7 +519,7 @@ def test_pushes_of_one_event_are_paced_and_coalesced(realtime: Realtime, monkeyp
     service.push_leaderboard(event_id, sleep=waits.append)
     pushes = realtime.api.to("c-w", "leaderboard")
     assert len(pushes) == 2 and waits and 0 < waits[-1] <= 60
-    assert [(r["rank"], r["user_id"], r["score"]) for r in pushes[1]["data"]["rows"]] == [
+    assert [(r["rank"], trader_of(r), r["score"]) for r in pushes[1]["data"]["rows"]] == [
         (1, "ann", "1000"),
         (2, "bob", "500"),
     ]

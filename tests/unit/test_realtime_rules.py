@@ -154,12 +154,15 @@ def test_applying_the_diffs_in_order_rebuilds_the_board() -> None:
         assert [client[k] for k in sorted(client)] == after
 
 
-def test_rows_survive_the_wire() -> None:
-    """Given a board row with a Decimal score
-    When it goes to the wire as JSON and is read back
-    Then it equals the original row."""
-    r = Row(4, "ann", Decimal("12.345000"), 7, False, None)
-    assert Row.from_wire(json.loads(json.dumps(r.to_wire()))) == r
+def test_rows_survive_the_push_state_and_never_put_the_user_id_on_the_wire() -> None:
+    """Given a board row with a Decimal score, a handle and a public name
+    When it is stored as the push's state and read back, and put on the wire
+    Then the state reads back equal to the original row; the wire form names the trader by handle and name and
+    carries no user id."""
+    r = Row(4, "ann-7f3e9c2a41", Decimal("12.345000"), 7, False, None, "k3x9q2m7p1zt", "Trader 7KQ2", "#1f77b4", "T7")
+    assert Row.from_state(json.loads(json.dumps(r.to_state()))) == r
+    wire = json.dumps(r.to_wire())
+    assert "ann-7f3e9c2a41" not in wire and json.loads(wire)["handle"] == "k3x9q2m7p1zt"
 
 
 # ------------------------------------------------------------------------------------------------ coalescing

@@ -125,7 +125,17 @@ def test_a_board_shows_every_score_in_one_form() -> None:
         event_id="ev-1",
         ranking_metric="volume",
         entries=[
-            LeaderboardEntry(rank=i, prize_rank=i, user_id=f"u{i}", score=s, trade_count=1, qualified=True)
+            LeaderboardEntry(
+                rank=i,
+                prize_rank=i,
+                handle=f"h{i}",
+                name=f"Trader {i}",
+                colour="#1f77b4",
+                initials="T",
+                score=s,
+                trade_count=1,
+                qualified=True,
+            )
             for i, s in enumerate(scores, start=1)
         ],
         total=3,
@@ -139,18 +149,21 @@ def test_a_board_shows_every_score_in_one_form() -> None:
 def test_a_websocket_leaderboard_push_shows_every_score_in_one_form() -> None:
     """Given a leaderboard diff whose rows carry scores in three spellings
     When it is encoded as the frame pushed to subscribers
-    Then every score reads in the canonical form, and a client reading it back gets the same rows."""
+    Then every score reads in the canonical form, and the rows read back (with the user ids the push keeps to
+    itself) are the same rows."""
     rows = [
-        Row(1, "ann", Decimal("106560.00"), 3, True, 1),
-        Row(2, "bob", Decimal("105600.0"), 2, True, 2),
-        Row(3, "cid", Decimal("96000"), 1, True, 3),
+        Row(1, "ann", Decimal("106560.00"), 3, True, 1, "h-ann", "Ann"),
+        Row(2, "bob", Decimal("105600.0"), 2, True, 2, "h-bob", "Trader 7KQ2"),
+        Row(3, "cid", Decimal("96000"), 1, True, 3, None, "Anonymous trader"),
     ]
     diff = rt.board_diff([], rows)
     frame = json.loads(
         rt.encode(rt.envelope("leaderboard", "leaderboard:ev-1", 1, "t", rt.fit_diff(diff, "ev-1", 7, 3)))
     )
     assert [r["score"] for r in frame["data"]["rows"]] == ["106560", "105600", "96000"]
-    assert [Row.from_wire(r) for r in frame["data"]["rows"]] == rows
+    wire = frame["data"]["rows"]
+    assert all("user_id" not in r for r in wire)
+    assert [Row.from_state({**r, "user_id": row.user_id}) for r, row in zip(wire, rows, strict=True)] == rows
 
 
 def test_a_websocket_activity_push_and_a_bare_decimal_in_a_push_are_canonical() -> None:

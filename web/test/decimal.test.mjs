@@ -33,9 +33,9 @@ test('formatRate moves the decimal point in the string', () => {
 });
 
 test('a pushed leaderboard diff sets rows at their rank and cuts the list at size', () => {
-  const rows = [{ rank: 1, user_id: 'a' }, { rank: 2, user_id: 'b' }, { rank: 3, user_id: 'c' }];
-  const next = applyBoardDiff(rows, 4, { version: 5, size: 2, rows: [{ rank: 1, user_id: 'b' }, { rank: 2, user_id: 'a' }] });
-  assert.deepEqual(next.map((r) => r.user_id), ['b', 'a']);
+  const rows = [{ rank: 1, handle: 'a' }, { rank: 2, handle: 'b' }, { rank: 3, handle: 'c' }];
+  const next = applyBoardDiff(rows, 4, { version: 5, size: 2, rows: [{ rank: 1, handle: 'b' }, { rank: 2, handle: 'a' }] });
+  assert.deepEqual(next.map((r) => r.handle), ['b', 'a']);
   assert.equal(applyBoardDiff(rows, 5, { version: 5, size: 3, rows: [] }), null); // not newer: ignored
 });
 

@@ -291,32 +291,47 @@ export function PrizeList({ prizes }) {
   </table>`;
 }
 
-export function Board({ rows, me, caption, testid = 'leaderboard', pinned }) {
+/** A row is mine when the API says so (`me`, HTTP) or it carries my public handle (WebSocket pushes). */
+const isMine = (row, myHandle) => Boolean(row.me || (myHandle && row.handle === myHandle));
+
+/** A trader by public name; admins and the event's managers also get the user id (they act on it). */
+function Trader({ row, mine }) {
+  return html`<span class="trader"><span class="avatar" style=${`background:${row.colour || '#7f7f7f'}`} aria-hidden="true"></span>${row.name}${mine ? ' (you)' : ''}${row.user_id ? html` <small class="muted" data-testid="user-id">${row.user_id}</small>` : null}</span>`;
+}
+
+export function Board({ rows, myHandle, caption, testid = 'leaderboard', pinned }) {
   return html`<table class="board" data-testid=${testid}>
     <caption>${caption}</caption>
     <thead><tr><th scope="col" class="num">Rank</th><th scope="col">Trader</th><th scope="col" class="num">Score</th><th scope="col" class="num">Trades</th><th scope="col">Qualified</th></tr></thead>
     <tbody>
-      ${rows.map((r) => html`<tr class=${r.user_id === me ? 'me' : ''} data-user=${r.user_id} aria-current=${r.user_id === me ? 'true' : undefined}>
-        <td class="num">${r.rank}</td><td>${r.user_id}${r.user_id === me ? ' (you)' : ''}</td><td class="num">${formatDecimal(r.score)}</td>
-        <td class="num">${formatCount(r.trade_count)}</td><td>${r.qualified ? 'yes' : 'not yet'}</td></tr>`)}
+      ${rows.map((r) => {
+        const mine = isMine(r, myHandle);
+        return html`<tr class=${mine ? 'me' : ''} data-handle=${r.handle || undefined} data-user=${r.user_id || undefined} aria-current=${mine ? 'true' : undefined}>
+        <td class="num">${r.rank}</td><td><${Trader} row=${r} mine=${mine} /></td><td class="num">${formatDecimal(r.score)}</td>
+        <td class="num">${formatCount(r.trade_count)}</td><td>${r.qualified ? 'yes' : 'not yet'}</td></tr>`;
+      })}
     </tbody>
-    ${pinned ? html`<tfoot><tr class="me pinned" data-user=${pinned.user_id} data-testid="pinned-row"><td class="num">${pinned.rank ?? '—'}</td><td>${pinned.user_id} (you)</td>
+    ${pinned ? html`<tfoot><tr class="me pinned" data-handle=${pinned.handle || undefined} data-testid="pinned-row"><td class="num">${pinned.rank ?? '—'}</td><td><${Trader} row=${pinned} mine=${true} /></td>
       <td class="num">${formatDecimal(pinned.score)}</td><td class="num">${formatCount(pinned.trade_count)}</td><td>${pinned.qualified ? 'yes' : 'not yet'}</td></tr></tfoot>` : null}
   </table>`;
 }
 
-/** The leaderboard kept live: read once, then the pushed diffs of `leaderboard:<event>` (refetch on a gap). */
+/** The leaderboard kept live: read once, then the pushed diffs of `leaderboard:<event>` (refetch on a gap).
+ * Pushed rows name traders by handle and name only; a viewer whose page carries user ids (an admin, the event's
+ * managers) reads the page again on each push instead, so the ids they act on stay shown. */
 export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {}) {
   const [rows, setRows] = useState([]);
   const [total, setTotal] = useState(0);
   const [state, setState] = useState('connecting');
   const version = useRef(null);
+  const withIds = useRef(false);
   const connection = useRef(null);
   const other = useRef(onOther);
   other.current = onOther;
   const refetch = async () => {
     const page = await get(`/api/events/${enc(eventId)}/leaderboard?limit=20`);
     version.current = null;
+    withIds.current = page.entries.some((e) => e.user_id);
     setRows(page.entries);
     setTotal(page.total);
   };
@@ -326,7 +341,7 @@ export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {
       if (message.type === 'subscribed' && message.topic === `leaderboard:${eventId}`) {
         refetch().catch(() => {}); // subscribed first, then read once: no change falls between the two
       } else if (message.type === 'leaderboard' && message.data?.event_id === eventId) {
-        if (message.data.partial) {
+        if (message.data.partial || withIds.current) {
           refetch().catch(() => {});
           return;
         }

@@ -8,6 +8,18 @@ import { formatCount, formatTime } from '../lib/format.js';
 import { connectLive } from '../lib/live.js';
 import { ErrorBox, Notice, ReasonAction, Select, Status, TextInput, html, useId } from '../lib/ui.js';
 
+/** How a message's author is shown: their public name (the API never tells traders another's user id);
+ * moderators read the user id beside it. */
+function authorOf(message) {
+  const name = message.author_name || message.user_id || 'someone';
+  return message.user_id && message.author_name ? `${name} (${message.user_id})` : name;
+}
+
+/** Whether I wrote it: by my public handle, or (moderators' answers carry it) by my user id. */
+function isMine(message, me) {
+  return Boolean((me.handle && message.author && message.author === me.handle) || (message.user_id && message.user_id === me.sub));
+}
+
 const REACTIONS = [
   ['👍', 'thumbs up'],
   ['🔥', 'fire'],
@@ -120,12 +132,12 @@ function Reactions({ message, eventId, mine, setMine, onChanged, disabled }) {
   };
   const shown = new Map(REACTIONS);
   for (const emoji of Object.keys(message.reactions || {})) if (!shown.has(emoji)) shown.set(emoji, emoji);
-  return html`<div class="reactions" role="group" aria-label=${`Reactions to ${message.user_id}'s message`}>
+  return html`<div class="reactions" role="group" aria-label=${`Reactions to ${authorOf(message)}'s message`}>
     ${[...shown].map(([emoji, name]) => {
       const count = message.reactions?.[emoji] || 0;
       const pressed = mine.has(`${message.id}:${emoji}`);
       return html`<button type="button" class="reaction" aria-pressed=${pressed ? 'true' : 'false'} disabled=${disabled}
-        aria-label=${`React ${name} to ${message.user_id}'s message${count ? `, ${formatCount(count)} so far` : ''}`}
+        aria-label=${`React ${name} to ${authorOf(message)}'s message${count ? `, ${formatCount(count)} so far` : ''}`}
         data-emoji=${emoji} onClick=${() => react(emoji).catch(() => {})}>${emoji}${count ? html` <span data-testid="reaction-count">${formatCount(count)}</span>` : null}</button>`;
     })}
   </div>`;
@@ -155,15 +167,17 @@ function Message({ message, eventId, me, moderator, onReply, mine, setMine, chat
     await post(`${base}/report`, { reason });
     setNotice('Reported: the moderators will look at it.');
   };
-  const own = message.user_id === me;
-  return html`<li class=${`chat-message${own ? ' mine' : ''}`} data-message=${message.id} data-author=${message.user_id}>
-    <div class="chat-meta"><strong>${message.user_id}${own ? ' (you)' : ''}</strong> <small>${formatTime(message.created_at)}</small>
+  const own = isMine(message, me);
+  const repliedTo = message.reply_to ? chat.messages.find((m) => m.id === message.reply_to) : null;
+  const repliedName = repliedTo ? authorOf(repliedTo) : message.reply_to_user || 'an earlier message';
+  return html`<li class=${`chat-message${own ? ' mine' : ''}`} data-message=${message.id} data-author=${message.author || message.user_id || ''}>
+    <div class="chat-meta"><strong>${authorOf(message)}${own ? ' (you)' : ''}</strong> <small>${formatTime(message.created_at)}</small>
       ${message.pinned ? html` <span class="badge">pinned</span>` : null}</div>
-    ${message.reply_to_user ? html`<div class="chat-reply-to muted">↪ reply to ${message.reply_to_user}</div>` : null}
+    ${message.reply_to ? html`<div class="chat-reply-to muted">↪ reply to ${repliedName}</div>` : null}
     <p class="chat-text" data-testid="chat-text">${message.text}</p>
     <div class="row chat-actions">
       <${Reactions} message=${message} eventId=${eventId} mine=${mine} setMine=${setMine} onChanged=${chat.replace} disabled=${!canWrite} />
-      ${canWrite ? html`<button type="button" class="link" aria-label=${`Reply to ${message.user_id}`} onClick=${() => onReply(message)}>Reply</button>` : null}
+      ${canWrite ? html`<button type="button" class="link" aria-label=${`Reply to ${authorOf(message)}`} onClick=${() => onReply(message)}>Reply</button>` : null}
       ${!own && !moderator ? html`<${ReasonAction} label="Report" name=${`report-${message.id}`} onConfirm=${report} />` : null}
       ${own && !moderator ? html`<${ReasonAction} label="Delete" name=${`delete-${message.id}`} danger onConfirm=${remove} />` : null}
       ${moderator
@@ -179,6 +193,10 @@ function Message({ message, eventId, me, moderator, onReply, mine, setMine, chat
 /** The chat panel: on the trader's event page, and (moderator) on the admin's Chat tab. */
 export function EventChat({ eventId, session, moderator = false, onModerated }) {
   const chat = useChat(eventId, session.token);
+  const [handle, setHandle] = useState(null); // my public handle: how the chat names my messages to me
+  useEffect(() => {
+    get('/api/me/profile').then((profile) => setHandle(profile.identity.handle), () => setHandle(null));
+  }, [session.sub]);
   const [text, setText] = useState('');
   const [replyTo, setReplyTo] = useState(null);
   const [error, setError] = useState(null);
@@ -225,18 +243,18 @@ export function EventChat({ eventId, session, moderator = false, onModerated }) 
     <${ErrorBox} error=${chat.readError} />
     ${chat.pinned.length
       ? html`<div class="chat-pinned" aria-label="Pinned messages" role="region" data-testid="chat-pinned">
-          ${chat.pinned.map((m) => html`<p><span class="badge">pinned</span> <strong>${m.user_id}</strong>: <span>${m.text}</span></p>`)}</div>`
+          ${chat.pinned.map((m) => html`<p><span class="badge">pinned</span> <strong>${authorOf(m)}</strong>: <span>${m.text}</span></p>`)}</div>`
       : null}
     ${chat.cursor ? html`<button type="button" onClick=${() => chat.loadOlder().catch(setError)}>Load older messages</button>` : null}
     <ol class="chat-log" role="log" aria-label="Chat messages" data-testid="chat-log">
-      ${chat.messages.map((m) => html`<${Message} key=${m.id} message=${m} eventId=${eventId} me=${session.sub} moderator=${moderator}
+      ${chat.messages.map((m) => html`<${Message} key=${m.id} message=${m} eventId=${eventId} me=${{ sub: session.sub, handle }} moderator=${moderator}
         onReply=${reply} mine=${mine} setMine=${setMine} chat=${chat} onModerated=${onModerated} canWrite=${!muted} />`)}
     </ol>
     ${chat.messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : null}
     ${refusal ? html`<p class="error" role="alert" data-testid="chat-refusal">${refusal.text}</p>` : null}
     <form class="chat-form" onSubmit=${send}>
       ${replyTo
-        ? html`<p class="muted" data-testid="replying">Replying to ${replyTo.user_id}: “${replyTo.text.slice(0, 80)}”
+        ? html`<p class="muted" data-testid="replying">Replying to ${authorOf(replyTo)}: “${replyTo.text.slice(0, 80)}”
             <button type="button" class="link" onClick=${() => setReplyTo(null)}>Cancel reply</button></p>`
         : null}
       <div class="field">

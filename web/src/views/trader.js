@@ -46,7 +46,7 @@ export function nextPrize(prizes, standing, rows) {
     if (!better) return { top: true };
     target = better.rank_to;
   }
-  const row = rows.find((r) => r.prize_rank === target && r.user_id !== standing.user_id);
+  const row = rows.find((r) => r.prize_rank === target && !r.me && !(standing.handle && r.handle === standing.handle));
   const tier = tiers.find((t) => t.rank_from <= target && target <= t.rank_to);
   if (!row) return { target, tier, distance: null };
   const distance = subtract(row.score, standing.score);
@@ -157,8 +157,9 @@ export function TraderEvent({ session, eventId }) {
   const untilStart = countdown(event.start_at, now);
   const untilEnd = countdown(event.end_at, now);
   const joined = standing !== null;
-  const inTop = board.rows.some((r) => r.user_id === me);
-  const pinned = joined && !inTop && standing.ranked ? { user_id: me, rank: standing.rank, score: standing.score, trade_count: standing.trade_count, qualified: standing.qualified } : null;
+  const myHandle = joined ? standing.handle : null;
+  const inTop = board.rows.some((r) => r.me || (myHandle && r.handle === myHandle));
+  const pinned = joined && !inTop && standing.ranked ? { handle: myHandle, name: standing.name, rank: standing.rank, score: standing.score, trade_count: standing.trade_count, qualified: standing.qualified } : null;
   const next = joined ? nextPrize(event.prizes, standing, [...board.rows, ...(standing.above || []), ...(standing.below || [])]) : null;
   const percentile = joined && standing.rank && board.total ? Math.max(1, Math.ceil((standing.rank / board.total) * 100)) : null;
   const missing = joined ? missingText(standing.missing) : null;
@@ -220,7 +221,7 @@ export function TraderEvent({ session, eventId }) {
       </div>
       <div>
         <p class="live-state" data-state=${board.state}>Live: <strong>${board.state}</strong></p>
-        <${Board} rows=${board.rows} me=${me} pinned=${pinned} caption="Leaderboard" />
+        <${Board} rows=${board.rows} myHandle=${myHandle} pinned=${pinned} caption="Leaderboard" />
         <${EventChat} eventId=${eventId} session=${session} />
       </div>
     </div>

@@ -55,6 +55,10 @@ class LambdaCache:
             while len(self._items) > self._max_items:
                 self._items.popitem(last=False)
 
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()

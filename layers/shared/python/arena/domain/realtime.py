@@ -122,7 +122,9 @@ def encode(message: Mapping[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class Row:
-    """One leaderboard row as pushed (the same fields as the HTTP leaderboard's entries)."""
+    """One leaderboard row as pushed: the HTTP leaderboard's public fields (the trader named by handle and name,
+    never by user id). The user id is kept for the push's own state (`to_state`), never sent: a push goes to every
+    subscriber alike. The name is part of the row, so a trader opting in or out changes their row in the next diff."""
 
     rank: int
     user_id: str
@@ -130,20 +132,31 @@ class Row:
     trade_count: int
     qualified: bool
     prize_rank: int | None
+    handle: str | None = None
+    name: str = ""
+    colour: str = ""
+    initials: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         return {
             "rank": self.rank,
             "prize_rank": self.prize_rank,
-            "user_id": self.user_id,
+            "handle": self.handle,
+            "name": self.name,
+            "colour": self.colour,
+            "initials": self.initials,
             "score": canonical(self.score),
             "trade_count": self.trade_count,
             "qualified": self.qualified,
         }
 
+    def to_state(self) -> dict[str, Any]:
+        """What the push remembers of the row (the connections table, never sent): the wire form and the user id."""
+        return {**self.to_wire(), "user_id": self.user_id}
+
     @classmethod
-    def from_wire(cls, d: Mapping[str, Any]) -> Row:
-        prize_rank = d.get("prize_rank")
+    def from_state(cls, d: Mapping[str, Any]) -> Row:
+        prize_rank, handle = d.get("prize_rank"), d.get("handle")
         return cls(
             rank=int(d["rank"]),
             user_id=str(d["user_id"]),
@@ -151,6 +164,10 @@ class Row:
             trade_count=int(d["trade_count"]),
             qualified=bool(d["qualified"]),
             prize_rank=None if prize_rank is None else int(prize_rank),
+            handle=None if handle is None else str(handle),
+            name=str(d.get("name", "")),
+            colour=str(d.get("colour", "")),
+            initials=str(d.get("initials", "")),
         )
 
 

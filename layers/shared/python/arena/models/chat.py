@@ -21,13 +21,20 @@ class ChatPost(ApiModel):
 
 
 class ChatMessage(BaseModel):
+    """A message; its author is named by public handle and name (as on leaderboards), never by user id, except to
+    admins and the event's managers (who mute and ban by user id)."""
+
     id: str = Field(description="A ULID: ids sort by the time the message was posted.")
     event_id: str
-    user_id: str
+    author: str | None = Field(description="The author's public handle; null when the community feature is not set up.")
+    author_name: str = Field(description="The author's public name (display name if they opted in, else anonymised).")
+    mine: bool = Field(default=False, description="True on the caller's own messages (HTTP answers only).")
+    user_id: str | None = Field(default=None, description="The author's user id: admins and the event's managers only.")
     text: str = Field(description="Plain text as the author sent it (cleaned by the free-text policy): escape it.")
     created_at: UtcDatetime
     reply_to: str | None = None
-    reply_to_user: str | None = None
+    reply_to_author: str | None = Field(default=None, description="The public handle of the author replied to.")
+    reply_to_user: str | None = Field(default=None, description="Their user id: admins and the event's managers only.")
     reactions: dict[str, int] = Field(default_factory=dict, description="Emoji -> how many users reacted with it.")
     pinned: bool = False
 
@@ -67,7 +74,7 @@ class ReportOut(BaseModel):
     reason: str
     created_at: UtcDatetime
     status: chat.ReportStatus
-    author: str
+    author: str | None = Field(description="The reported message's author (user id): moderators only; null else.")
     text: str = Field(description="The message as it was reported (kept when the message is deleted).")
     outcome: chat.ReportOutcome | None = None
     resolved_by: str | None = None

@@ -11,7 +11,18 @@ from arena.models.common import DecimalStr, UtcDatetime
 class LeaderboardEntry(BaseModel):
     rank: int = Field(description="1-based among everyone on the board; dense, ties broken by who got there first.")
     prize_rank: int | None = Field(description="1-based among qualified participants; null when not qualified.")
-    user_id: str
+    handle: str | None = Field(
+        description="The trader's public handle (stable; never the user id); null when the community feature is "
+        "not set up on this stack. A WebSocket client finds its own row by it."
+    )
+    name: str = Field(description="The display name of a trader who opted in to a public profile, else anonymised.")
+    colour: str = Field(description="Avatar colour, #rrggbb.")
+    initials: str
+    me: bool = Field(default=False, description="True on the caller's own row.")
+    user_id: str | None = Field(
+        default=None,
+        description="Only for admins, the event's managers and the exchange's service client; null for everyone else.",
+    )
     score: DecimalStr
     trade_count: int
     qualified: bool = Field(description="Meets the event's minimum volume and trades; only qualified ranks win.")
@@ -29,6 +40,8 @@ class LeaderboardPage(BaseModel):
 class MyStanding(BaseModel):
     event_id: str
     user_id: str
+    handle: str | None = Field(description="My public handle (how my row is named in leaderboard pushes).")
+    name: str = Field(description="How others see my name now.")
     ranked: bool = Field(description="False until the first counted trade reaches the snapshot, or while disqualified.")
     rank: int | None
     prize_rank: int | None

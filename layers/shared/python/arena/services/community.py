@@ -2,8 +2,10 @@
 and their public pages (Open Graph / X card tags), referral codes counted when an invitee joins.
 
 Privacy: whatever is public here names a trader by their handle and their public name (the display name when
-they opted in, "Trader XXXX" otherwise), never by user id; a trader's choice is read on every request, so a
-change takes effect at once. A prize amount shows on a card only when its trader chose `show_prizes`.
+they opted in, "Trader XXXX" otherwise), never by user id; a trader's choice is read on every request of a
+profile or rank card, so a change takes effect there at once (the podium and leaderboards name traders through
+arena/services/trader_names.py: within its 30 s cache). A prize amount shows on a card only when its trader chose
+`show_prizes`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from arena.models.community import (
     ShareLink,
 )
 from arena.services import events as event_service
-from arena.services import leaderboard
+from arena.services import leaderboard, trader_names
 from arena.store import community as store
 from arena.store import user_prizes
 
@@ -53,12 +55,6 @@ def _secret() -> str:
 def identity_of(user_id: str, profile: store.ProfileRecord) -> Identity:
     i = rules.identity(_secret(), user_id, profile.display_name, profile.colour, profile.public)
     return Identity(handle=i.handle, name=i.name, public=i.public, colour=i.colour, initials=i.initials)
-
-
-def public_names(user_ids: list[str]) -> dict[str, Identity]:
-    """How each of these traders appears in public now (one BatchGetItem round per 100)."""
-    profiles = store.get_profiles(user_ids)
-    return {u: identity_of(u, profiles[u]) for u in user_ids}
 
 
 def _user_of(handle: str) -> str:
@@ -104,6 +100,7 @@ def update_profile(principal: Principal, update: ProfileUpdate) -> MyProfile:
         updated_at=clock.now(),
     )
     store.put_profile(record, rules.handle(_secret(), principal.user_id))
+    trader_names.forget(principal.user_id)
     return my_profile(principal)
 
 
@@ -230,8 +227,7 @@ def _podium_card(event_id: str) -> tuple[list[share_card.Line], str]:
     require(Flag.SHARE_CARDS, None, event_id)
     event = event_service.load(event_id)
     entries = leaderboard.leaderboard_page(event_id, 3, None).body.entries
-    names = public_names([e.user_id for e in entries])
-    podium = [(e.rank, names[e.user_id].name, Decimal(e.score)) for e in entries]
+    podium = [(e.rank, e.name, Decimal(e.score)) for e in entries]
     return share_card.podium_lines(event.name, podium), f"The podium of {event.name}"
 
 

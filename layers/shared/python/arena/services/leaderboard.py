@@ -4,10 +4,16 @@ Cost per call, whatever the number of participants: one BatchGetItem for the eve
 cached in the Lambda for `leaderboard_cache_seconds`) and, for "me", the participant and its locator; then one
 BatchGetItem for the buckets the answer needs (immutable, so cached until evicted). Ranks are computed once per
 snapshot, never per request.
+
+Traders are named by public handle and name (arena/services/trader_names.py: computed, profiles cached 30 s in the
+container, so at most one more BatchGetItem per 100 names not cached); user ids only for the callers
+`trader_names.sees_user_ids` admits. The caller's own row says `me`.
+An answer therefore depends on who asks: it is `private` to HTTP caches, and its ETag covers the rows as served.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +30,7 @@ from arena.errors import BadRequest, NotFound, NotModified
 from arena.models.events import Event
 from arena.models.leaderboard import LeaderboardEntry, LeaderboardPage, MyStanding
 from arena.observability import count
+from arena.services import trader_names
 from arena.store import dynamo
 from arena.store import leaderboard as snapshot_store
 from arena.store.leaderboard import Snapshot
@@ -40,19 +47,42 @@ class Cached:
 
 
 def _cache_headers(etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": f"public, max-age={math.ceil(settings().leaderboard_cache_seconds)}"}
+    return {"ETag": etag, "Cache-Control": f"private, max-age={math.ceil(settings().leaderboard_cache_seconds)}"}
 
 
-def _entry(ranked: RankedEntry) -> LeaderboardEntry:
-    e = ranked.entry
-    return LeaderboardEntry(
-        rank=ranked.rank,
-        prize_rank=ranked.prize_rank,
-        user_id=e.user_id,
-        score=e.score,
-        trade_count=e.trade_count,
-        qualified=e.qualified,
-    )
+def _entries(ranked: list[RankedEntry], viewer: Principal | None, event: Event) -> list[LeaderboardEntry]:
+    """The rows as this viewer may see them: public names for all, user ids only for those who act on them."""
+    names = trader_names.names_of(r.entry.user_id for r in ranked)
+    with_ids = trader_names.sees_user_ids(viewer, event)
+    me = viewer.user_id if viewer is not None else None
+    out = []
+    for r in ranked:
+        e, name = r.entry, names[r.entry.user_id]
+        out.append(
+            LeaderboardEntry(
+                rank=r.rank,
+                prize_rank=r.prize_rank,
+                handle=name.handle,
+                name=name.name,
+                colour=name.colour,
+                initials=name.initials,
+                me=e.user_id == me,
+                user_id=e.user_id if with_ids else None,
+                score=e.score,
+                trade_count=e.trade_count,
+                qualified=e.qualified,
+            )
+        )
+    return out
+
+
+def _etag(event_id: str, generation: int, offset: int, limit: int, entries: list[LeaderboardEntry]) -> str:
+    """Names the snapshot page and the rows as served (names, `me`, user ids), so a name change or another
+    viewer's answer never matches."""
+    digest = hashlib.blake2b(digest_size=8)
+    for e in entries:
+        digest.update(f"{e.handle}\x00{e.name}\x00{e.colour}\x00{e.me}\x00{e.user_id}\x01".encode())
+    return f'W/"{event_id}.{generation}.{offset}.{limit}.{digest.hexdigest()}"'
 
 
 def _read_context(event_id: str, user_id: str | None = None) -> tuple[Event, Snapshot, snapshot_store.BoardReads]:
@@ -126,9 +156,12 @@ def _cursor_position(state: dict[str, Any], event_id: str) -> tuple[int, int]:
     return generation, offset
 
 
-def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_match: str | None = None) -> Cached:
-    """A page of one snapshot generation: a cursor keeps paging the generation it started on, so no entry is
-    lost or repeated across pages while scores change. Raises NotModified when `if_none_match` still matches."""
+def leaderboard_page(
+    event_id: str, limit: int, cursor: str | None, if_none_match: str | None = None, viewer: Principal | None = None
+) -> Cached:
+    """A page of one snapshot generation as `viewer` sees it: a cursor keeps paging the generation it started on,
+    so no entry is lost or repeated across pages while scores change. Raises NotModified when `if_none_match`
+    still matches."""
     state = dynamo.decode_cursor(cursor)
     event, snapshot, _ = _read_context(event_id)
     index, offset = snapshot.index, 0
@@ -136,11 +169,12 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
         generation, offset = _cursor_position(state, event_id)
         snapshot = _snapshot_for(event_id, generation, snapshot)
         index = snapshot.index
-    etag = f'W/"{event_id}.{index.generation}.{offset}.{limit}"'
-    if if_none_match == etag:
-        raise NotModified(_cache_headers(etag))
     load = _bucket_loader(event_id, _buckets_covering(index, offset, limit))
     ranked = board.page(index, load, offset, limit) if index.buckets else []
+    entries = _entries(ranked, viewer, event)
+    etag = _etag(event_id, index.generation, offset, limit, entries)
+    if if_none_match == etag:
+        raise NotModified(_cache_headers(etag))
     more = offset + len(ranked) < index.total
     next_cursor = (
         dynamo.encode_cursor({"e": event_id, "g": index.generation, "o": offset + len(ranked)}) if more else None
@@ -148,7 +182,7 @@ def leaderboard_page(event_id: str, limit: int, cursor: str | None, if_none_matc
     page = LeaderboardPage(
         event_id=event_id,
         ranking_metric=event.ranking_metric,
-        entries=[_entry(r) for r in ranked],
+        entries=entries,
         total=index.total,
         next_cursor=next_cursor,
         updated_at=snapshot.updated_at,
@@ -182,9 +216,13 @@ def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
         Totals(volume=record.totals.volume, trade_count=record.totals.trade_count),
     )
     above, me, below = standing if standing is not None else ([], None, [])
+    # One read for every name of the answer (cold); the rows below then find theirs cached.
+    mine = trader_names.names_of([user_id, *(r.entry.user_id for r in [*above, *below])])[user_id]
     return MyStanding(
         event_id=event_id,
         user_id=user_id,
+        handle=mine.handle,
+        name=mine.name,
         ranked=me is not None,
         rank=me.rank if me else None,
         prize_rank=me.prize_rank if me else None,
@@ -194,7 +232,7 @@ def my_standing(principal: Principal, event_id: str, around: int) -> MyStanding:
         missing={name: Decimal(value) for name, value in gap.items()},
         disqualified=record.disqualified,
         disqualified_reason=record.disqualified_reason,
-        above=[_entry(r) for r in above],
-        below=[_entry(r) for r in below],
+        above=_entries(above, principal, event),
+        below=_entries(below, principal, event),
         updated_at=snapshot.updated_at or clock.now(),
     )

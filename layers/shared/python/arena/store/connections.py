@@ -211,7 +211,7 @@ class BoardState:
 def board_state(topic: str) -> BoardState:
     answer = dynamo.client().get_item(TableName=_table(), Key=dynamo.to_item(_state_key(topic)), ConsistentRead=True)
     item = dynamo.from_item(answer["Item"]) if "Item" in answer else {}
-    rows = [Row.from_wire(r) for r in json.loads(item.get("rows", "[]"))]
+    rows = [Row.from_state(r) for r in json.loads(item.get("rows", "[]"))]
     pushed_at = item.get("pushed_at")
     return BoardState(
         int(item.get("generation", -1)),
@@ -229,7 +229,7 @@ def claim_board_push(
     expression = "SET generation = :g, #rows = :rows, pushed_at = :at, #total = :total"
     values = {
         ":g": {"N": str(generation)},
-        ":rows": {"S": json.dumps([r.to_wire() for r in rows], separators=(",", ":"))},
+        ":rows": {"S": json.dumps([r.to_state() for r in rows], separators=(",", ":"))},
         ":at": {"N": f"{now_epoch:.3f}"},
         ":total": {"N": str(total)},
     }

@@ -9,14 +9,14 @@ from arena.store import chat as store
 
 
 def history(principal: Principal, event_id: str, limit: int, cursor: str | None) -> ChatHistory:
-    access.reader(principal, event_id)
+    who = access.reader(principal, event_id)
     page = store.history(event_id, limit, cursor)
     pinned = [] if cursor else store.get_messages(event_id, store.pinned_ids(event_id))
     return ChatHistory(
-        items=[pushes.to_out(m) for m in page.items],
+        items=[pushes.to_out(m, principal, who.event) for m in page.items],
         next_cursor=page.next_cursor,
         watching=presence.watching(event_id),
-        pinned=[pushes.to_out(m) for m in pinned],
+        pinned=[pushes.to_out(m, principal, who.event) for m in pinned],
     )
 
 

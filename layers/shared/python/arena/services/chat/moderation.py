@@ -136,12 +136,12 @@ def put_settings(principal: Principal, event_id: str, request: ChatSettings) -> 
 
 def pin(principal: Principal, event_id: str, message_id: str, pinned: bool) -> ChatMessage:
     """Pin (or unpin) a message: shown above the history, pushed as `chat_pinned`. Idempotent."""
-    access.moderator(principal, event_id)
+    event = access.moderator(principal, event_id)
     record = store.get_message(event_id, message_id)
     if record is None:
         raise NotFound("No such message in this chat.", code="chat_message_not_found")
     if record.pinned == pinned:
-        return pushes.to_out(record)
+        return pushes.to_out(record, principal, event)
     if pinned and len(store.pinned_ids(event_id)) >= rules.MAX_PINS:
         raise Conflict(f"An event pins at most {rules.MAX_PINS} messages; unpin one first.", code="too_many_pins")
     if not store.set_pinned(event_id, message_id, pinned, clock.now()):
@@ -155,11 +155,9 @@ def pin(principal: Principal, event_id: str, message_id: str, pinned: bool) -> C
         message_id=message_id,
     )
     after = store.get_message(event_id, message_id) or record
-    out = pushes.to_out(after)
-    pushes.push(
-        event_id, "chat_pinned", {"event_id": event_id, "pinned": pinned, "message": out.model_dump(mode="json")}
-    )
-    return out
+    public = pushes.to_out(after).model_dump(mode="json")
+    pushes.push(event_id, "chat_pinned", {"event_id": event_id, "pinned": pinned, "message": public})
+    return pushes.to_out(after, principal, event)
 
 
 def trail(principal: Principal, event_id: str, limit: int, cursor: str | None) -> AuditPage:

@@ -14,7 +14,7 @@ from arena.domain import chat as rules
 from arena.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from arena.ids import new_id
 from arena.models.chat import ChatMessage, DeletedMessage, ReactionOut
-from arena.services import rate_limiting
+from arena.services import rate_limiting, trader_names
 from arena.services.chat import access, presence, pushes
 from arena.services.realtime.sending import now_iso
 from arena.store import audit
@@ -70,7 +70,7 @@ def post(principal: Principal, event_id: str, text: Any, reply_to: str | None = 
     store.put_message(record)
     report = pushes.message(record)
     presence.observed(event_id, pushes.watchers(report))
-    return pushes.to_out(record)
+    return pushes.to_out(record, principal, who.event)
 
 
 def post_from_connection(connection_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,13 +111,15 @@ def delete(principal: Principal, event_id: str, message_id: str, reason: str | N
         author=removed.user_id,
         text=removed.text,
     )
-    pushes.push(event_id, "chat_deleted", {"event_id": event_id, "message_id": message_id, "by": principal.user_id})
+    # Who deleted it is said as "its author" or "a moderator", never by user id (the push goes to everyone).
+    data = {"event_id": event_id, "message_id": message_id, "by_moderator": not by_author}
+    pushes.push(event_id, "chat_deleted", data)
     return DeletedMessage(event_id=event_id, message_id=message_id, deleted=True)
 
 
 def react(principal: Principal, event_id: str, message_id: str, emoji: str, remove: bool = False) -> ReactionOut:
     """Add (or remove) the caller's reaction: once per user, emoji and message, however often it is sent."""
-    access.writer(principal, event_id)
+    who = access.writer(principal, event_id)
     try:
         emoji = rules.clean_reaction(emoji)
     except rules.MessageRefused as refused:
@@ -135,6 +137,7 @@ def react(principal: Principal, event_id: str, message_id: str, emoji: str, remo
         raise NotFound("No such message in this chat.", code="chat_message_not_found") from None
     after = store.get_message(event_id, message_id) or record
     if changed:
+        reactor = trader_names.names_of([principal.user_id])[principal.user_id]
         pushes.push(
             event_id,
             "chat_reaction",
@@ -142,9 +145,10 @@ def react(principal: Principal, event_id: str, message_id: str, emoji: str, remo
                 "event_id": event_id,
                 "message_id": message_id,
                 "emoji": emoji,
-                "user_id": principal.user_id,
+                "by": reactor.handle,
+                "by_name": reactor.name,
                 "removed": remove,
                 "reactions": dict(after.reactions),
             },
         )
-    return ReactionOut(message=pushes.to_out(after), changed=changed)
+    return ReactionOut(message=pushes.to_out(after, principal, who.event), changed=changed)

@@ -9,12 +9,14 @@ from arena.domain.chat import ReportOutcome, ReportStatus
 from arena.errors import Conflict, NotFound
 from arena.ids import new_id
 from arena.models.chat import ReportOut, ReportPage, ReportRequest, ReportResolution
+from arena.services import trader_names
 from arena.services.chat import access, posting
 from arena.store import audit, dynamo
 from arena.store import chat as store
 
 
-def to_out(record: store.ReportRecord) -> ReportOut:
+def to_out(record: store.ReportRecord, with_author: bool = True) -> ReportOut:
+    """`with_author`: the reported author's user id, for the moderators; the reporter is told only their report."""
     return ReportOut(
         id=record.id,
         event_id=record.event_id,
@@ -23,7 +25,7 @@ def to_out(record: store.ReportRecord) -> ReportOut:
         reason=record.reason,
         created_at=record.created_at,
         status=record.status,
-        author=record.author,
+        author=record.author if with_author else None,
         text=record.text,
         outcome=record.outcome,
         resolved_by=record.resolved_by,
@@ -33,8 +35,9 @@ def to_out(record: store.ReportRecord) -> ReportOut:
 
 
 def report(principal: Principal, event_id: str, message_id: str, request: ReportRequest) -> ReportOut:
-    """Idempotent per (message, reporter): reporting again answers the report already filed."""
-    access.reader(principal, event_id)
+    """Idempotent per (message, reporter): reporting again answers the report already filed (without the author's
+    user id unless the reporter moderates the event)."""
+    who = access.reader(principal, event_id)
     message = store.get_message(event_id, message_id)
     if message is None:
         raise NotFound("No such message in this chat.", code="chat_message_not_found")
@@ -49,7 +52,7 @@ def report(principal: Principal, event_id: str, message_id: str, request: Report
         author=message.user_id,
         text=message.text,
     )
-    return to_out(store.add_report(record))
+    return to_out(store.add_report(record), trader_names.sees_user_ids(principal, who.event))
 
 
 def list_reports(

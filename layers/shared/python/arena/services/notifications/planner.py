@@ -528,7 +528,9 @@ def build(cause: Cause, users: Sequence[str]) -> list[Notification]:
         case DomainEvent.RANKS_CHANGED:
             moves: dict[str, list[dict[str, Any]]] = {}
             for move in d.get("moves") or []:
-                moves.setdefault(str(move.get("user_id")), []).append(dict(move))
+                # The rival passed is another trader: their user id stays on the bus, never in a trader's inbox.
+                mine = {k: v for k, v in move.items() if k != "rival_user_id"}
+                moves.setdefault(str(move.get("user_id")), []).append(mine)
             for user in users:
                 if user in moves:
                     first = moves[user][0]

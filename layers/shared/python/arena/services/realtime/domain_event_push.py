@@ -39,13 +39,21 @@ def push_domain_event(envelope: Mapping[str, Any]) -> Report:
     if event_id and name in STATUS_EVENTS:
         report.add(publish(rt.event_topic(str(event_id)), "event_status", data))
     if event_id and name in PRIZE_EVENTS:
-        report.add(publish(rt.event_topic(str(event_id)), "prizes", data))
+        report.add(publish(rt.event_topic(str(event_id)), "prizes", _public_view(data)))
     if name == DomainEvent.PAYOUT_REQUESTED and detail.get("user_id"):
         report.add(publish(rt.user_topic(str(detail["user_id"])), "prize", data))
     if name == DomainEvent.PRIZES_DISTRIBUTED and event_id:
         report.add(_tell_winners(str(event_id)))
     report.add(publish(rt.ADMIN_TOPIC, "domain_event", _admin_view(name, data)))
     return report
+
+
+def _public_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What every subscriber of `event:<event>` is shown of a prize event: a rollback's refused prizes name their
+    winners by user id, so the public topic gets only how many were refused (admins see them on `admin`)."""
+    if isinstance(data.get("refused"), list):
+        return {**data, "refused": len(data["refused"])}
+    return data
 
 
 def _admin_view(name: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from arena.domain.board import BoardEntry, BoardIndex
 from arena.domain.realtime import Milestone, Row, Standing
 from arena.factories import cached
 from arena.models.events import Event
+from arena.services import trader_names
 from arena.services.realtime import rank_notices
 from arena.services.realtime.sending import Report, broadcast, deliver, now_iso, pool, publish
 from arena.store import connections as store
@@ -31,9 +32,28 @@ def event_ids_of_heads(records: list[Mapping[str, Any]]) -> list[str]:
     return snapshot_store.events_with_new_head(records)
 
 
-def _row(ranked: board.RankedEntry) -> Row:
-    e = ranked.entry
-    return Row(ranked.rank, e.user_id, e.score, e.trade_count, e.qualified, ranked.prize_rank)
+def _rows(ranked: list[board.RankedEntry]) -> list[Row]:
+    """The pushed rows, traders named in public (trader_names: HMACs computed here, profiles from a 30 s cache in
+    the container, so a warm push reads nothing more; a cold one, one BatchGetItem for the top rows)."""
+    names = trader_names.names_of(r.entry.user_id for r in ranked)
+    rows = []
+    for r in ranked:
+        e, n = r.entry, names[r.entry.user_id]
+        rows.append(
+            Row(
+                r.rank,
+                e.user_id,
+                e.score,
+                e.trade_count,
+                e.qualified,
+                r.prize_rank,
+                n.handle,
+                n.name,
+                n.colour,
+                n.initials,
+            )
+        )
+    return rows
 
 
 def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep) -> Report:
@@ -53,7 +73,7 @@ def push_leaderboard(event_id: str, sleep: Callable[[float], None] = time.sleep)
         return Report()  # already pushed (a redelivery, or another invocation read a newer head first)
     loaded: dict[str, list[BoardEntry]] = {}
     load = snapshot_store.bucket_loader(event_id, loaded)
-    rows = [_row(r) for r in board.page(index, load, 0, settings().realtime_top_n)] if index.buckets else []
+    rows = _rows(board.page(index, load, 0, settings().realtime_top_n)) if index.buckets else []
     diff = rt.board_diff(state.rows, rows)
     subscribers = store.subscribers(topic) if not diff.empty else []
     seq = store.claim_board_push(topic, index.generation, rows, index.total, time.time(), take_seq=bool(subscribers))
