@@ -1,5 +1,6 @@
-"""`python -m bench notifications [--participants 100000] [--output PATH]`: an event's "event started" reminder to
-every participant, on the local stack's real path (DynamoDB Local, moto SQS, the template's functions and pollers).
+"""`python -m bench notifications [--recipients 100000] [--profile PATH] [--output PATH]`: an event's "event
+started" reminder to every participant, on the local stack's real path (DynamoDB Local, moto SQS, the template's
+functions and pollers).
 
 A fresh local stack; an event created over HTTP; N participants written straight into the participants table (N
 joins over HTTP would measure the join route, not notifications); then EventStarted is put on the bus and the clock
@@ -18,8 +19,12 @@ kept).
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -93,7 +98,67 @@ def settle(stack: Any, quiet_seconds: float = 5.0, limit: float = 900.0) -> floa
     return time.perf_counter() - started
 
 
-def run(participants: int) -> dict[str, Any]:
+NOTIFICATION_FUNCTIONS = ("NotificationPlannerFunction", "InAppDispatchFunction", "EmailDispatchFunction")
+
+
+class Profiler:
+    """The CPU each notification function's invocations use (thread CPU time of the invoking thread: a handler's
+    own I/O pool threads are not in it) and, with `profile`, a cProfile of them merged per function."""
+
+    def __init__(self, stack: Any, profile: bool) -> None:
+        self.profile = profile
+        self.cpu: dict[str, float] = dict.fromkeys(NOTIFICATION_FUNCTIONS, 0.0)
+        self.stats: dict[str, pstats.Stats] = {}
+        self._lock = threading.Lock()
+        registry = stack.functions
+        original = registry.invoke
+
+        def invoke(logical_id: str, event: Any) -> Any:
+            if logical_id not in self.cpu:
+                return original(logical_id, event)
+            profiler = cProfile.Profile() if self.profile else None
+            started = time.thread_time()
+            if profiler is not None:
+                profiler.enable()
+            try:
+                return original(logical_id, event)
+            finally:
+                if profiler is not None:
+                    profiler.disable()
+                used = time.thread_time() - started
+                with self._lock:
+                    self.cpu[logical_id] += used
+                    if profiler is not None:
+                        if logical_id in self.stats:
+                            self.stats[logical_id].add(profiler)
+                        else:
+                            self.stats[logical_id] = pstats.Stats(profiler)
+
+        registry.invoke = invoke
+
+    def report(self, top: int = 35) -> str:
+        out = io.StringIO()
+        for name, stats in self.stats.items():
+            out.write(f"==== {name}: {self.cpu[name]:.1f} s thread CPU\n")
+            stats.stream = out  # type: ignore[attr-defined]
+            stats.sort_stats("tottime").print_stats(top)
+            stats.sort_stats("cumulative").print_stats(top)
+        return out.getvalue()
+
+
+def _process_cpu(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process, or of `pid` (DynamoDB Local's JVM) from /proc."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(participants: int, profile: Path | None = None) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     from local.demo import call
     from local.stack import LocalStack
@@ -131,6 +196,11 @@ def run(participants: int) -> dict[str, Any]:
         log(f"settled in {settle_seconds:.1f} s; EventStarted on the bus")
 
         source = f"started:{event_id}"
+        profiler = Profiler(stack, profile is not None)
+        engine = getattr(getattr(stack, "_dynamodb_local", None), "_process", None)
+        engine_pid = engine.pid if engine is not None else None
+        load_before = os.getloadavg()
+        cpu_before, engine_before = _process_cpu(), _process_cpu(engine_pid) if engine_pid else 0.0
         started = time.perf_counter()
         domain_events.publish(DomainEvent.EVENT_STARTED, {"event_id": event_id, "status": "ACTIVE"})
         planned_at = first_stored_at = stored_at = None
@@ -152,6 +222,11 @@ def run(participants: int) -> dict[str, Any]:
                 break
             if len(samples) % 20 == 0:
                 log(f"{elapsed:.0f} s: {planned:,} planned, {stored:,} in-app stored")
+        cpu_python = _process_cpu() - cpu_before
+        cpu_engine = (_process_cpu(engine_pid) - engine_before) if engine_pid else 0.0
+        if profile is not None:
+            profile.write_text(profiler.report())
+            log(f"profile written to {profile}")
         if stored_at is None:
             raise RuntimeError(f"not every in-app notification was stored within {TIMEOUT_SECONDS} s: {samples[-1]}")
         planned_at = planned_at or stored_at
@@ -160,7 +235,7 @@ def run(participants: int) -> dict[str, Any]:
         step = max(1, participants // 200)
         inboxes = [len(store.inbox_page(f"bench-user-{i:06d}", None, 10)[0]) for i in range(0, participants, step)]
         functions = {f.spec.logical_id: (f.invocations, f.errors) for f in stack.functions}
-        load = os.getloadavg()[1]
+        load = os.getloadavg()
         return {
             "participants": participants,
             "seed_seconds": seed_seconds,
@@ -178,7 +253,11 @@ def run(participants: int) -> dict[str, Any]:
             "inboxes_with_one": sum(1 for n in inboxes if n == 1),
             "planner": functions.get("NotificationPlannerFunction", (0, 0)),
             "in_app": functions.get("InAppDispatchFunction", (0, 0)),
+            "load_before": load_before,
             "load": load,
+            "cpu_python": cpu_python,
+            "cpu_engine": cpu_engine,
+            "cpu_functions": dict(profiler.cpu),
         }
     finally:
         stack.stop()
@@ -191,6 +270,10 @@ def section(result: dict[str, Any]) -> str:
     n = result["participants"]
     planned_rate = result["planned"] / result["planned_seconds"]
     stored_rate = result["in_app_sent"] / result["stored_seconds"]
+    per = 1000 / n
+    cpu = f"{result['cpu_python'] * per:.2f} s / {result['cpu_engine'] * per:.2f} s"
+    functions = " / ".join(f"{result['cpu_functions'].get(f, 0.0) * per:.2f} s" for f in NOTIFICATION_FUNCTIONS)
+    before = result["load_before"]
     rows = [
         ["participants", f"{n:,}"],
         ["deliveries planned (in-app + email, recorded once each)", f"{result['planned']:,}"],
@@ -202,7 +285,10 @@ def section(result: dict[str, Any]) -> str:
         ["inboxes sampled / holding exactly one item", f"{result['inboxes_checked']} / {result['inboxes_with_one']}"],
         ["planner invocations (rule + pages) / errors", "{} / {}".format(*result["planner"])],
         ["in-app dispatcher invocations / errors", "{} / {}".format(*result["in_app"])],
-        ["machine load average (5 min) at the end", f"{result['load']:.1f}"],
+        ["CPU: the stack's Python process / DynamoDB Local, per 1,000 recipients", cpu],
+        ["of the Python CPU: planner / in-app / email dispatcher invocations, per 1,000", functions],
+        ["machine load average (1 / 5 / 15 min) at EventStarted", "{:.1f} / {:.1f} / {:.1f}".format(*before)],
+        ["machine load average (1 / 5 / 15 min) at the end", "{:.1f} / {:.1f} / {:.1f}".format(*result["load"])],
     ]
     machine = report.machine()
     return "\n".join(
@@ -210,7 +296,7 @@ def section(result: dict[str, Any]) -> str:
             START,
             "## Notifications: an event-started reminder to every participant",
             "",
-            f"`python -m bench notifications --participants {n}` on the local stack (DynamoDB Local, moto SQS, the",
+            f"`python -m bench notifications --recipients {n}` on the local stack (DynamoDB Local, moto SQS, the",
             "template's functions and event-source pollers), {}, {} CPUs. Seeding the participants took {:.0f} s"
             " and their stream's consumers {:.0f} s more (not counted).".format(
                 machine["CPU"], machine["CPUs (nproc)"], result["seed_seconds"], result["settle_seconds"]
@@ -255,10 +341,18 @@ request), not by this pipeline."""
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench notifications", description=__doc__)
-    parser.add_argument("--participants", type=int, default=100_000, help="participants of the event (default 100,000)")
+    parser.add_argument(
+        "--recipients",
+        "--participants",
+        dest="participants",
+        type=int,
+        default=100_000,
+        help="participants of the event, each a recipient of the reminder (default 100,000)",
+    )
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the notification functions here (text)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the results (Markdown)")
     args = parser.parse_args(argv)
-    result = run(args.participants)
+    result = run(args.participants, args.profile)
     text = section(result)
     print(text)
     report.write_section(text, args.output, START, END)
