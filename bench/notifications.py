@@ -23,7 +23,6 @@ import cProfile
 import io
 import os
 import pstats
-import re
 import sys
 import threading
 import time
@@ -110,7 +109,6 @@ class Profiler:
         self.profile = profile
         self.cpu: dict[str, float] = dict.fromkeys(NOTIFICATION_FUNCTIONS, 0.0)
         self.stats: dict[str, pstats.Stats] = {}
-        self.samples: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         registry = stack.functions
         original = registry.invoke
@@ -138,49 +136,14 @@ class Profiler:
 
         registry.invoke = invoke
 
-    def sample(self, stop: threading.Event, interval: float = 0.01) -> None:
-        """Until `stop`: every `interval`, each thread not waiting (its innermost frame is not a socket, select,
-        lock or sleep wait) counted under its role (thread name without its number) and the innermost library or
-        arena package it runs in: where the whole process's CPU goes, the moto server and pollers included."""
-        me = threading.get_ident()
-        while not stop.wait(interval):
-            names = {t.ident: t.name for t in threading.enumerate()}
-            for ident, frame in sys._current_frames().items():
-                if ident == me or frame.f_code.co_name in IDLE_FRAMES:
-                    continue
-                role = ROLE.sub("", names.get(ident, "?"))
-                self.samples[(role, _package(frame))] = self.samples.get((role, _package(frame)), 0) + 1
-
     def report(self, top: int = 35) -> str:
         out = io.StringIO()
-        total = sum(self.samples.values()) or 1
-        out.write(f"==== busy-thread samples: {total} (role, innermost package: share)\n")
-        for (role, package), count in sorted(self.samples.items(), key=lambda kv: -kv[1])[:60]:
-            out.write(f"{count / total:6.1%}  {role:50s} {package}\n")
         for name, stats in self.stats.items():
             out.write(f"==== {name}: {self.cpu[name]:.1f} s thread CPU\n")
             stats.stream = out  # type: ignore[attr-defined]
             stats.sort_stats("tottime").print_stats(top)
             stats.sort_stats("cumulative").print_stats(top)
         return out.getvalue()
-
-
-IDLE_FRAMES = frozenset(
-    {"wait", "select", "poll", "accept", "readinto", "recv", "recv_into", "sleep", "_wait_for_tstate_lock", "_worker"}
-)
-ROLE = re.compile(r"(_\d+|#\d+|-\d+| \(.*\)|\d+)$")
-PACKAGES = ("moto", "botocore", "boto3", "urllib3", "werkzeug", "jinja2", "aws_lambda_powertools", "pydantic", "local")
-
-
-def _package(frame: Any) -> str:
-    """The innermost frame's package: a library, arena's subpackage, or the standard library's module."""
-    path = frame.f_code.co_filename
-    if "/arena/" in path:
-        return "arena." + path.split("/arena/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    for package in PACKAGES:
-        if f"/{package}/" in path:
-            return package
-    return "stdlib:" + Path(path).stem
 
 
 def _process_cpu(pid: int | None = None) -> float:
@@ -238,9 +201,6 @@ def run(participants: int, profile: Path | None = None) -> dict[str, Any]:
         engine_pid = engine.pid if engine is not None else None
         load_before = os.getloadavg()
         cpu_before, engine_before = _process_cpu(), _process_cpu(engine_pid) if engine_pid else 0.0
-        sampling = threading.Event()
-        if profile is not None:
-            threading.Thread(target=profiler.sample, args=(sampling,), name="bench-sampler", daemon=True).start()
         started = time.perf_counter()
         domain_events.publish(DomainEvent.EVENT_STARTED, {"event_id": event_id, "status": "ACTIVE"})
         planned_at = first_stored_at = stored_at = None
@@ -262,7 +222,6 @@ def run(participants: int, profile: Path | None = None) -> dict[str, Any]:
                 break
             if len(samples) % 20 == 0:
                 log(f"{elapsed:.0f} s: {planned:,} planned, {stored:,} in-app stored")
-        sampling.set()
         cpu_python = _process_cpu() - cpu_before
         cpu_engine = (_process_cpu(engine_pid) - engine_before) if engine_pid else 0.0
         if profile is not None:
