@@ -183,8 +183,10 @@ def run(participants: int, profile: Path | None = None) -> dict[str, Any]:
             admin,
             {
                 "name": "Notifications bench",
-                "start_at": _iso(now + timedelta(minutes=5)),
-                "end_at": _iso(now + timedelta(hours=2)),
+                # Far enough ahead that neither the lifecycle's own EventStarted nor a reminder (24 h before the
+                # start) fires while a big audience is being seeded: only the bench's EventStarted plans it.
+                "start_at": _iso(now + timedelta(hours=25)),
+                "end_at": _iso(now + timedelta(hours=27)),
                 "ranking_metric": "volume",
                 "markets": ["BTC-USDT"],
             },
