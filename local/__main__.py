@@ -229,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         event_id = None
         if args.demo:
-            from local.demo import DEMO_TRADERS, Demo
+            from local.demo import Demo, trader_tokens
 
-            traders = {trader: stack.issuer.issue(trader, groups=["user"]) for trader in DEMO_TRADERS}
+            traders = trader_tokens(stack.issuer)
             demo = Demo(stack.base_url, tokens["admin"], traders, tokens["feed"])
             event_id = demo.start()
         exports = _exports(stack, tokens, event_id)

@@ -83,6 +83,15 @@ class PoolDirectory:
         with self._lock:
             self._known.add(sub)
 
+    def set_email(self, sub: str, email: str) -> None:
+        """The user's verified address, as Cognito holds it once the user confirmed it at sign-up."""
+        self._register(sub)
+        self.client.admin_update_user_attributes(
+            UserPoolId=self.pool_id,
+            Username=sub,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        )
+
     def groups_of(self, sub: str) -> list[str]:
         answer = self.client.admin_list_groups_for_user(UserPoolId=self.pool_id, Username=sub, Limit=60)
         return sorted(group["GroupName"] for group in answer.get("Groups", []))

@@ -47,6 +47,9 @@ HISTORY_CALLS = 3
 DEMO_SEED = 42
 # trader-01's Telegram chat on the fake Telegram (GET /local/telegram lists what it received).
 DEMO_CHAT = "100001"
+# trader-01's verified address in the user pool (the email dispatcher reads it there; GET /local/mail lists what
+# SES sent it).
+DEMO_EMAILS = {"trader-01": "trader-01@arena.local"}
 
 
 def _iso(moment: datetime) -> str:
@@ -97,10 +100,18 @@ def seed_demo(base_url: str, tokens: dict[str, str]) -> str:
     return event["id"]
 
 
+def trader_tokens(issuer: Any, **options: Any) -> dict[str, str]:
+    """The demo traders' tokens; trader-01 signs in with its verified address (DEMO_EMAILS), so it is emailed."""
+    return {
+        trader: issuer.issue(trader, groups=["user"], email=DEMO_EMAILS.get(trader), **options)
+        for trader in DEMO_TRADERS
+    }
+
+
 def link_demo_telegram(base_url: str, token: str) -> None:
     """trader-01 links Telegram chat DEMO_CHAT through the real routes (the bot's code read back from the fake
-    Telegram) and turns rank changes and milestones on for it, so /local/telegram shows them arriving beside the
-    inbox."""
+    Telegram) and turns rank changes and milestones on for it, and milestones by email too (its address is in the
+    user pool: `trader_tokens`), so /local/telegram and /local/mail show them arriving beside the inbox."""
     call(base_url, "POST", "/api/me/notification-channels/telegram", token, {"address": DEMO_CHAT})
     sent = json.loads(urllib.request.urlopen(base_url + "/local/telegram", timeout=30).read())["messages"]
     text = next(m["text"] for m in reversed(sent) if str(m["chat"]["id"]) == DEMO_CHAT)
@@ -110,6 +121,7 @@ def link_demo_telegram(base_url: str, token: str) -> None:
     call(base_url, "POST", "/api/me/notification-channels/telegram/verify", token, {"code": code.group(1)})
     prefs = call(base_url, "GET", "/api/me/notification-preferences", token)
     channels = {kind: {**prefs["channels"][kind], "telegram": True} for kind in ("rank_change", "milestone")}
+    channels["milestone"]["email"] = True
     body = {"channels": channels, "digest": prefs["digest"], "locale": "en", "version": prefs["version"]}
     call(base_url, "PUT", "/api/me/notification-preferences", token, body)
 

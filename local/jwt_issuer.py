@@ -53,6 +53,10 @@ class UserDirectory(Protocol):
         """The groups of `sub`'s token: `groups` when given (the directory made to agree), else the user's own."""
         ...
 
+    def set_email(self, sub: str, email: str) -> None:
+        """`sub`'s verified email address, as the pool holds it after sign-up (what the email dispatcher reads)."""
+        ...
+
 
 class TokenError(jwt.InvalidTokenError):
     """The token is not one the authorizer accepts (API Gateway answers 401)."""
@@ -96,8 +100,13 @@ class JwtIssuer:
         scopes: Iterable[str] | None = None,
         extra_claims: Mapping[str, Any] | None = None,
         ttl_seconds: int = 3600,
+        email: str | None = None,
     ) -> str:
         """An RS256 ID token for `sub`, like Cognito's.
+
+        With `email`, the user has that verified address: the directory records it (the pool's `email` and
+        `email_verified` attributes, which the email dispatcher reads) and the token carries Cognito's `email` and
+        `email_verified` claims.
 
         Like Cognito, "cognito:groups" is left out when the user is in no group. Without `groups`, a directory
         names them (none without one). `scopes` adds the
@@ -118,6 +127,10 @@ class JwtIssuer:
         }
         if self.directory is not None:
             groups = self.directory.sign_in(sub, None if groups is None else list(groups))
+            if email is not None:
+                self.directory.set_email(sub, email)
+        if email is not None:
+            claims.update(email=email, email_verified=True)
         groups = list(groups or ())
         if groups:
             claims["cognito:groups"] = groups

@@ -330,3 +330,55 @@ def test_an_error_before_the_provider_answered_frees_the_lease(
     assert status(note, Channel.EMAIL) is DeliveryStatus.QUEUED
     now = clock.now()
     assert store.take_lease(note.notification_id, Channel.EMAIL, now, now + timedelta(minutes=1))
+
+
+def test_an_email_message_of_unrecorded_deliveries_sends_each_once_and_counts_once(
+    providers: tuple[FakeDiscord, FakeTelegram], tables: dict[str, str]
+) -> None:
+    """Given 3 users with verified addresses and 1 without, and one email message of their 4 reminders as the
+    planner queues them (no delivery records: the planner counted them QUEUED when it marked its page)
+    When the email dispatcher handles the message, and then the same message again
+    Then 3 emails went out once each, the 4th delivery is SUPPRESSED, every record is final, the source counts
+    3 sent and 1 suppressed with nothing left queued; the second time nothing is sent and no count moves."""
+    from moto.ses.models import ses_backends
+
+    pool = boto3.client("cognito-idp")
+    for user in ("em-1", "em-2", "em-3"):
+        pool.admin_create_user(
+            UserPoolId=tables["UserPool"],
+            Username=user,
+            UserAttributes=[
+                {"Name": "email", "Value": f"{user}@example.com"},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+    source = "started:ev-pack"
+    notes = tuple(
+        Notification(
+            notification_id(source, user, NotificationType.EVENT_REMINDER, NOW),
+            user,
+            NotificationType.EVENT_REMINDER,
+            source,
+            NOW,
+            event_id="ev-pack",
+            data={"event_name": "Pack Cup", "reminder": "started"},
+        )
+        for user in ("em-1", "em-2", "em-3", "em-4")
+    )
+    store.count_queued({Channel.EMAIL.value: {source: len(notes)}})
+    message = ChannelMessage(Channel.EMAIL, notes)
+    outbox = ses_backends["123456789012"]["us-east-1"].sent_messages
+
+    results = channels.dispatch(message)
+
+    assert [r.status for r in results] == [DeliveryStatus.SENT] * 3 + [DeliveryStatus.SUPPRESSED]  # type: ignore[union-attr]
+    sent_to = sorted(str(email.message_from_string(m.raw_data, policy=email.policy.default)["To"]) for m in outbox)
+    assert sent_to == [f"em-{i}@example.com" for i in (1, 2, 3)]
+    assert [status(n, Channel.EMAIL) for n in notes] == [DeliveryStatus.SENT] * 3 + [DeliveryStatus.SUPPRESSED]
+    counts = store.source_counts(source)[Channel.EMAIL]
+    assert (counts[DeliveryStatus.SENT], counts[DeliveryStatus.SUPPRESSED], counts[DeliveryStatus.QUEUED]) == (3, 1, 0)
+
+    assert channels.dispatch(message) == [channels.Done(None)] * 4
+    assert len(outbox) == 3
+    assert store.source_counts(source)[Channel.EMAIL] == counts

@@ -279,3 +279,33 @@ def test_bulk_claims_past_one_transaction(tables: dict[str, str]) -> None:
     created = store.claim_deliveries([(n, Channel.IN_APP, DeliveryStatus.QUEUED) for n in notes], NOON)
     assert created == [False] * 40 + [True] * 110
     assert store.source_counts("src-1")[Channel.IN_APP][DeliveryStatus.QUEUED] == 150
+
+
+def test_a_send_lease_creates_an_unrecorded_delivery_once_and_counts_gather(tables: dict[str, str]) -> None:
+    """Given an email the planner queued without a record (counted QUEUED once) and a Telegram delivery held
+    When the dispatcher leases the email twice, finishes it SENT with its count gathered, and leases both again
+    Then the first lease creates the record QUEUED for the user and source, the second is refused while it runs,
+    the held one is leased from HELD; after the gathered counts are bumped the source counts one sent email and
+    none queued, and a finished delivery is never leased again."""
+    n = note()
+    store.count_queued({Channel.EMAIL.value: {n.source: 1}})
+    until = NOON + timedelta(minutes=2)
+    assert store.lease_delivery(n, Channel.EMAIL, NOON, until)
+    record = store.delivery(n.notification_id, Channel.EMAIL)
+    assert record is not None and (record.status, record.user_id, record.source) == (
+        DeliveryStatus.QUEUED,
+        n.user_id,
+        n.source,
+    )
+    assert not store.lease_delivery(n, Channel.EMAIL, NOON + timedelta(minutes=1), until)
+    assert store.claim_delivery(n, Channel.TELEGRAM, DeliveryStatus.HELD, NOON)
+    assert store.lease_delivery(n, Channel.TELEGRAM, NOON, until)
+
+    gathered: store.Counts = {}
+    assert store.finish_delivery(n.notification_id, Channel.EMAIL, DeliveryStatus.SENT, NOON, "ses-1", gathered)
+    assert gathered == {(n.source, Channel.EMAIL): {DeliveryStatus.SENT: 1, DeliveryStatus.QUEUED: -1}}
+    assert store.source_counts(n.source)[Channel.EMAIL][DeliveryStatus.SENT] == 0  # not bumped yet
+    store.bump_counts(gathered)
+    counts = store.source_counts(n.source)[Channel.EMAIL]
+    assert (counts[DeliveryStatus.SENT], counts[DeliveryStatus.QUEUED]) == (1, 0) and gathered == {}
+    assert not store.lease_delivery(n, Channel.EMAIL, NOON + timedelta(hours=1), NOON + timedelta(hours=2))

@@ -3,7 +3,9 @@ the feed also carries non-participants' trades and a week of history before the 
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 
 from local.demo import (
+    DEMO_EMAILS,
     DEMO_TRADERS,
     EVENT_MARKETS,
     FEED_MARKETS,
@@ -22,6 +25,7 @@ from local.demo import (
     OTHER_TRADERS,
     Demo,
     demo_simulator,
+    trader_tokens,
 )
 from local.jwt_issuer import TRADE_FEED_CLIENT_ID
 from tests.e2e.conftest import ArenaClient, in_process_stack
@@ -30,7 +34,7 @@ from tests.e2e.conftest import ArenaClient, in_process_stack
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[Any, Demo]]:
     with in_process_stack(dynamodb="moto", POWERTOOLS_LOG_LEVEL="WARNING") as local:
-        traders = {trader: local.issuer.issue(trader, groups=["user"]) for trader in DEMO_TRADERS}
+        traders = trader_tokens(local.issuer)
         admin = local.issuer.issue("demo-admin", groups=["admin"])
         feed = local.issuer.issue_client_credentials(TRADE_FEED_CLIENT_ID)
         running = Demo(local.base_url, admin, traders, feed)
@@ -87,3 +91,24 @@ def test_the_demo_event_shows_a_participation_fraction_a_lift_and_new_traders(de
     assert metrics["lift"]["lift"] is not None, metrics
     assert Decimal(metrics["lift"]["before_daily_volume"]) > 0, metrics
     assert 0 < metrics["new_traders"] <= len(NEW_TRADERS), metrics
+
+
+def test_the_demo_mailbox_receives_trader_01s_milestone_email(demo: tuple[Any, Demo]) -> None:
+    """Given the demo started: trader-01 signed in with a verified address in the user pool and milestone emails on
+    When the simulator's trades reach trader-01's first milestone in the demo event
+    Then GET /local/mail lists an email SES sent to that address, with its unsubscribe link."""
+    # Given
+    local, _ = demo
+    address = DEMO_EMAILS["trader-01"]
+    # When
+    mails: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(local.base_url + "/local/mail", timeout=30) as answer:
+            mails = [m for m in json.loads(answer.read())["messages"] if address in str(m.get("to"))]
+        if mails:
+            break
+        time.sleep(1)
+    # Then
+    assert mails, "no email reached trader-01 in 180 s"
+    assert "/api/notifications/unsubscribe?token=" in json.dumps(mails[0])

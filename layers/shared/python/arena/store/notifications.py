@@ -2,9 +2,11 @@
 opt-in lists they keep, channel links, devices, throttles, digest entries, delivery records with per-source counts,
 and held deliveries. The only module that reads or writes it; everything comes back as the typed records below.
 
-Exactly-once lives here: a delivery record is created with a conditional put (a redelivered planner batch creates
-nothing twice) and only moves forward (QUEUED|HELD -> SENT|FAILED|SUPPRESSED); an inbox item is a conditional put
-too, so `put_inbox` tells which items are new. Bulk forms use TransactWriteItems (up to 100 conditional actions in
+Exactly-once lives here: a delivery record is created once by a conditional write (the planner's for a HELD or
+counted-SUPPRESSED delivery, so a redelivered planner batch creates nothing twice; the dispatcher's send lease for
+a QUEUED one, `lease_delivery`) and only moves forward (QUEUED|HELD -> SENT|FAILED|SUPPRESSED); an inbox item is
+a conditional put too, so `put_inbox` tells which items are new (the in-app dispatcher's batch write:
+`deliver_in_app`). Bulk forms use TransactWriteItems (up to 100 conditional actions in
 one call; a cancelled transaction names the actions whose condition failed, those are dropped and the rest sent
 again). Per-source counts are bumped after a successful create or transition, outside its transaction: parallel
 planners would otherwise all conflict on one count item; a crash between the two can undercount, never double.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time as _time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -253,10 +255,17 @@ def deliver_in_app(items: Sequence[tuple[InboxItem, str]], now: datetime) -> lis
 
 
 def count_in_app_queued(counts: dict[str, int]) -> None:
-    """The planner's count of the in-app notifications it queued (per source): in-app has no delivery record
-    before its inbox item, so the planner counts once per page it marks planned (see `mark_page_planned`)."""
-    for source, count in counts.items():
-        _bump(source, Channel.IN_APP, {DeliveryStatus.QUEUED: count})
+    """The planner's count of the in-app notifications it queued (per source)."""
+    count_queued({Channel.IN_APP.value: counts})
+
+
+def count_queued(counts: Mapping[str, Mapping[str, int]]) -> None:
+    """The planner's count of the deliveries it queued without a record (channel -> source -> count): an in-app
+    delivery's record is its inbox item, an external one's is created by its dispatcher's send lease
+    (`lease_delivery`), so the planner counts them QUEUED once per page it marks planned (`mark_page_planned`)."""
+    for channel, per_source in counts.items():
+        for source, count in per_source.items():
+            _bump(source, Channel(channel), {DeliveryStatus.QUEUED: count})
 
 
 @dataclass(frozen=True)
@@ -817,6 +826,18 @@ def _delivery_transition(
     }
 
 
+# Count changes gathered over one message's deliveries, bumped once (`bump_counts`): 100,000 emails of one source
+# would otherwise be 100,000 updates of one item (a hot key: DynamoDB gives one partition 1,000 writes a second).
+Counts = dict[tuple[str, Channel], dict[DeliveryStatus, int]]
+
+
+def bump_counts(counts: Counts) -> None:
+    """Apply gathered count changes, one update per (source, channel)."""
+    for (source, channel), deltas in counts.items():
+        _bump(source, channel, deltas)
+    counts.clear()
+
+
 def _bump(source: str, channel: Channel, deltas: dict[DeliveryStatus, int]) -> None:
     deltas = {s: d for s, d in deltas.items() if d}
     if not deltas:
@@ -852,10 +873,16 @@ def claim_deliveries(claims: Sequence[tuple[Notification, Channel, DeliveryStatu
 
 
 def finish_delivery(
-    notification_id: str, channel: Channel, status: DeliveryStatus, now: datetime, detail: str | None = None
+    notification_id: str,
+    channel: Channel,
+    status: DeliveryStatus,
+    now: datetime,
+    detail: str | None = None,
+    counts: Counts | None = None,
 ) -> bool:
     """Move an open delivery (QUEUED|HELD) to a final status, once: False when it is already final or unknown
-    (a redelivered message: do nothing). The source's counts follow the move."""
+    (a redelivered message: do nothing). The source's counts follow the move: at once, or gathered in `counts`
+    for the caller's `bump_counts` (a crash in between undercounts, never doubles)."""
     if status not in FINAL:
         raise ValueError(f"{status} is not a final delivery status")
     clause = "SET #s = :s, updated_at = :now" + (", detail = :d" if detail is not None else "")
@@ -882,7 +909,13 @@ def finish_delivery(
             return False
         raise
     old = dynamo.from_item(answer["Attributes"])
-    _bump(str(old["source"]), channel, {status: 1, DeliveryStatus(old["status"]): -1})
+    deltas = {status: 1, DeliveryStatus(old["status"]): -1}
+    if counts is None:
+        _bump(str(old["source"]), channel, deltas)
+    else:
+        gathered = counts.setdefault((str(old["source"]), channel), {})
+        for key, delta in deltas.items():
+            gathered[key] = gathered.get(key, 0) + delta
     return True
 
 
@@ -909,6 +942,38 @@ def take_lease(notification_id: str, channel: Channel, now: datetime, until: dat
                 ":now": {"S": clock.to_iso(now)},
                 ":q": {"S": DeliveryStatus.QUEUED.value},
                 ":h": {"S": DeliveryStatus.HELD.value},
+            },
+        )
+    except ClientError as error:
+        if dynamo.is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def lease_delivery(notification: Notification, channel: Channel, now: datetime, until: datetime) -> bool:
+    """`take_lease` for a delivery the planner queued without a record: one conditional update creates the record
+    QUEUED with the lease, or takes the lease of the open record there (planned HELD, or created by an earlier
+    lease that ran out). False when the delivery is final or someone else's lease still runs."""
+    try:
+        dynamo.client().update_item(
+            TableName=_table(),
+            Key=dynamo.to_item(_delivery_key(notification.notification_id, channel)),
+            UpdateExpression="SET lease_until = :until, #s = if_not_exists(#s, :q), updated_at = :now, "
+            "user_id = if_not_exists(user_id, :u), #src = if_not_exists(#src, :src), #t = if_not_exists(#t, :t), "
+            "created_at = if_not_exists(created_at, :now), expires_at = if_not_exists(expires_at, :exp)",
+            ConditionExpression="attribute_not_exists(pk) OR "
+            "(#s IN (:q, :h) AND (attribute_not_exists(lease_until) OR lease_until < :now))",
+            ExpressionAttributeNames={"#s": "status", "#src": "source", "#t": "type"},
+            ExpressionAttributeValues={
+                ":until": {"S": clock.to_iso(until)},
+                ":now": {"S": clock.to_iso(now)},
+                ":q": {"S": DeliveryStatus.QUEUED.value},
+                ":h": {"S": DeliveryStatus.HELD.value},
+                ":u": {"S": notification.user_id},
+                ":src": {"S": notification.source},
+                ":t": {"S": notification.type.value},
+                ":exp": {"N": str(_expiry(now, DELIVERY_RETENTION))},
             },
         )
     except ClientError as error:

@@ -1,11 +1,12 @@
 """The external channels' dispatcher: one loop for email, Discord, Telegram and push, parametrised by channel.
 
-For each notification of a channel queue's message:
+For each notification of a channel queue's message (email: up to 10 a message, the others one):
 
-1. the delivery record (created QUEUED or HELD by the planner) must still be open: a final one means this message
-   was handled before - nothing is sent again;
-2. the send lease (arena/store/notifications.py) is taken, so two invocations holding copies of one message never
-   both call the provider;
+1. the delivery records of the message are read at once (one BatchGetItem): a final one means this delivery was
+   handled before - nothing is sent again;
+2. the send lease (arena/store/notifications.py `lease_delivery`) is taken: one conditional write that creates the
+   record QUEUED when the planner queued the delivery without one (it records only HELD deliveries), or leases the
+   open record, so two invocations holding copies of one message never both call the provider;
 3. the address: email - the user's verified address in the user pool; Discord / Telegram - the user's VERIFIED
    link; push - the user's devices. None: SUPPRESSED (the user has not linked that channel);
 4. render (arena/services/notifications/templates.py; email gets its signed unsubscribe link), send;
@@ -16,7 +17,8 @@ For each notification of a channel queue's message:
    item failure: it comes back later, and after the queue's maxReceiveCount it lands in its DLQ (alarmed), still
    open, so a redrive sends it.
 
-Idempotent: a redelivered message finds its records final (or leased) and calls no provider.
+Idempotent: a redelivered message finds its records final (or leased) and calls no provider. The source's counts
+move once per message (one update per source, not one per notification).
 """
 
 from __future__ import annotations
@@ -112,23 +114,43 @@ def dispatch(message: ChannelMessage, *, receive_count: int = 1) -> list[Result]
     if message.not_before is not None and message.not_before > now:
         seconds = (message.not_before - now).total_seconds()
         return [Later(seconds, "held until quiet hours end")]
-    return [deliver(message.channel, n, receive_count=receive_count) for n in message.notifications]
+    channel = message.channel
+    if channel not in EXTERNAL:
+        raise ValueError(f"{channel} is not an external channel")
+    known = store.deliveries([(n.notification_id, channel) for n in message.notifications])
+    counts: store.Counts = {}
+    try:
+        return [
+            deliver(
+                channel,
+                n,
+                receive_count=receive_count,
+                status=known.get((n.notification_id, channel)),
+                counts=counts,
+            )
+            for n in message.notifications
+        ]
+    finally:
+        store.bump_counts(counts)
 
 
-def deliver(channel: Channel, notification: Notification, *, receive_count: int = 1) -> Result:
-    """One (notification, channel), at most one provider call per delivery record."""
+def deliver(
+    channel: Channel,
+    notification: Notification,
+    *,
+    receive_count: int = 1,
+    status: DeliveryStatus | None = None,
+    counts: store.Counts | None = None,
+) -> Result:
+    """One (notification, channel), at most one provider call per delivery record. `status`: the record's, read
+    by the caller (None: no record yet, or not read); `counts`: where the count changes gather (None: at once)."""
     if channel not in EXTERNAL:
         raise ValueError(f"{channel} is not an external channel")
     now = clock.now()
     nid = notification.notification_id
-    record = store.delivery(nid, channel)
-    if record is None:
-        logger.warning("no delivery record: not planned, dropped", extra={"notification_id": nid, "channel": channel})
-        count("NotificationUnplanned")
-        return Done(None)
-    if record.status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
+    if status is not None and status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
         return Done(None)  # handled before: a redelivered message
-    if not store.take_lease(nid, channel, now, now + LEASE):
+    if not store.lease_delivery(notification, channel, now, now + LEASE):
         again = store.delivery(nid, channel)
         if again is None or again.status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
             return Done(None)
@@ -139,25 +161,30 @@ def deliver(channel: Channel, notification: Notification, *, receive_count: int 
         # A bug or an AWS error before any provider answered: free the lease so the queue's retry may send.
         store.release_lease(nid, channel)
         raise
-    return _settle(channel, notification, outcome, on_broken, receive_count)
+    return _settle(channel, notification, outcome, on_broken, receive_count, counts)
 
 
 def _settle(
-    channel: Channel, notification: Notification, outcome: Outcome | None, on_broken: Any, receive_count: int
+    channel: Channel,
+    notification: Notification,
+    outcome: Outcome | None,
+    on_broken: Any,
+    receive_count: int,
+    counts: store.Counts | None = None,
 ) -> Result:
     nid, now = notification.notification_id, clock.now()
     if outcome is None:
-        store.finish_delivery(nid, channel, DeliveryStatus.SUPPRESSED, now, f"no {channel.value} address")
+        store.finish_delivery(nid, channel, DeliveryStatus.SUPPRESSED, now, f"no {channel.value} address", counts)
         count("NotificationSuppressed")
         return Done(DeliveryStatus.SUPPRESSED, "no address")
     if isinstance(outcome, Sent):
-        store.finish_delivery(nid, channel, DeliveryStatus.SENT, now, outcome.message_id)
+        store.finish_delivery(nid, channel, DeliveryStatus.SENT, now, outcome.message_id, counts)
         count("NotificationSent")
         return Done(DeliveryStatus.SENT, outcome.message_id)
     if isinstance(outcome, PermanentFailure):
         if outcome.link_broken and on_broken is not None:
             on_broken()
-        store.finish_delivery(nid, channel, DeliveryStatus.FAILED, now, outcome.reason)
+        store.finish_delivery(nid, channel, DeliveryStatus.FAILED, now, outcome.reason, counts)
         logger.warning("delivery failed", extra={"notification_id": nid, "channel": channel, "reason": outcome.reason})
         count("NotificationFailed")
         return Done(DeliveryStatus.FAILED, outcome.reason)

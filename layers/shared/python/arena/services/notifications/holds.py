@@ -114,7 +114,7 @@ def _send_digest(hold: store.Hold, now: datetime, report: planner.PlanReport) ->
         return 0
     note = digest_notification(hold.user_id, hold.day, minute_of(hold.minute), entries)
     planned = planner.plan_notifications([note], now)
-    store.count_in_app_queued(planned.in_app)  # the entries are cleared next: a sweep run again plans nothing
+    store.count_queued(planned.unrecorded)  # the entries are cleared next: a sweep run again plans nothing
     report.add(planned)
     store.clear_digest(hold.user_id, hold.day, [e.notification_id for e in entries])
     return 1

@@ -13,6 +13,7 @@ connected reads it (and the unread count) over HTTP.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from typing import Any
 from arena import clock
 from arena.config import settings
 from arena.domain import realtime as rt
-from arena.domain.notifications import Channel, ChannelMessage
+from arena.domain.notifications import Channel, ChannelMessage, Notification
 from arena.errors import NotFound
 from arena.observability import logger
 from arena.services.notifications import templates
@@ -50,8 +51,13 @@ def dispatch(message: ChannelMessage) -> InboxReport:
         raise ValueError(f"the in-app dispatcher got a {message.channel.value} message")
     now = clock.now()
     items = []
+    # A broadcast's notifications say the same to everyone (one event's reminder): rendered once a message.
+    rendered_by: dict[str, templates.Rendered] = {}
     for note in message.notifications:
-        rendered = templates.render(note, Channel.IN_APP)
+        key = _render_key(note)
+        rendered = rendered_by.get(key)
+        if rendered is None:
+            rendered = rendered_by[key] = templates.render(note, Channel.IN_APP)
         item = InboxItem(
             note.notification_id,
             note.user_id,
@@ -65,6 +71,17 @@ def dispatch(message: ChannelMessage) -> InboxReport:
         items.append((item, note.source))
     new = store.deliver_in_app(items, now)
     return InboxReport(len(items), len(new), _push_live(new))
+
+
+def _render_key(note: Notification) -> str:
+    """What an in-app rendering depends on (the templates see the type, event, data, locale and time, never the
+    user)."""
+    return json.dumps(
+        [note.type.value, note.event_id, note.locale, clock.to_iso(note.created_at), note.data],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
 
 
 def to_message(item: InboxItem) -> dict[str, Any]:

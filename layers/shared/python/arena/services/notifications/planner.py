@@ -1,6 +1,6 @@
 """The notification planner: a domain event (EventBridge envelope) -> its audience -> one Notification per recipient
 -> per channel QUEUED / HELD / SUPPRESSED (preferences, links, quiet hours, the rank-change throttle and digest) ->
-the channel queues (in-app: 100 notifications per message; the others one per message) and the holds.
+the channel queues (in-app: 100 notifications per message, email 10, the chat apps and push one) and the holds.
 
 Audiences: an event's participants and a type's opt-in list can be any size, so they are walked by key and cut
 into "plan page" messages of at most `notifications_page_size` recipients on the PlanQueue (the walk hands itself
@@ -8,12 +8,14 @@ on after `notifications_pages_per_walk` pages); pages are planned in parallel by
 audiences (a user in the detail, the rank moves, an event's winners) are planned at once when they fit one page.
 
 Idempotent (EventBridge and SQS deliver at least once): ids are derived from the cause (`Cause.source`, the
-envelope's time, the user, the type), each external (notification, channel) delivery record is created by a
-conditional write and only a created record is queued (in-app has no record before its inbox item: every planned
-in-app notification is queued and the dispatcher's deterministic batch write stores it once), and a page that
-finished is marked so that its redelivery reads one item and stops. A page that failed half way is planned
-again: the records it created already are not created twice; those still QUEUED are queued again (their
-dispatchers deliver each once) so a crash between the record and the queue loses nothing.
+envelope's time, the user, the type), and a page that finished is marked so that its redelivery reads one item and
+stops. A QUEUED delivery gets no record here: in-app's record is its inbox item (the dispatcher's deterministic
+batch write stores it once), an external one's is created by its dispatcher's send lease (a conditional write: a
+second copy of the message finds it leased or final and sends nothing). A HELD delivery (and, for a cause that
+names its channels, a SUPPRESSED one, to be counted) is recorded by a conditional write and only a created record
+is held. A page that failed half way is planned again: its QUEUED deliveries are queued again (their dispatchers
+deliver each once), the records it created are not created twice, those still HELD are held again, so a crash
+between the record and the queue loses nothing.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ from arena.store import user_prizes
 
 # One in-app message = one dispatcher write of 4 parallel BatchWriteItems (about 40 KB: far below SQS's 256 KB).
 IN_APP_PER_MESSAGE = 100
+# Emails a message (about 5 KB): SES has no per-recipient pacing, so one message's emails go out one after the
+# other in one invocation (10 messages a batch: 100 emails, well inside the 60 s timeout at SES's speed); a
+# throttled one sends the message back and its sent ones are final, skipped when it returns. The chat apps and
+# push stay one a message: a 429 of one chat must not hold back another user's.
+EMAIL_PER_MESSAGE = 10
 CLAIM_CHUNK = 100  # one TransactWriteItems
 SHARDS = participant_store.SHARDS
 
@@ -165,8 +172,8 @@ class PlanReport:
     already_planned: int = 0
     pages: int = 0
     messages: int = 0
-    # In-app notifications queued per source (no delivery record: counted when the page is marked planned).
-    in_app: dict[str, int] = field(default_factory=dict)
+    # Deliveries queued without a record, channel -> source -> count (counted when the page is marked planned).
+    unrecorded: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, other: PlanReport) -> None:
         for name in ("notifications", "held", "suppressed", "digested", "throttled", "already_planned", "pages"):
@@ -174,8 +181,14 @@ class PlanReport:
         self.messages += other.messages
         for channel, count in other.queued.items():
             self.queued[channel] = self.queued.get(channel, 0) + count
-        for source, count in other.in_app.items():
-            self.in_app[source] = self.in_app.get(source, 0) + count
+        for channel, per_source in other.unrecorded.items():
+            mine = self.unrecorded.setdefault(channel, {})
+            for source, count in per_source.items():
+                mine[source] = mine.get(source, 0) + count
+
+    def count_queued(self, note: Notification, channel: Channel) -> None:
+        per_source = self.unrecorded.setdefault(channel.value, {})
+        per_source[note.source] = per_source.get(note.source, 0) + 1
 
 
 @cached
@@ -357,7 +370,7 @@ def plan_page(cause: Cause, users: Sequence[str]) -> PlanReport:
     now = clock.now()
     report = plan_notifications(build(cause, users), now, cause.channels)
     if store.mark_page_planned(cause.source, page, now):
-        store.count_in_app_queued(report.in_app)
+        store.count_queued(report.unrecorded)
     return report
 
 
@@ -368,23 +381,24 @@ def plan_notifications(
     `named`: the channels the cause names (an announcement's); their suppressed deliveries are recorded and counted
     too, so the announcement shows how many preferences kept away.
 
-    In-app writes no delivery record here: its inbox item is its record (the dispatcher's batch of deterministic
-    items is idempotent, arena/store/notifications.py `deliver_in_app`), so a queued in-app notification costs one
-    write in all instead of three (record, inbox item, record to SENT). Every in-app notification planned is
-    queued, also on a replan of a page that failed half way (the dispatcher stores it once); the caller counts
-    `report.in_app` once (`plan_page`: when it marks the page planned)."""
+    A QUEUED delivery writes no record here: in-app's inbox item is its record (the dispatcher's batch of
+    deterministic items is idempotent, arena/store/notifications.py `deliver_in_app`) and an external one's is
+    created by its dispatcher's send lease (`lease_delivery`), so a queued in-app notification costs one write in
+    all and an email two (lease, outcome) instead of a transactional create more. Every QUEUED delivery planned is
+    queued, also on a replan of a page that failed half way (its dispatcher delivers it once); the caller counts
+    `report.unrecorded` once (`plan_page`: when it marks the page planned)."""
     report = PlanReport(notifications=len(notifications))
     prefs = store.preferences_of(list(dict.fromkeys(n.user_id for n in notifications)))
     kept = _apply_rank_rules(list(notifications), prefs, report, now)
     linked = _linked(kept, prefs)
     claims: list[tuple[Notification, Channel, DeliveryStatus]] = []
     not_before: dict[tuple[str, Channel], datetime] = {}
-    in_app: list[tuple[Notification, Channel]] = []
+    unrecorded: list[tuple[Notification, Channel]] = []
     for note in kept:
         for planned in plan(note, prefs[note.user_id], linked.get(note.user_id, frozenset()), now, named):
-            if planned.channel is Channel.IN_APP and planned.status is DeliveryStatus.QUEUED:
-                in_app.append((note, Channel.IN_APP))
-                report.in_app[note.source] = report.in_app.get(note.source, 0) + 1
+            if planned.status is DeliveryStatus.QUEUED:
+                unrecorded.append((note, planned.channel))
+                report.count_queued(note, planned.channel)
                 continue
             if planned.status is DeliveryStatus.SUPPRESSED:
                 report.suppressed += 1
@@ -396,7 +410,7 @@ def plan_notifications(
     created = _claim(claims, now)
     fresh = [claim for claim, new in zip(claims, created, strict=True) if new]
     fresh += _unfinished(claim for claim, new in zip(claims, created, strict=True) if not new)
-    queued = in_app + [(n, c) for n, c, s in fresh if s is DeliveryStatus.QUEUED]
+    queued = unrecorded + [(n, c) for n, c, s in fresh if s is DeliveryStatus.QUEUED]
     held = [
         store.held_delivery(n, c, not_before.get((n.notification_id, c), now))
         for n, c, s in fresh
@@ -431,14 +445,14 @@ def _unfinished(
 
 
 def _enqueue(queued: Sequence[tuple[Notification, Channel]], report: PlanReport) -> int:
-    """Channel messages for the queued deliveries: in-app 100 notifications a message, the others one each."""
+    """Channel messages for the queued deliveries: in-app 100 notifications a message, email 10, the others one."""
     by_channel: dict[Channel, list[Notification]] = {}
     for note, channel in queued:
         by_channel.setdefault(channel, []).append(note)
     sent = 0
     for channel, notes in by_channel.items():
         url = queue_url(channel)
-        per = IN_APP_PER_MESSAGE if channel is Channel.IN_APP else 1
+        per = {Channel.IN_APP: IN_APP_PER_MESSAGE, Channel.EMAIL: EMAIL_PER_MESSAGE}.get(channel, 1)
         bodies = [to_wire(ChannelMessage(channel, tuple(notes[i : i + per]))) for i in range(0, len(notes), per)]
         queues.send_all(url, bodies)
         sent += len(bodies)
