@@ -88,7 +88,7 @@ class DynamoDBLocal:
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None  # the engine's output, where a failed bind shows
 
-    def start(self, timeout: float = 60) -> DynamoDBLocal:
+    def start(self, timeout: float = 180) -> DynamoDBLocal:
         """Start the engine and wait (up to `timeout` seconds a port) until it serves on its own port."""
         jar = ensure_installed()
         attempts = 1 if self._fixed else self.PORT_ATTEMPTS

@@ -87,7 +87,7 @@ def _wait_healthy(client: ArenaClient, process: subprocess.Popen[bytes] | None, 
 
 @contextmanager
 def subprocess_stack(
-    template: str | Path = "template.yaml", healthy_within: float = 90, **environment: str
+    template: str | Path = "template.yaml", healthy_within: float = 240, **environment: str
 ) -> Iterator[ArenaClient]:
     """`python -m local` on a free port, running `template` (the source tree's, or the one `sam build` wrote: then
     the handlers and the layer are imported from the build output only), healthy within `healthy_within` seconds,

@@ -77,7 +77,7 @@ def test_the_demo_event_shows_a_participation_fraction_a_lift_and_new_traders(de
     admin = client.token("analyst", ["admin"])
     # When
     metrics: dict[str, Any] = {}
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         reply = client.call("GET", f"/api/events/{running.event_id}/performance", admin)
         assert reply.status == 200, reply.body
