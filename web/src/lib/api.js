@@ -38,8 +38,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { ...headers } };
+export async function api(method, path, body, headers = {}, options = {}) {
+  const init = { method, headers: { ...headers }, ...options };
   if (token) init.headers.authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
@@ -58,7 +58,7 @@ export async function api(method, path, body, headers = {}) {
   return data;
 }
 
-export const get = (path) => api('GET', path);
+export const get = (path, options) => api('GET', path, undefined, {}, options);
 export const post = (path, body = {}, headers) => api('POST', path, body, headers);
 export const patch = (path, body) => api('PATCH', path, body);
 export const put = (path, body) => api('PUT', path, body);

@@ -328,12 +328,21 @@ export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {
   const connection = useRef(null);
   const other = useRef(onOther);
   other.current = onOther;
-  const refetch = async () => {
-    const page = await get(`/api/events/${enc(eventId)}/leaderboard?limit=20`);
-    version.current = null;
-    withIds.current = page.entries.some((e) => e.user_id);
-    setRows(page.entries);
-    setTotal(page.total);
+  // The page as of at least `atLeast` (a push's version): the API keeps a snapshot read for a second, so a read
+  // right after a push may still be the one before it; read again until it is not (a few tries).
+  const refetch = async (atLeast = 0) => {
+    for (let attempt = 0; ; attempt += 1) {
+      const page = await get(`/api/events/${enc(eventId)}/leaderboard?limit=20`, { cache: 'no-cache' });
+      if (page.version < atLeast && attempt < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        continue;
+      }
+      version.current = null;
+      withIds.current = page.entries.some((e) => e.user_id);
+      setRows(page.entries);
+      setTotal(page.total);
+      return;
+    }
   };
   useEffect(() => {
     refetch().catch(() => {});
@@ -342,7 +351,7 @@ export function useLiveBoard(eventId, token, extraTopics = [], onOther = () => {
         refetch().catch(() => {}); // subscribed first, then read once: no change falls between the two
       } else if (message.type === 'leaderboard' && message.data?.event_id === eventId) {
         if (message.data.partial || withIds.current) {
-          refetch().catch(() => {});
+          refetch(message.data.version).catch(() => {});
           return;
         }
         setRows((current) => {

@@ -109,7 +109,7 @@ export function TraderEvent({ session, eventId }) {
   const [claimed, setClaimed] = useState({}); // the API lists open prizes only: a claimed one stays shown with its answer
   const now = useNow();
   const me = session.sub;
-  const loadStanding = () => get(`/api/events/${enc(eventId)}/leaderboard/me?around=2`).then(setStanding, () => setStanding(null));
+  const loadStanding = () => get(`/api/events/${enc(eventId)}/leaderboard/me?around=2`, { cache: 'no-cache' }).then(setStanding, () => setStanding(null));
   const loadPrizes = () => get('/api/events/prizes/me').then((answer) => setPrizes(answer.prizes.filter((p) => p.event_id === eventId)), () => {});
   const board = useLiveBoard(eventId, session.token, [`user:${me}`, `event:${eventId}`], (message) => {
     if (message.type === 'rank_changed' || message.type === 'milestone') loadStanding();
@@ -123,6 +123,9 @@ export function TraderEvent({ session, eventId }) {
   }, [eventId]);
   useEffect(() => {
     loadStanding(); // the board moved: my score and my neighbours may have too
+    // and once more after the API's one-second snapshot cache, in case the first read came just before the move
+    const again = setTimeout(loadStanding, 1200);
+    return () => clearTimeout(again);
   }, [board.rows]);
   useEffect(() => {
     const timer = setInterval(loadPrizes, 5000); // a distribution's prizes also come by push; this catches a missed one

@@ -33,6 +33,11 @@ class LeaderboardPage(BaseModel):
     ranking_metric: RankingMetric
     entries: list[LeaderboardEntry]
     total: int = Field(description="Participants on the board in this snapshot.")
+    version: int = Field(
+        default=0,
+        description="The snapshot's generation: WebSocket `leaderboard` pushes carry the same number as `version`, so "
+        "a client can tell whether a page it read is older than a push it got.",
+    )
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
     updated_at: UtcDatetime | None = Field(description="When the snapshot was taken (null before the first trade).")
 

@@ -184,6 +184,7 @@ def leaderboard_page(
         ranking_metric=event.ranking_metric,
         entries=entries,
         total=index.total,
+        version=index.generation,
         next_cursor=next_cursor,
         updated_at=snapshot.updated_at,
     )
