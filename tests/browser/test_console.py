@@ -5,15 +5,13 @@ winner claims. Each journey saves screenshots and checks what a person would loo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE, new_page, sign_in
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, eventually, iso
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +19,6 @@ pytestmark = pytest.mark.e2e
 journey: dict[str, Any] = {}
 HOSTILE = '<img src=x onerror="window.__pwned=1"> <b>not bold</b>'
 WINNER, RUNNER_UP, CHEAT = "wanda", "rudi", "chester"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _trade(user: str, number: int, quantity: str, price: str = "100") -> dict[str, str]:
@@ -35,7 +29,7 @@ def _trade(user: str, number: int, quantity: str, price: str = "100") -> dict[st
         "side": "buy",
         "quantity": quantity,
         "price": price,
-        "executed_at": _iso(datetime.now(UTC)),
+        "executed_at": iso(datetime.now(UTC)),
         "fee": "0.1",
     }
 
@@ -51,16 +45,6 @@ def _handle(stack: ArenaClient, user: str) -> str:
     answer = stack.call("GET", "/api/me/profile", stack.token(user, ["user"]))
     assert answer.status == 200, answer.body
     return str(answer.body["identity"]["handle"])
-
-
-def _eventually(what: str, probe: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _bell_counts(bell: Any, unread: Any) -> bool:
@@ -149,13 +133,13 @@ def test_trader_joins_on_a_phone_and_watches_the_board_move(stack: ArenaClient, 
     handles = {u: _handle(stack, u) for u in (WINNER, RUNNER_UP, CHEAT)}
     mine = page.locator(f"[data-testid='leaderboard'] tr.me[data-handle='{handles[WINNER]}']")
     mine.wait_for()
-    _eventually("my row third", lambda: mine.locator("td").first.inner_text() == "3")
+    eventually("my row third", lambda: mine.locator("td").first.inner_text() == "3")
     page.get_by_test_id("qualify").filter(has_text="To qualify: 30 more volume.").wait_for()
     page.screenshot(path=shots / "phone-third.png", full_page=True)
 
     # More trades for me: the board moves me to second, without a reload
     _post_trades(stack, [_trade(WINNER, 2, "4")])
-    _eventually("my row second", lambda: mine.locator("td").first.inner_text() == "2")
+    eventually("my row second", lambda: mine.locator("td").first.inner_text() == "2")
     page.get_by_test_id("qualify").filter(has_text="You qualify for prizes.").wait_for()
     page.get_by_test_id("my-rank").filter(has_text="2 of 3").wait_for()
     # 900 volume (the leader) - 420 (mine) to reach prize rank 1
@@ -187,7 +171,7 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
     bell = page.get_by_test_id("bell")
     page.get_by_test_id("inbox").wait_for(state="attached")
     # The board's moves already told the trader things: read them all so the announcement is the one unread
-    _eventually("the unread count", lambda: page.get_by_test_id("inbox-summary").inner_text() != "")
+    eventually("the unread count", lambda: page.get_by_test_id("inbox-summary").inner_text() != "")
 
     def read_everything() -> None:
         def all_read() -> bool:
@@ -198,7 +182,7 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
                 button.click()
             return False
 
-        _eventually("everything read", all_read)
+        eventually("everything read", all_read)
 
     read_everything()
 
@@ -226,14 +210,14 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
     item.wait_for(timeout=60_000)  # the planner, the in-app dispatcher and the push: slower on a busy machine
     # (a milestone of the trades above may still land beside it: the bell counts whatever is unread)
     unread = page.locator("[data-testid='inbox'] li[data-read='no']")
-    _eventually("the bell to count the unread", lambda: _bell_counts(bell, unread))
+    eventually("the bell to count the unread", lambda: _bell_counts(bell, unread))
     assert "Trades count double until 18:00." in item.inner_text()
     assert page.locator("[data-testid='inbox'] b").count() == 0  # the title's <b> stayed text
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=shots / "inbox-unread.png", full_page=True)
     item.get_by_role("button", name=f"Mark “{title}” read").click()
     page.locator("[data-testid='inbox'] li[data-read='yes']").filter(has_text=title).wait_for()
-    _eventually("the bell to count one fewer", lambda: _bell_counts(bell, unread))
+    eventually("the bell to count one fewer", lambda: _bell_counts(bell, unread))
     read_everything()  # anything that landed beside it
     assert bell.get_attribute("aria-label") == "Notifications, none unread"
     page.screenshot(path=shots / "inbox-read.png", full_page=True)
@@ -248,7 +232,7 @@ def test_admin_announces_and_the_trader_reads_it_in_the_inbox(stack: ArenaClient
         sent.get_by_role("button", name=f"Refresh the deliveries of “{title}”").click()
         return False
 
-    _eventually("3 in-app deliveries sent", three_sent)
+    eventually("3 in-app deliveries sent", three_sent)
     desk.screenshot(path=shots / "announcement-sent.png", full_page=True)
 
     # Preferences: rank changes no longer in the app, kept after a reload
@@ -296,9 +280,9 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     sign_in(page, stack.base_url, f"/admin/events/{event_id}/live", "ada", "admin")
     page.locator(".live-state[data-state='live']").wait_for()
     board = page.locator("[data-testid='leaderboard'] tbody tr")
-    _eventually("three rows", lambda: board.count() == 3)
+    eventually("three rows", lambda: board.count() == 3)
     _post_trades(stack, [_trade(RUNNER_UP, 2, "8")])  # rudi: 300 + 800 = 1100, past wanda (420) and chester (900)
-    _eventually("rudi first", lambda: board.first.get_attribute("data-user") == RUNNER_UP)
+    eventually("rudi first", lambda: board.first.get_attribute("data-user") == RUNNER_UP)
     page.get_by_test_id("trades-feed").locator("li").first.wait_for()
     # An announcement over the WebSocket reaches everyone on event:<id>, this page included, as plain text
     page.get_by_label("Message to everyone watching this event").fill("<b>Final day</b>: double points")
@@ -338,7 +322,7 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     trail.filter(has_text=f"disqualify {CHEAT} (“wash trading with a second account”)").wait_for()
     assert "disqualified: wash trading with a second account" in trail.inner_text()
     page.get_by_label("Search participants by user id").fill("")
-    _eventually(
+    eventually(
         "the cheater off the board",
         lambda: (
             page.locator(f"table.board tr[data-user='{CHEAT}']").count() == 0
@@ -353,7 +337,7 @@ def test_admin_monitors_meets_a_conflict_disqualifies_ends_and_distributes(
     page.get_by_label("Reason for “End now”").fill("the week is over")
     page.get_by_role("button", name="Confirm end now").click()
     page.get_by_role("status").filter(has_text="end done: the week is over").wait_for()
-    _eventually(
+    eventually(
         "COMPLETED",
         lambda: stack.call("GET", f"/api/events/{event_id}", admin_token).body["status"] == "COMPLETED",
         60,

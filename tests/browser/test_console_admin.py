@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import DESKTOP, new_page, sign_in
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, eventually, iso
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +23,6 @@ FLAGGED, CUSTOM_WINNER, POINTS_WINNER = "tess", "cody", "pia"
 CUSTOM_PRIZE = "Signed hardware wallet"
 # What the journeys share, in order (the tests of one file run in order on one worker).
 seeded: dict[str, Any] = {}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _eventually(what: str, probe: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _ok(reply: Any, *statuses: int) -> Any:
@@ -53,18 +37,18 @@ def _completed_event(stack: ArenaClient, name: str, prizes: list[dict[str, Any]]
     now = datetime.now(UTC)
     body = {
         "name": name,
-        "start_at": _iso(now - timedelta(minutes=1)),
-        "end_at": _iso(now + timedelta(hours=1)),
+        "start_at": iso(now - timedelta(minutes=1)),
+        "end_at": iso(now + timedelta(hours=1)),
         "markets": ["BTC-USDT"],
         "qualification": {"min_volume": "0", "min_trades": 1},
         "prizes": prizes,
         "claim": {"mode": "manual", "window_days": 7},
     }
     event_id = _ok(stack.call("POST", "/api/events", admin, body), 201)["id"]
-    _eventually("ACTIVE", lambda: stack.call("GET", f"/api/events/{event_id}", admin).body["status"] == "ACTIVE")
+    eventually("ACTIVE", lambda: stack.call("GET", f"/api/events/{event_id}", admin).body["status"] == "ACTIVE")
     for user in volumes:
         _ok(stack.call("POST", f"/api/events/{event_id}/join", stack.token(user, ["user"])), 201)
-    executed = _iso(datetime.now(UTC))
+    executed = iso(datetime.now(UTC))
     trades = [
         {
             "trade_id": f"{event_id}-{user}",
@@ -78,12 +62,12 @@ def _completed_event(stack: ArenaClient, name: str, prizes: list[dict[str, Any]]
         for user, quantity in volumes.items()
     ]
     assert _ok(stack.call("POST", "/api/trades", feed, {"trades": trades}))["accepted"] == len(trades)
-    _eventually(
+    eventually(
         "every trader on the board",
         lambda: stack.call("GET", f"/api/events/{event_id}/leaderboard", admin).body["total"] == len(volumes),
     )
     _ok(stack.call("POST", f"/api/events/{event_id}/end", admin, {"reason": "journey over"}))
-    _eventually("COMPLETED", lambda: stack.call("GET", f"/api/events/{event_id}", admin).body["status"] == "COMPLETED")
+    eventually("COMPLETED", lambda: stack.call("GET", f"/api/events/{event_id}", admin).body["status"] == "COMPLETED")
     return event_id
 
 
@@ -217,7 +201,7 @@ def test_admin_extends_then_cancels_an_upcoming_event(stack: ArenaClient, browse
     neither action is offered any more."""
     admin = stack.token(ADMIN, ["admin"])
     start = (datetime.now(UTC) + timedelta(days=1)).replace(second=0, microsecond=0)
-    body = {"name": "Weekend Sprint", "start_at": _iso(start), "end_at": _iso(start + timedelta(days=1))}
+    body = {"name": "Weekend Sprint", "start_at": iso(start), "end_at": iso(start + timedelta(days=1))}
     event_id = _ok(stack.call("POST", "/api/events", admin, body), 201)["id"]
     context, page, errors = new_page(browser, DESKTOP)
     sign_in(page, stack.base_url, f"/admin/events/{event_id}", ADMIN, "admin")
@@ -229,7 +213,7 @@ def test_admin_extends_then_cancels_an_upcoming_event(stack: ArenaClient, browse
     page.get_by_label("Reason for “Extend”").fill("more time for the weekend crowd")
     page.get_by_role("button", name="Confirm extend").click()
     page.get_by_role("status").filter(has_text="extend done: more time for the weekend crowd").wait_for()
-    _eventually(
+    eventually(
         "the new end",
         lambda: (
             stack.call("GET", f"/api/events/{event_id}", admin)
@@ -238,7 +222,7 @@ def test_admin_extends_then_cancels_an_upcoming_event(stack: ArenaClient, browse
         ),
     )
     ends = page.locator("dl.facts div").filter(has_text="Ends").locator("dd")
-    _eventually("the overview's new end", lambda: str(new_end.day) in ends.inner_text())
+    eventually("the overview's new end", lambda: str(new_end.day) in ends.inner_text())
     page.screenshot(path=shots / "extended.png", full_page=True)
 
     page.get_by_role("button", name="Cancel event").click()
@@ -281,9 +265,9 @@ def test_admin_grants_and_revokes_a_role_with_its_audit_trail(stack: ArenaClient
     roles.get_by_role("button", name="Revoke event-manager").click()
     page.get_by_label("Reason for “Revoke event-manager”").fill("the cups are over")
     page.get_by_role("button", name="Confirm revoke event-manager").click()
-    _eventually("the role gone", lambda: roles.locator(".pill").filter(has_text="event-manager").count() == 0)
+    eventually("the role gone", lambda: roles.locator(".pill").filter(has_text="event-manager").count() == 0)
     trail = roles.locator("ol.feed li")
-    _eventually("two changes in the trail", lambda: trail.count() == 2)
+    eventually("two changes in the trail", lambda: trail.count() == 2)
     assert "role.revoke by ada (“the cups are over”)" in trail.nth(0).inner_text()
     assert "role.grant by ada (“runs the December cups”)" in trail.nth(1).inner_text()
     page.screenshot(path=shots / "revoked.png", full_page=True)
@@ -306,7 +290,7 @@ def test_admin_reads_the_analytics_compares_two_events_and_exports_one(
         def figures(path: str = f"/api/events/{event_id}/performance") -> Any:
             return stack.call("GET", path, admin).body["metrics"]["totals"]["trades"]
 
-        _eventually("the figures", figures)
+        eventually("the figures", figures)
     context, page, errors = new_page(browser, DESKTOP)
     sign_in(page, stack.base_url, "/admin", ADMIN, "admin")
     page.get_by_role("link", name="Analytics").click()

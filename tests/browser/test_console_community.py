@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 import time
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE, new_page, sign_in
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, eventually, iso
 
 pytestmark = pytest.mark.e2e
 
@@ -26,22 +25,8 @@ HOSTILE = '<img src=x onerror="window.__pwned=1"> <b>not bold</b> & <script>wind
 ALICE, BRUNO, ADMIN = "alice", "bruno", "ada"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _eventually(what: str, probe: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _trades(event_id: str, volumes: dict[str, str]) -> list[dict[str, str]]:
-    now = _iso(datetime.now(UTC))
+    now = iso(datetime.now(UTC))
     return [
         {
             "trade_id": f"{event_id}-{user}",
@@ -81,8 +66,8 @@ def test_two_traders_chat_live_and_hostile_text_stays_text(stack: ArenaClient, b
     body = {
         "name": "Community Cup",
         "description": "Chat, share and trade.",
-        "start_at": _iso(now + timedelta(hours=1)),
-        "end_at": _iso(now + timedelta(days=3)),
+        "start_at": iso(now + timedelta(hours=1)),
+        "end_at": iso(now + timedelta(days=3)),
         "ranking_metric": "volume",
         "markets": ["BTC-USDT"],
         "join_required": True,
@@ -187,7 +172,7 @@ def test_a_moderator_deletes_handles_a_report_and_mutes(stack: ArenaClient, brow
     desk.get_by_label("Reason for “Delete”").fill("promotion")
     desk.get_by_role("button", name="Confirm delete").click()
     for page in (alice, bruno, desk):
-        _eventually("the advert gone", lambda page=page: _chat_message(page, ALICE, advert).count() == 0)
+        eventually("the advert gone", lambda page=page: _chat_message(page, ALICE, advert).count() == 0)
 
     # The report: shown with the reported text as text, dismissed with a note
     report = desk.locator("[data-testid='chat-reports'] li").filter(has_text="markup spam")
@@ -196,7 +181,7 @@ def test_a_moderator_deletes_handles_a_report_and_mutes(stack: ArenaClient, brow
     report.get_by_role("button", name="Dismiss").click()
     desk.get_by_label("Reason for “Dismiss”").fill("markup shown as text, harmless")
     desk.get_by_role("button", name="Confirm dismiss").click()
-    _eventually("the open queue empty", lambda: desk.locator("[data-testid='chat-reports'] li").count() == 0)
+    eventually("the open queue empty", lambda: desk.locator("[data-testid='chat-reports'] li").count() == 0)
     desk.get_by_label("Reports to show").select_option("resolved")
     resolved = desk.locator("[data-testid='chat-reports'] li").filter(has_text="markup spam")
     resolved.filter(has_text="Outcome: dismissed").wait_for()
@@ -247,7 +232,7 @@ def test_the_admin_monitor_counts_connected_clients(stack: ArenaClient, browser:
     sign_in(page, stack.base_url, f"/admin/events/{event_id}/live", ADMIN, "admin")
     page.locator(".live-state[data-state='live']").wait_for()
     connected = page.get_by_test_id("connected")
-    _eventually(
+    eventually(
         "the connected clients counted", lambda: connected.inner_text().isdigit() and int(connected.inner_text()) >= 3
     )
     page.screenshot(path=shots / "live-connected.png", full_page=True)
@@ -263,7 +248,7 @@ def test_the_trader_opens_her_share_card(stack: ArenaClient, browser: Any, shots
     alice.get_by_role("button", name="Get my share card").click()
     image = alice.get_by_test_id("share-image")
     image.wait_for()
-    _eventually("the card image loaded", lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1200)
+    eventually("the card image loaded", lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1200)
     assert image.get_attribute("alt") == "My rank card for Community Cup"
     url = alice.get_by_label("Share link").input_value()
     assert "?ref=" in url
@@ -306,7 +291,7 @@ def test_the_participants_screen_shows_the_audit_trail(stack: ArenaClient, brows
 
     page.reload()
     entries = page.get_by_test_id("moderation-trail").locator("li")
-    _eventually("the trail after a reload", lambda: entries.count() == 2)
+    eventually("the trail after a reload", lambda: entries.count() == 2)
     assert entries.nth(0).get_attribute("data-action") == "reinstate"
     assert f"{ADMIN}: reinstate {BRUNO} (“appeal upheld”) → on the board again" in entries.nth(0).inner_text()
     first = entries.nth(1).inner_text()

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +153,18 @@ def in_process_stack(
 
 def iso(moment: Any) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def eventually(what: str, probe: Callable[[], Any], seconds: float = 60) -> Any:
+    """`probe()`'s first truthy answer, polled 4 times a second; AssertionError naming `what` once `seconds` pass
+    (a deadline that catches what never happens, not a timing the test asserts)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def completed_event(

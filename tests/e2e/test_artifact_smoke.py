@@ -9,7 +9,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from local import send_trades
-from tests.e2e.conftest import ROOT, ArenaClient, Reply, iso, subprocess_stack
+from tests.e2e.conftest import ROOT, ArenaClient, Reply, eventually, iso, subprocess_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +44,6 @@ def artifact_arena() -> Iterator[ArenaClient]:
         REALTIME_SHARD_SIZE="1",
     ) as client:
         yield client
-
-
-def _wait(what: str, probe: Callable[[], Any], seconds: float = 45) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _ok(reply: Reply, *statuses: int) -> Any:
@@ -141,7 +131,7 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
             assert (await _next_of_type(watcher, "announcement"))["data"]["text"] == "Artifact live"
             # the start schedule moves the event to ACTIVE (or, on a slow machine, the end one already on from there)
             await asyncio.to_thread(
-                _wait,
+                eventually,
                 "the start schedule",
                 lambda: arena.call("GET", f"/api/events/{event_id}", admin).body["status"] != "UPCOMING",
             )
@@ -169,7 +159,7 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     assert pushed["topic"] == f"leaderboard:{event_id}"
 
     # Then the stream-fed leaderboard ranks both (the queued trade included), and the trader reads of it answer
-    board = _wait(
+    board = eventually(
         "both trades on the board",
         lambda: (b := arena.call("GET", f"/api/events/{event_id}/leaderboard", admin).body)["total"] == 2 and b,
     )
@@ -188,7 +178,7 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
     def distribution() -> dict[str, Any]:
         return arena.call("GET", f"/api/events/{event_id}/prizes/distribution", admin).body
 
-    _wait("the distribution workflow", lambda: distribution().get("run", {}).get("status") == "COMPLETED", 60)
+    eventually("the distribution workflow", lambda: distribution().get("run", {}).get("status") == "COMPLETED", 60)
     assert distribution()["prizes_by_status"] == {"CLAIMABLE": 2}
     _ok(arena.call("GET", f"/api/events/{event_id}/prizes/validate", admin))
     _ok(arena.call("POST", f"/api/events/{event_id}/prizes/distribute", admin))  # found, not started again
@@ -246,7 +236,7 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
         status = _ok(arena.call("GET", f"/api/events/analytics/exports/{job}", admin))
         return status if status["status"] in ("SUCCEEDED", "FAILED") else None
 
-    done = _wait("the export to finish", finished, 60)
+    done = eventually("the export to finish", finished, 60)
     assert done["status"] == "SUCCEEDED" and done["files"], done
     # And a trader's notifications answer: the inbox, its unread count, preferences read and changed
     _ok(arena.call("GET", "/api/me/notifications", tokens[ann]))
@@ -284,6 +274,6 @@ def test_the_artifact_serves_every_route_and_runs_every_function(artifact_arena:
         return _ok(arena.call("GET", "/local/functions"))
 
     never_ran = lambda: [name for name, figures in functions().items() if not figures["invocations"]]  # noqa: E731
-    _wait(f"every function to run (still waiting for {never_ran()})", lambda: not never_ran(), 30)
+    eventually(f"every function to run (still waiting for {never_ran()})", lambda: not never_ran(), 30)
     raised = {name: figures for name, figures in functions().items() if figures["errors"]}
     assert not raised, raised

@@ -14,13 +14,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, iso
 
 pytestmark = pytest.mark.e2e
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Client:
@@ -69,8 +65,8 @@ def test_two_traders_chat_and_moderation_takes_effect_at_once_on_both_paths(aren
         admin,
         {
             "name": "Chat e2e",
-            "start_at": _iso(now - timedelta(minutes=1)),
-            "end_at": _iso(now + timedelta(hours=1)),
+            "start_at": iso(now - timedelta(minutes=1)),
+            "end_at": iso(now + timedelta(hours=1)),
             "ranking_metric": "volume",
             "markets": ["BTC-USDT"],
         },

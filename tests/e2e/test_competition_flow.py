@@ -13,17 +13,13 @@ from decimal import Decimal
 import pytest
 
 from local.simulator import TradeSimulator, volume_of
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, iso
 
 pytestmark = pytest.mark.e2e
 
 TRADERS = 50
 UNIQUE_TRADES = 5_000
 REPEAT_SHARE = 0.10
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
@@ -42,8 +38,8 @@ def test_competition_from_creation_to_leaderboard(arena: ArenaClient) -> None:
         admin,
         {
             "name": f"E2E Volume Cup {run}",
-            "start_at": _iso(now - timedelta(minutes=1)),
-            "end_at": _iso(now + timedelta(hours=2)),
+            "start_at": iso(now - timedelta(minutes=1)),
+            "end_at": iso(now + timedelta(hours=2)),
             "ranking_metric": "volume",
             "markets": ["BTC-USDT", "ETH-USDT", "SOL-USDT"],
             "prizes": [{"rank_from": 1, "rank_to": 3, "type": "points", "amount": "1000"}],
@@ -172,8 +168,8 @@ def test_roles_are_enforced(arena: ArenaClient) -> None:
     now = datetime.now(UTC)
     event = {
         "name": "Role check",
-        "start_at": _iso(now + timedelta(hours=1)),
-        "end_at": _iso(now + timedelta(hours=2)),
+        "start_at": iso(now + timedelta(hours=1)),
+        "end_at": iso(now + timedelta(hours=2)),
     }
     user = arena.token(f"{run}-user", ["user"])
     manager_a = arena.token(f"{run}-manager-a", ["event-manager"])

@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ArenaClient, in_process_stack
+from tests.e2e.conftest import ArenaClient, in_process_stack, iso
 
 pytestmark = pytest.mark.e2e
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -59,8 +55,8 @@ def test_a_short_event_runs_its_whole_lifecycle_on_schedules(stack: Any) -> None
         admin,
         {
             "name": "Lifecycle sprint",
-            "start_at": _iso(start),
-            "end_at": _iso(end),
+            "start_at": iso(start),
+            "end_at": iso(end),
             "ranking_metric": "volume",
             "prizes": [{"rank_from": 1, "rank_to": 1, "type": "points", "amount": "100"}],
         },
@@ -75,7 +71,7 @@ def test_a_short_event_runs_its_whole_lifecycle_on_schedules(stack: Any) -> None
     # the event is started once)
     _wait(lambda: schedules.get_schedule(event_id, "start") is None, 15, "the start schedule")
     _wait(lambda: event_store.get(event_id).status == "ACTIVE", 5, "the start")
-    executed = _iso(datetime.now(UTC))
+    executed = iso(datetime.now(UTC))
     trades = [
         {"trade_id": f"{event_id}-1", "user_id": "ann", "market": "BTC-USDT", "side": "buy", "quantity": "1",
          "price": "100", "executed_at": executed},

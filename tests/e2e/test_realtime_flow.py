@@ -22,7 +22,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from local.simulator import TradeSimulator, volume_of
-from tests.e2e.conftest import ArenaClient
+from tests.e2e.conftest import ArenaClient, iso
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +30,6 @@ TRADERS = 50
 ROUNDS = 4
 TRADES_PER_ROUND = 150
 TOP = 20  # REALTIME_TOP_N: the rows a leaderboard push covers
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -131,8 +127,8 @@ async def _scenario(arena: ArenaClient) -> None:
         admin,
         {
             "name": f"Realtime Cup {run}",
-            "start_at": _iso(now - timedelta(minutes=1)),
-            "end_at": _iso(now + timedelta(hours=2)),
+            "start_at": iso(now - timedelta(minutes=1)),
+            "end_at": iso(now + timedelta(hours=2)),
             "ranking_metric": "volume",
             "qualification": {"min_volume": "0", "min_trades": 1},
             "prizes": [{"rank_from": 1, "rank_to": 3, "type": "points", "amount": "1000"}],
