@@ -90,7 +90,9 @@ def test_two_traders_chat_and_moderation_takes_effect_at_once_on_both_paths(aren
             first = posted["message"]
             await b.wait(lambda f: f.get("type") == "chat_message" and f["data"]["id"] == first["id"])
             reply = arena.call("POST", chat_path, bob, {"text": "gm ada", "reply_to": first["id"]})
-            assert reply.status == 201 and reply.body["reply_to_user"] == "chat-ada"
+            # named by public handle to a trader (never by user id)
+            assert reply.status == 201 and reply.body["reply_to_author"] == first["author"], reply.body
+            assert reply.body["reply_to_user"] is None and first["author"] and "chat-ada" not in str(reply.body)
             await a.wait(lambda f: f.get("type") == "chat_message" and f["data"]["id"] == reply.body["id"])
             history = arena.call("GET", chat_path, ada).body
             assert [m["id"] for m in history["items"]] == [reply.body["id"], first["id"]]
