@@ -28,7 +28,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local import moto_sqs
+from local import moto_dispatch, moto_sqs
 from local import template as tpl
 from local.appconfig import AppConfigService
 from local.cognito import CognitoService
@@ -340,6 +340,7 @@ class LocalStack:
             self._quieted_werkzeug = True
 
         moto_sqs.install()  # SendMessage in O(1), not O(queue depth) (local/moto_sqs.py)
+        moto_dispatch.install()  # a request's service found once per host (local/moto_dispatch.py)
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         _, moto_port = self._moto.get_host_and_port()

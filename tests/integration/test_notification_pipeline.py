@@ -196,6 +196,57 @@ def test_a_reminder_reaches_every_participant_once_through_pages_and_walks(pipel
     assert pipeline.bodies("DiscordQueue") == [] and pipeline.bodies("PushQueue") == []
 
 
+def test_a_walk_step_that_fails_after_sending_some_pages_is_retried_and_tells_everyone_once(
+    pipeline: Pipeline, arena: Arena, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given an event with 45 participants, pages of 10, walk steps of 5 pages, and a walk that sends its pages
+    one at a time as it cuts them
+    When the first walk step's third send fails (SQS down), so that EventBridge delivers the reminder again, and
+    the PlanQueue is then run dry and the in-app queue delivered
+    Then the failed step had already sent its first two pages, and every participant still has exactly one inbox
+    item and one queued email: the pages sent twice are planned once."""
+    from arena import factories
+    from arena.adapters import queues
+    from arena.services.notifications import planner
+
+    monkeypatch.setenv("NOTIFICATIONS_PAGES_PER_WALK", "5")
+    monkeypatch.setattr(planner, "PAGES_PER_SEND", 1)
+    factories.reset()
+    event_id = arena.new_event()["id"]
+    users = [f"u{i:03}" for i in range(45)]
+    join(event_id, users)
+    send_all, sends = queues.send_all, []
+
+    def failing_third(queue_url: str, bodies: Any, **kwargs: Any) -> int:
+        sends.append(len(bodies))
+        if len(sends) == 3:
+            raise ConnectionError("SQS unreachable")
+        return send_all(queue_url, bodies, **kwargs)
+
+    monkeypatch.setattr(queues, "send_all", failing_third)
+    cause = envelope(DomainEvent.EVENT_REMINDER_DUE, {"event_id": event_id, "reminder": "start_1h"})
+    with pytest.raises(ConnectionError):
+        pipeline.publish(cause)
+    assert sends == [1, 1, 1]
+    first_pages = pipeline.receive("PlanQueue")
+    assert [json.loads(m["Body"])["kind"] for m in first_pages] == ["page", "page"]
+    monkeypatch.setattr(queues, "send_all", send_all)
+
+    pipeline.publish(cause)
+    pipeline.sqs.send_message_batch(
+        QueueUrl=pipeline.urls["PlanQueue"],
+        Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(first_pages)],
+    )
+    pipeline.plan_pages()
+    pipeline.deliver_in_app()
+
+    assert all(len(inbox_of(user)) == 1 for user in users)
+    emails = pipeline.bodies("EmailQueue")
+    assert sorted(n.user_id for m in emails for n in m.notifications) == users
+    counts = store.source_counts(f"reminder:{event_id}:start_1h")
+    assert counts[Channel.IN_APP][DeliveryStatus.SENT] == 45 and counts[Channel.EMAIL][DeliveryStatus.QUEUED] == 45
+
+
 def test_a_redelivered_planner_batch_and_in_app_message_store_and_queue_nothing_twice(
     pipeline: Pipeline, arena: Arena
 ) -> None:

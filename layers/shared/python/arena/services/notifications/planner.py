@@ -62,6 +62,8 @@ IN_APP_PER_MESSAGE = 100
 # push stay one a message: a 429 of one chat must not hold back another user's.
 EMAIL_PER_MESSAGE = 10
 CLAIM_CHUNK = 100  # one TransactWriteItems
+# A walk sends the pages it cuts this many at a time (queues.send_all splits them into SendMessageBatch calls).
+PAGES_PER_SEND = 10
 SHARDS = participant_store.SHARDS
 
 PARTICIPANT_CAUSES = {DomainEvent.EVENT_REMINDER_DUE, DomainEvent.EVENT_STARTED, DomainEvent.EVENT_ENDED}
@@ -238,8 +240,9 @@ def plan_message(body: Mapping[str, Any]) -> PlanReport:
 
 
 def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] | None) -> PlanReport:
-    """List the audience by key from `position`, cut it into plan pages for the PlanQueue, and hand the rest on as
-    another walk message after `notifications_pages_per_walk` pages."""
+    """List the audience by key from `position`, cut it into plan pages for the PlanQueue (sent as they are cut,
+    `PAGES_PER_SEND` at a time), and hand the rest on as another walk message after `notifications_pages_per_walk`
+    pages. A redelivered walk step sends its pages again: a page already planned is marked and plans nothing."""
     size, budget = settings().notifications_page_size, settings().notifications_pages_per_walk
     if cause.name in PARTICIPANT_CAUSES and not _still_live(cause):
         return PlanReport()
@@ -249,26 +252,30 @@ def walk(cause: Cause, audience: Mapping[str, Any], position: Mapping[str, Any] 
         reader = _opt_in_reader(cause, NotificationType(audience["opted_in"]), position)
     else:
         raise NotACause(f"unknown audience {audience!r}")
-    pages: list[list[str]] = []
+    wire = cause.to_wire()
+    pages, unsent = 0, []
     current: list[str] = []
     next_position: dict[str, Any] | None = None
     for users, after in reader:
         current.extend(users)
         while len(current) >= size:
-            pages.append(current[:size])
-            current = current[size:]
-        if len(pages) >= budget and after is not None:
+            unsent.append({"kind": "page", "cause": wire, "users": current[:size]})
+            current, pages = current[size:], pages + 1
+        if len(unsent) >= PAGES_PER_SEND:
+            # Pages go out as they are cut: the planners start on the first while the walk reads on.
+            _send_plan_messages(unsent)
+            unsent = []
+        if pages >= budget and after is not None:
             next_position = after
             break
     if current:
-        pages.append(current)  # a walk handed on may cut a page short: pages are any size up to `size`
-    messages = [{"kind": "page", "cause": cause.to_wire(), "users": page} for page in pages]
+        # A walk handed on may cut a page short: pages are any size up to `size`.
+        unsent.append({"kind": "page", "cause": wire, "users": current})
+        pages += 1
     if next_position is not None:
-        messages.append(
-            {"kind": "walk", "cause": cause.to_wire(), "audience": dict(audience), "position": next_position}
-        )
-    _send_plan_messages(messages)
-    return PlanReport(pages=len(pages))
+        unsent.append({"kind": "walk", "cause": wire, "audience": dict(audience), "position": next_position})
+    _send_plan_messages(unsent)
+    return PlanReport(pages=pages)
 
 
 def _still_live(cause: Cause) -> bool:
