@@ -12,12 +12,13 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, ArenaClient, subprocess_stack
+from tests.e2e.conftest import ROOT, ArenaClient, iso, subprocess_stack
 
 CHROMIUM = os.environ.get("ARENA_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = Path(os.environ.get("ARENA_BROWSER_OUTPUT", ROOT / "test-results" / "browser"))
@@ -83,3 +84,22 @@ def sign_in(page: Any, base_url: str, path: str, user: str, role: str) -> None:
     page.get_by_label("Role").select_option(role)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("whoami").filter(has_text=user).wait_for()
+
+
+def buys(event_id: str, volumes: dict[str, str], **extra: str) -> list[dict[str, str]]:
+    """One BTC-USDT buy at 100 per trader (`volumes`: user -> quantity), executed now, its id from the event and the
+    user; `extra` fields (a fee) on each."""
+    executed = iso(datetime.now(UTC))
+    return [
+        {
+            "trade_id": f"{event_id}-{user}",
+            "user_id": user,
+            "market": "BTC-USDT",
+            "side": "buy",
+            "quantity": quantity,
+            "price": "100",
+            "executed_at": executed,
+            **extra,
+        }
+        for user, quantity in volumes.items()
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, new_page, sign_in
+from tests.browser.conftest import DESKTOP, buys, new_page, sign_in
 from tests.e2e.conftest import ArenaClient, eventually, iso
 
 pytestmark = pytest.mark.e2e
@@ -48,19 +48,7 @@ def _completed_event(stack: ArenaClient, name: str, prizes: list[dict[str, Any]]
     eventually("ACTIVE", lambda: stack.call("GET", f"/api/events/{event_id}", admin).body["status"] == "ACTIVE")
     for user in volumes:
         _ok(stack.call("POST", f"/api/events/{event_id}/join", stack.token(user, ["user"])), 201)
-    executed = iso(datetime.now(UTC))
-    trades = [
-        {
-            "trade_id": f"{event_id}-{user}",
-            "user_id": user,
-            "market": "BTC-USDT",
-            "side": "buy",
-            "quantity": quantity,
-            "price": "100",
-            "executed_at": executed,
-        }
-        for user, quantity in volumes.items()
-    ]
+    trades = buys(event_id, volumes)
     assert _ok(stack.call("POST", "/api/trades", feed, {"trades": trades}))["accepted"] == len(trades)
     eventually(
         "every trader on the board",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, new_page, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, buys, new_page, sign_in
 from tests.e2e.conftest import ArenaClient, eventually, iso
 
 pytestmark = pytest.mark.e2e
@@ -23,23 +23,6 @@ pytestmark = pytest.mark.e2e
 journey: dict[str, Any] = {}
 HOSTILE = '<img src=x onerror="window.__pwned=1"> <b>not bold</b> & <script>window.__pwned=2</script>'
 ALICE, BRUNO, ADMIN = "alice", "bruno", "ada"
-
-
-def _trades(event_id: str, volumes: dict[str, str]) -> list[dict[str, str]]:
-    now = iso(datetime.now(UTC))
-    return [
-        {
-            "trade_id": f"{event_id}-{user}",
-            "user_id": user,
-            "market": "BTC-USDT",
-            "side": "buy",
-            "quantity": quantity,
-            "price": "100",
-            "executed_at": now,
-            "fee": "0.1",
-        }
-        for user, quantity in volumes.items()
-    ]
 
 
 def _chat_message(page: Any, author: str, text: str) -> Any:
@@ -92,7 +75,7 @@ def test_two_traders_chat_live_and_hostile_text_stays_text(stack: ArenaClient, b
     names = journey["names"] = {t: i["name"] for t, i in identities.items()}
     assert names[ALICE] == "Alice W." and names[BRUNO].startswith("Trader ")
     feed = stack.token("community-feed", ["service"])
-    sent = stack.call("POST", "/api/trades", feed, {"trades": _trades(event_id, {ALICE: "2", BRUNO: "3"})})
+    sent = stack.call("POST", "/api/trades", feed, {"trades": buys(event_id, {ALICE: "2", BRUNO: "3"}, fee="0.1")})
     assert sent.status == 200 and sent.body["accepted"] == 2, sent.body
 
     alice_context, alice, alice_errors = new_page(browser, PHONE)
